@@ -1,0 +1,21 @@
+/**
+ * `npm run bench`: every benchmark, each printing its own numbers.
+ * `npm run bench -- <name>...` runs only the named ones.
+ * Each benchmark module exports `name` and `run(): Promise<void>`; add yours to the list below.
+ */
+interface Bench {
+  name: string;
+  run: () => Promise<void>;
+}
+
+const benches: Array<() => Promise<Bench>> = [
+  // benchmark modules, in the order they print:
+];
+
+const only = process.argv.slice(2);
+for (const load of benches) {
+  const b = await load();
+  if (only.length > 0 && !only.includes(b.name)) continue;
+  console.log(`\n=== ${b.name} ===`);
+  await b.run();
+}

@@ -1,0 +1,2 @@
+/** Model-card parsing and Hub card harvesting. */
+export {};

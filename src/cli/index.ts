@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+/** CLI entry: runs the command tree; user errors print one line and exit 2, bugs print a stack and exit 1. */
+import { isUserError } from '../util/index.js';
+import { buildProgram } from './program.js';
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('commander.')) {
+      // commander already printed its message (help, version, or a flag error).
+      const exitCode = (e as { exitCode?: number }).exitCode ?? 2;
+      process.exit(code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : exitCode === 1 ? 2 : exitCode);
+    }
+    if (isUserError(e)) {
+      process.stderr.write(`tunescope: error: ${e.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`tunescope: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exit(1);
+  }
+}
+
+void main();

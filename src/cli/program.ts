@@ -1,0 +1,27 @@
+/**
+ * The `tunescope` command tree. Each command lives in ./commands/<name>.ts and exports
+ * `register(program)`; this file only lists them, so modules can add commands independently.
+ */
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+
+// command modules (one import + one call each):
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('tunescope')
+    .description(
+      'Measure how fine-tuning hyperparameters (learning rate, batch size, epochs) and the seed move a text classifier\'s accuracy, F1 and loss.',
+    )
+    .version(packageVersion())
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: false });
+  // register calls go here, in the order they should appear in --help.
+  return program;
+}

@@ -1,0 +1,2 @@
+/** ONNX graph building, reverse-mode gradients and ORT sessions. Knows no model. */
+export {};

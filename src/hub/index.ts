@@ -1,0 +1,2 @@
+/** The one place that talks to the Hugging Face Hub: file downloads, listing, caching, offline mode. */
+export {};

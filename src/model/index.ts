@@ -1,0 +1,2 @@
+/** DistilBertForSequenceClassification on the engine; safetensors in and out; HF config and init. */
+export {};

@@ -1,0 +1,2 @@
+/** Self-contained HTML reports (Vega-Lite), Markdown and CSV tables. */
+export {};

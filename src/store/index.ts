@@ -1,0 +1,2 @@
+/** Persistent study storage (SQLite via better-sqlite3) behind a store interface. */
+export {};

@@ -1,0 +1,2 @@
+/** WordPiece tokenization through Hugging Face's own JS tokenizer (@huggingface/tokenizers). */
+export {};

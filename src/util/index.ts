@@ -1,0 +1,6 @@
+/** Small shared pieces: user-facing errors, seeded randomness, NaN-safe JSON, progress bars. */
+export { UserError, isUserError } from './errors.js';
+export { Rng } from './random.js';
+export { jsonSafe, stringifyJson, parseJsonNumber } from './json.js';
+export { createProgress, isQuiet } from './progress.js';
+export type { Progress, ProgressOptions } from './progress.js';

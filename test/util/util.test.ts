@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng, jsonSafe, parseJsonNumber } from '../../src/util/index.js';
+
+test('Rng is MT19937 with numpy random_sample semantics', () => {
+  // numpy.random.RandomState(42).random_sample() == 0.3745401188473625
+  assert.equal(new Rng(42).uniform(), 0.3745401188473625);
+  const a = new Rng(7).permutation(10);
+  const b = new Rng(7).permutation(10);
+  assert.deepEqual(a, b);
+  assert.deepEqual([...a].sort((x, y) => x - y), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.notDeepEqual(new Rng(7).fork(1).permutation(10), new Rng(7).fork(2).permutation(10));
+});
+
+test('Rng normals have mean 0 and variance 1', () => {
+  const r = new Rng(1);
+  let s = 0;
+  let s2 = 0;
+  const n = 20000;
+  for (let i = 0; i < n; i++) {
+    const x = r.normal();
+    s += x;
+    s2 += x * x;
+  }
+  assert.ok(Math.abs(s / n) < 0.03);
+  assert.ok(Math.abs(s2 / n - 1) < 0.04);
+});
+
+test('Rng rejects bad seeds', () => {
+  assert.throws(() => new Rng(-1), /seed/);
+  assert.throws(() => new Rng(1.5), /seed/);
+});
+
+test('jsonSafe writes non-finite numbers as strings and reads them back', () => {
+  assert.deepEqual(jsonSafe({ a: NaN, b: [Infinity, -Infinity, 1], c: undefined }), {
+    a: 'NaN',
+    b: ['Infinity', '-Infinity', 1],
+    c: null,
+  });
+  assert.ok(Number.isNaN(parseJsonNumber('NaN')));
+  assert.equal(parseJsonNumber(null), null);
+  assert.throws(() => parseJsonNumber('x'));
+});
