@@ -1,2 +1,3 @@
-/** The one place that talks to the Hugging Face Hub: file downloads, listing, caching, offline mode. */
-export {};
+/** The Hugging Face Hub client: downloads (cached, offline mode), model listing, id validation. */
+export { isHubId, downloadFile, snapshotFiles, listModels, defaultCacheDir } from './hub.js';
+export type { HubOptions, RepoType, ListedModel } from './hub.js';
