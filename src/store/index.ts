@@ -1,2 +1,14 @@
 /** Persistent study storage (SQLite via better-sqlite3) behind a store interface. */
-export {};
+export { openSqliteStore, openStore, SqliteStudyStore } from './sqlite.js';
+export { TRIAL_STATUSES } from './types.js';
+export type {
+  StudyStore,
+  StudyRecord,
+  NewTrial,
+  TrialRecord,
+  TrialStatus,
+  TrialOutcome,
+  EpochMetricsRow,
+  RunRecord,
+  BaselineRecord,
+} from './types.js';

@@ -1,0 +1,118 @@
+/**
+ * The study store interface. Every method is async so that a networked store (PostgreSQL: the same tables,
+ * `SELECT … FOR UPDATE SKIP LOCKED` for claiming) can implement it later; the SQLite store answers synchronously inside.
+ */
+
+export type TrialStatus = 'pending' | 'running' | 'done' | 'failed';
+export const TRIAL_STATUSES: readonly TrialStatus[] = ['pending', 'running', 'done', 'failed'];
+
+export interface StudyRecord {
+  name: string;
+  /** the spec as stored (JSON) */
+  spec: unknown;
+  specHash: string;
+  createdAt: string;
+  tunescopeVersion: string;
+}
+
+export interface NewTrial {
+  id: string;
+  ordinal: number;
+  kind: 'train' | 'evaluate';
+  config: Record<string, number>;
+  seed: number;
+  inDesign: boolean;
+  isBaseline: boolean;
+}
+
+export interface TrialRecord extends NewTrial {
+  status: TrialStatus;
+  attempts: number;
+  /** which run (process) and worker has or had it */
+  runId: string | null;
+  worker: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: string | null;
+  /** final evaluation metrics (accuracy, f1, loss, …) */
+  metrics: Record<string, number | null> | null;
+  trainSeconds: number | null;
+  examplesPerSecond: number | null;
+  tokensPerSecond: number | null;
+  steps: number | null;
+  backend: string | null;
+  versions: Record<string, string> | null;
+}
+
+export interface EpochMetricsRow {
+  trialId: string;
+  epoch: number;
+  step: number;
+  trainLoss: number | null;
+  learningRate: number | null;
+  seconds: number | null;
+  metrics: Record<string, number | null>;
+}
+
+export interface TrialOutcome {
+  metrics: Record<string, number | null>;
+  epochs: Array<Omit<EpochMetricsRow, 'trialId'>>;
+  trainSeconds?: number | null;
+  examplesPerSecond?: number | null;
+  tokensPerSecond?: number | null;
+  steps?: number | null;
+  backend?: string | null;
+  versions?: Record<string, string> | null;
+}
+
+/** One process working on the study (a `study run`), with a heartbeat so that a dead one is recognised. */
+export interface RunRecord {
+  id: string;
+  host: string;
+  pid: number;
+  startedAt: string;
+  heartbeatAt: string;
+  finishedAt: string | null;
+  workers: number;
+  threadsPerWorker: number;
+}
+
+export interface BaselineRecord {
+  metrics: Record<string, number>;
+  source: string;
+}
+
+export interface StudyStore {
+  /** file path or connection string */
+  readonly location: string;
+  getStudy(): Promise<StudyRecord | null>;
+  /** Create the study record; a UserError if the store already holds one. */
+  createStudy(rec: { name: string; spec: unknown; specHash: string; tunescopeVersion: string }): Promise<StudyRecord>;
+  /** Insert trials that are not there yet (by id); returns how many were new. */
+  addTrials(trials: NewTrial[]): Promise<number>;
+  listTrials(filter?: { status?: TrialStatus | TrialStatus[]; inDesign?: boolean; isBaseline?: boolean }): Promise<TrialRecord[]>;
+  getTrial(id: string): Promise<TrialRecord | null>;
+  counts(): Promise<Record<TrialStatus, number>>;
+
+  startRun(run: { id: string; host: string; pid: number; workers: number; threadsPerWorker: number }): Promise<void>;
+  heartbeat(runId: string): Promise<void>;
+  finishRun(runId: string): Promise<void>;
+  listRuns(): Promise<RunRecord[]>;
+  /** Trials left `running` by runs that `isAlive` says are gone go back to `pending`; returns their ids. */
+  recoverStale(isAlive: (run: RunRecord) => boolean): Promise<string[]>;
+
+  /** Atomically take the next pending trial (baseline trials first, then design order) for this run/worker. */
+  claimNext(runId: string, worker: string): Promise<TrialRecord | null>;
+  /** Final metrics, epochs and `done` in one transaction; false (and nothing written) if this run no longer holds the trial. */
+  completeTrial(id: string, runId: string, outcome: TrialOutcome): Promise<boolean>;
+  failTrial(id: string, runId: string, error: string): Promise<boolean>;
+  /** running → pending (an interrupted trial). */
+  releaseTrial(id: string, runId: string): Promise<boolean>;
+  /** failed → pending; returns how many. */
+  resetFailed(): Promise<number>;
+
+  epochMetrics(trialId?: string): Promise<EpochMetricsRow[]>;
+  setBaseline(b: BaselineRecord): Promise<void>;
+  getBaseline(): Promise<BaselineRecord | null>;
+  close(): Promise<void>;
+}
