@@ -1,0 +1,130 @@
+/**
+ * Plain-language findings generated from the numbers (never written per dataset): model fit,
+ * significant terms at alpha with direction, effect sizes over the observed range, trade-offs
+ * between metrics, aliased terms, effects smaller than seed noise, and the best runs vs baseline.
+ */
+import type { ReportFit, ReportInput } from './types.js';
+import { isFraction } from './labels.js';
+import {
+  completeRows, configLabel, fmtNum, fmtP, makePredictor, metricDirection, num, pooledSd, predictorBoxes, replicateGroups, shortName,
+} from './stats.js';
+
+export interface Effect {
+  metric: string;
+  predictor: string;
+  from: number;
+  to: number;
+  /** Fitted change of the metric moving the predictor from the low to the high end, others at their centre. */
+  delta: number;
+  /** Some term containing the predictor has p < alpha. */
+  significant: boolean;
+}
+
+function mentions(term: string, predictor: string): boolean {
+  return term.split(':').some((f) => {
+    const name = f.replace(/\^\d+$/, '');
+    return name === predictor || name === `log10_${predictor}` || name === `z_${predictor}`;
+  });
+}
+
+export function size(metric: string, d: number): string {
+  const sign = d > 0 ? '+' : d < 0 ? '−' : '';
+  return isFraction(metric) ? `${sign}${fmtNum(Math.abs(d) * 100, 3)} points` : `${sign}${fmtNum(Math.abs(d), 3)}`;
+}
+
+export function effects(input: ReportInput, fit: ReportFit): Effect[] {
+  const pred = makePredictor(fit, input);
+  if (!pred) return [];
+  const boxes = predictorBoxes(input, completeRows(input, fit.response));
+  const centre: Record<string, number> = {};
+  for (const p of input.predictors) centre[p] = boxes[p].centre;
+  const out: Effect[] = [];
+  for (const p of input.predictors) {
+    const b = boxes[p];
+    if (!(b.max > b.min)) continue;
+    const delta = pred.predict({ ...centre, [p]: b.max }) - pred.predict({ ...centre, [p]: b.min });
+    const significant = fit.terms.some((t, i) => t !== 'Intercept' && mentions(t, p) && (fit.pvalues[i] ?? 1) < input.alpha);
+    if (Number.isFinite(delta)) out.push({ metric: fit.response, predictor: p, from: b.min, to: b.max, delta, significant });
+  }
+  return out;
+}
+
+export function findings(input: ReportInput): string[] {
+  const out: string[] = [];
+  const a = input.alpha;
+  if (input.rows.length === 0) return ['The data has no rows: there is nothing to analyse.'];
+  out.push(`${input.rows.length} run${input.rows.length === 1 ? '' : 's'}, hyperparameters ${input.predictors.join(', ')}; metrics ${input.metrics.join(', ')}; significance at α = ${a}.`);
+  const allEffects: Effect[] = [];
+  for (const m of input.metrics) {
+    const fit = input.fits.find((f) => f.response === m && f.frame === 'absolute');
+    if (!fit) {
+      const e = input.fitErrors?.find((x) => x.response === m);
+      out.push(`${m}: no regression (${e?.message ?? 'not fitted'}).`);
+      continue;
+    }
+    const sig = fit.terms
+      .map((t, i) => ({ t, b: fit.params[i], p: fit.pvalues[i], q: fit.pvalues_fdr_bh?.[i] ?? null }))
+      .filter((x) => x.t !== 'Intercept' && x.b !== null && x.p !== null && x.p < a);
+    const fTxt = fit.fvalue !== null && Number.isFinite(fit.fvalue)
+      ? `F(${fit.df_model}, ${fit.df_resid}) = ${fmtNum(fit.fvalue, 3)}, p = ${fmtP(fit.f_pvalue)}`
+      : 'no F-test';
+    const overall = (fit.f_pvalue ?? 1) < a ? 'the model explains a significant share of the variation' : `the model as a whole is not significant at α = ${a}`;
+    const terms = sig.length
+      ? `significant terms: ${sig.map((x) => `${x.t} (${(x.b as number) > 0 ? '+' : '−'}, p = ${fmtP(x.p)}${x.q !== null ? `, BH p = ${fmtP(x.q)}` : ''})`).join(', ')}`
+      : `no term is significant at α = ${a}`;
+    out.push(`${m}: R² = ${fmtNum(fit.rsquared, 3)} (adj. ${fmtNum(fit.rsquared_adj, 3)}), ${fTxt}: ${overall}; ${terms}.`);
+    const effs = effects(input, fit);
+    allEffects.push(...effs);
+    const dir = metricDirection(m);
+    const sized = effs.filter((e) => e.significant).sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta));
+    if (sized.length) {
+      out.push(
+        `${m}: over the observed range (others at their centre) ` +
+          sized.map((e) => {
+            const good = (e.delta > 0) === (dir === 'maximize');
+            return `raising ${e.predictor} from ${fmtNum(e.from)} to ${fmtNum(e.to)} changes ${m} by ${size(m, e.delta)} (${e.delta === 0 ? 'no change' : good ? 'better' : 'worse'})`;
+          }).join('; ') + '.',
+      );
+    }
+    if (fit.aliased && fit.aliased.length)
+      out.push(`${m}: aliased terms (exact linear combinations of others, not estimable; the design cannot separate them): ${fit.aliased.join(', ')}.`);
+    const groups = replicateGroups(input, m);
+    const noise = pooledSd(groups);
+    if (Number.isFinite(noise.sd)) {
+      const small = effs.filter((e) => Math.abs(e.delta) < noise.sd);
+      out.push(
+        `${m}: seed-to-seed SD within a configuration is ${fmtNum(noise.sd, 3)} (pooled, ${noise.df} df)` +
+          (small.length ? `; smaller than that noise: the effect of ${small.map((e) => `${e.predictor} (${size(m, e.delta)})`).join(', ')} — a single run cannot show it.` : '; every hyperparameter effect over its range exceeds it.'),
+      );
+    }
+  }
+  // Trade-offs: one hyperparameter, significant on two metrics, better for one and worse for the other.
+  for (const p of input.predictors) {
+    const es = allEffects.filter((e) => e.predictor === p && e.significant && e.delta !== 0);
+    const good = es.filter((e) => (e.delta > 0) === (metricDirection(e.metric) === 'maximize'));
+    const bad = es.filter((e) => (e.delta > 0) !== (metricDirection(e.metric) === 'maximize'));
+    if (good.length && bad.length)
+      out.push(`Trade-off: raising ${p} improves ${good.map((e) => `${e.metric} (${size(e.metric, e.delta)})`).join(', ')} but worsens ${bad.map((e) => `${e.metric} (${size(e.metric, e.delta)})`).join(', ')}.`);
+  }
+  for (const m of input.metrics) {
+    const rows = completeRows(input, m);
+    if (rows.length === 0) {
+      out.push(`${m}: no run has a finite value.`);
+      continue;
+    }
+    const dir = metricDirection(m);
+    const best = rows.reduce((x, y) => ((dir === 'maximize' ? num(y[m]) > num(x[m]) : num(y[m]) < num(x[m])) ? y : x));
+    const cfg: Record<string, number> = {};
+    for (const p of input.predictors) cfg[p] = num(best[p]);
+    const b = input.baseline?.[m];
+    let txt = `${m}: best run ${fmtNum(num(best[m]))} at ${configLabel(cfg, input.predictors)}`;
+    if (b !== undefined && Number.isFinite(b)) {
+      const beat = rows.filter((r) => (dir === 'maximize' ? num(r[m]) > b : num(r[m]) < b)).length;
+      txt += ` (${size(m, num(best[m]) - b)} vs the baseline ${fmtNum(b)}); ${beat} of ${rows.length} runs beat the baseline`;
+    }
+    const opt = input.optima?.find((o) => o.response === m);
+    if (opt) txt += `; the fitted optimum in the observed box is ${fmtNum(opt.value)} at ${input.predictors.map((p) => `${shortName(p)}=${fmtNum(opt.point[p], 3)}`).join(' ')}`;
+    out.push(txt + '.');
+  }
+  return out;
+}

@@ -1,0 +1,102 @@
+/**
+ * The report's inputs as plain typed values. The data source (a results CSV, a study database)
+ * is a thin adapter (./source.ts) that fills a ReportInput; everything else is a pure function of it.
+ */
+
+export type Cell = string | number | null;
+export type ReportRow = Record<string, Cell>;
+export type Frame = 'absolute' | 'relative';
+
+/**
+ * The part of analysis' OlsFit the report reads (arrays in `terms` order; null = aliased / not applicable).
+ * Declared structurally so analysis' OlsFit can be passed as is.
+ */
+export interface ReportFit {
+  response: string;
+  frame: Frame;
+  spec: { degree: number; log_lr: boolean; standardize: boolean };
+  terms: string[];
+  params: (number | null)[];
+  bse: (number | null)[];
+  tvalues: (number | null)[];
+  pvalues: (number | null)[];
+  conf_int: [number | null, number | null][];
+  nobs: number;
+  df_model: number;
+  df_resid: number;
+  rsquared: number | null;
+  rsquared_adj: number | null;
+  fvalue: number | null;
+  f_pvalue: number | null;
+  aic?: number | null;
+  bic?: number | null;
+  condition_number?: number | null;
+  vif?: (number | null)[];
+  pvalues_fdr_bh?: (number | null)[];
+  hc3?: { bse: (number | null)[]; pvalues: (number | null)[] };
+  aliased?: string[];
+  warnings?: string[];
+  predictors?: string[];
+  baseline?: number | null;
+}
+
+/** A fitted optimum inside the observed box (analysis.bestInBox), in raw predictor units. */
+export interface ReportOptimum {
+  response: string;
+  point: Record<string, number>;
+  value: number;
+  /** 'maximize' for accuracy/F1, 'minimize' for loss. */
+  direction: 'maximize' | 'minimize';
+}
+
+export interface ReportInput {
+  title: string;
+  /** Where the data came from (shown in the header). */
+  source: string;
+  rows: ReportRow[];
+  /** Column order of the data table; defaults to the keys of the first row. */
+  columns?: string[];
+  /** Raw predictor columns (HF names such as learning_rate, or lr/bs/ep), in model order. */
+  predictors: string[];
+  /** Metric columns (accuracy, f1, loss, …). */
+  metrics: string[];
+  /** Column holding the seed (replicates share all predictor values); null when none. */
+  seedColumn?: string | null;
+  /** The learning-rate column: plotted on a log axis. */
+  lrColumn?: string | null;
+  /** Baseline value per metric (absolute frame); the relative frame is metric − baseline. */
+  baseline?: Record<string, number>;
+  alpha: number;
+  spec: { degree: number; log_lr: boolean; standardize: boolean };
+  /** One fit per metric and frame, in the user's spec. */
+  fits: ReportFit[];
+  /** Same metrics fitted on z-scored predictors (absolute frame): the coefficient plot's scale. */
+  standardizedFits?: ReportFit[];
+  /** Why a (metric, frame) has no fit, in the user's words (too few rows, all NaN, …). */
+  fitErrors?: { response: string; frame: Frame; message: string }[];
+  optima?: ReportOptimum[];
+  /** Lines shown under "Notes" (skipped rows, filters, analysis warnings, …). */
+  notes?: string[];
+  /** Tool version shown in the footer. */
+  version?: string;
+}
+
+/** A chart: a Vega-Lite spec, or the reason there is none. */
+export type ChartSpec = Record<string, unknown>;
+export interface Chart {
+  id: string;
+  kind: 'coefficients' | 'main-effects' | 'interaction' | 'surface' | 'seed-variability' | 'pareto';
+  title: string;
+  caption?: string;
+  spec?: ChartSpec;
+  missing?: string;
+}
+
+/** The rendered report: HTML plus the same tables as Markdown and CSV (file suffix → content). */
+export interface ReportDocument {
+  html: string;
+  markdown: string;
+  csv: Record<string, string>;
+  charts: Chart[];
+  findings: string[];
+}
