@@ -199,6 +199,41 @@ function restoreYamlLines(fm: string): string {
   return fm.replace(/\s+-\s+/g, '\n- ').replace(/\s+([A-Za-z_][\w-]*):(?=\s|$)/g, '\n$1:');
 }
 
+/** Rendered (copied from the web page) cards have the Trainer's headings as plain lines: make them headings. */
+const TRAINER_HEADINGS =
+  /^(Model description|Intended uses (?:&|and) limitations|Training and evaluation data|Training procedure|Training hyperparameters|Training results|Framework versions|Evaluation results|Evaluation|Results)\s*$/i;
+function promoteHeadings(body: string): string {
+  let fence = false;
+  return body
+    .split('\n')
+    .map((l) => {
+      if (/^\s*(```|~~~)/.test(l)) fence = !fence;
+      return !fence && TRAINER_HEADINGS.test(l.trim()) ? `### ${l.trim()}` : l;
+    })
+    .join('\n');
+}
+
+/** A rendered Training results table: tab- (or 2+ space-) separated header and rows, "No log" cells. */
+function readPlainTable(lines: string[]): { header: string[]; rows: string[][] } | null {
+  const split = (l: string): string[] => l.trim().split(/\t+|\s{2,}/).map((c) => c.trim());
+  const hi = lines.findIndex((l) => /epoch/i.test(l) && /loss/i.test(l) && /\t|\s{2,}/.test(l.trim()));
+  if (hi < 0) return null;
+  const header = split(lines[hi]);
+  const rows: string[][] = [];
+  for (let i = hi + 1; i < lines.length; i++) {
+    const l = lines[i].replace(/No log/g, 'No_log');
+    if (/^\s*$/.test(l)) {
+      if (rows.length > 0) break;
+      continue;
+    }
+    let cells = split(l);
+    if (cells.length !== header.length) cells = l.trim().split(/\s+/);
+    if (cells.length !== header.length || !cells.every((c) => c === 'No_log' || parseCardNumber(c) !== null)) break;
+    rows.push(cells.map((c) => (c === 'No_log' ? 'No log' : c)));
+  }
+  return rows.length > 0 ? { header, rows } : null;
+}
+
 // ---------------------------------------------------------------- front matter
 
 interface FrontMatter {
@@ -344,7 +379,8 @@ function readResultsBlock(body: string): Array<[string, string]> | null {
       continue;
     }
     if (/^\s*#/.test(l)) break;
-    const kv = /^\s*[-*+]?\s*([A-Za-z_][\w .()/-]*?)\s*:\s*(\S+)\s*$/.exec(l);
+    // "- Loc: {'precision': …}" (seqeval per-entity dicts) and "- Accuracy: 0.91 (best)" stay in the block
+    const kv = /^\s*[-*+]?\s*([A-Za-z_][\w .()/-]*?)\s*:\s*(\S+)(?:\s.*)?$/.exec(l);
     if (!kv) break;
     out.push([kv[1], kv[2]]);
   }
@@ -371,6 +407,7 @@ function readTable(lines: string[]): { header: string[]; rows: string[][] } | nu
 function tableColumn(h: string): string {
   const k = snakeKey(h);
   if (k === 'f1_score') return 'f1';
+  if (/^overall_(precision|recall|f1|accuracy)$/.test(k)) return k.slice(8);
   if (k === 'val_loss' || k === 'eval_loss') return 'validation_loss';
   return k;
 }
@@ -507,7 +544,7 @@ export function parseCard(input: string | Uint8Array, opts: ParseCardOptions = {
 
   // ---- front matter
   const { fm, body: rawBody } = splitFrontMatter(collapsed ? text.trim() : text, b, collapsed);
-  const body = collapsed ? restoreLines(rawBody) : rawBody;
+  const body = promoteHeadings(collapsed ? restoreLines(rawBody) : rawBody);
   const data = fm !== null ? parseFrontMatter(fm, b, { maxFrontMatterBytes: opts.maxFrontMatterBytes ?? DEFAULT_MAX_FM_BYTES, maxAliasCount: opts.maxAliasCount ?? 100 }).data : null;
   const mi: ModelIndexInfo = data ? readModelIndex(data) : { metrics: [] };
 
@@ -560,7 +597,19 @@ export function parseCard(input: string | Uint8Array, opts: ParseCardOptions = {
       void resultsLines;
     }
   }
-  // Rendered text without list markers: "learning_rate: 5e-05" anywhere in the text.
+  // Rendered text without list markers: "learning_rate: 5e-05" / "seed: 42" on a line of its own …
+  for (const [key, field] of Object.entries(HYPER_ALIASES)) {
+    if (field === 'warmup' || (field !== 'optimizer' && b.has(field))) continue;
+    const m = new RegExp(`^\\s*(?:[-*+]\\s+)?${key}\\s*[:=]\\s*(.+?)\\s*$`, 'mi').exec(body);
+    if (!m) continue;
+    if (field === 'optimizer') b.set('optimizer', cleanValue(m[1]), 'text');
+    else if (field === 'lr_scheduler_type') b.set('lr_scheduler_type', normalizeScheduler(m[1]), 'text');
+    else b.setNumber(field, m[1].split(/\s/)[0], 'text', key);
+  }
+  // Keras cards: the learning rate sits inside the optimizer dict ('learning_rate': 2e-05 or 'initial_learning_rate': 2e-05).
+  const keras = /'(?:initial_)?learning_rate':\s*([-+]?[\d.]+(?:e[-+]?\d+)?)/i.exec(body);
+  if (keras) b.setNumber('learning_rate', keras[1], 'text', 'optimizer learning_rate');
+  // … or anywhere in collapsed text (keys with an underscore only, so prose does not match).
   for (const [key, field] of Object.entries(HYPER_ALIASES)) {
     if (field === 'optimizer' || field === 'warmup' || !key.includes('_')) continue;
     const re = new RegExp(`(?:^|[\\s(])${key}\\s*[:=]\\s*([^\\s,;)]+)`, 'm');
@@ -607,10 +656,24 @@ export function parseCard(input: string | Uint8Array, opts: ParseCardOptions = {
     }
   }
 
+  // "| Metric | Value |" tables in an evaluation section
+  for (const s of secs) {
+    if (!/eval|result|metric|perform|score/i.test(s.heading) || /training results/i.test(s.heading)) continue;
+    const t = readTable(s.lines);
+    if (!t || t.header.length !== 2) continue;
+    for (const [k, v] of t.rows) {
+      const metric = canonicalMetric(k ?? '');
+      const f = EVAL_FIELD[metric];
+      if (f) b.setNumber(f as NumField, v, 'table', `${s.heading} table ${k}`);
+      const n = parseCardNumber(v ?? '');
+      if (n && b.evalMetrics[metric] === undefined) b.evalMetrics[metric] = n.value;
+    }
+  }
+
   // ---- training results table
   const trainingResults: EpochRow[] = [];
   const trSec = secs.find((s) => /training results/i.test(s.heading));
-  const table = trSec ? readTable(trSec.lines) : null;
+  const table = trSec ? (readTable(trSec.lines) ?? readPlainTable(trSec.lines)) : null;
   if (table) {
     const cols = table.header.map(tableColumn);
     for (const cells of table.rows) {
