@@ -1,0 +1,150 @@
+/**
+ * File readers for text-classification splits: GLUE-style TSV, CSV, JSONL and parquet (hyparquet).
+ * Each returns raw rows with the file line (or parquet row) they came from, so that bad rows can be
+ * reported as `file:line`. TSV is split by hand because GLUE TSV is written with QUOTE_NONE
+ * (quotes are ordinary characters); CSV goes through csv-parse.
+ */
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { parquetReadObjects } from 'hyparquet';
+import { UserError } from '../util/index.js';
+
+export type RawValue = string | number | bigint | boolean | null | undefined;
+
+export interface RawTable {
+  file: string;
+  columns: string[];
+  rows: Array<{ line: number; values: Record<string, RawValue>; problem?: string }>;
+  /** 'line' for text formats, 'row' for parquet (1-based). */
+  unit: 'line' | 'row';
+}
+
+export type FileFormat = 'tsv' | 'csv' | 'jsonl' | 'parquet';
+
+export function formatOf(file: string): FileFormat {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.tsv' || ext === '.txt') return 'tsv';
+  if (ext === '.csv') return 'csv';
+  if (ext === '.jsonl' || ext === '.json' || ext === '.ndjson') return 'jsonl';
+  if (ext === '.parquet') return 'parquet';
+  throw new UserError(`${file}: unsupported dataset file type '${ext}' (expected .tsv, .csv, .jsonl or .parquet)`);
+}
+
+export async function readRawTable(file: string): Promise<RawTable> {
+  const format = formatOf(file);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new UserError(`cannot read dataset file ${file}: ${(e as Error).message}`);
+  }
+  switch (format) {
+    case 'tsv':
+      return readTsv(file, bytes.toString('utf8'));
+    case 'csv':
+      return readCsv(file, bytes.toString('utf8'));
+    case 'jsonl':
+      return readJsonl(file, bytes.toString('utf8'));
+    case 'parquet':
+      return readParquet(file, bytes);
+  }
+}
+
+function splitLines(text: string): string[] {
+  const lines = text.split(/\r?\n/);
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  if (lines.length > 0) lines[0] = lines[0]!.replace(/^\uFEFF/, '');
+  return lines;
+}
+
+export function readTsv(file: string, text: string): RawTable {
+  const lines = splitLines(text);
+  if (lines.length === 0) throw new UserError(`${file}: empty file (expected a header line such as 'sentence<TAB>label')`);
+  const columns = lines[0]!.split('\t').map((c) => c.trim());
+  const rows: RawTable['rows'] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    const fields = line.split('\t');
+    const values: Record<string, RawValue> = {};
+    columns.forEach((c, j) => (values[c] = fields[j]));
+    const problem =
+      fields.length !== columns.length ? `expected ${columns.length} tab-separated columns, found ${fields.length}` : undefined;
+    rows.push({ line: i + 1, values, problem });
+  }
+  return { file, columns, rows, unit: 'line' };
+}
+
+export function readCsv(file: string, text: string): RawTable {
+  let records: Array<{ record: string[]; info: { lines: number } }>;
+  try {
+    records = parseCsv(text, { info: true, relax_column_count: true, bom: true, skip_empty_lines: true }) as unknown as typeof records;
+  } catch (e) {
+    const err = e as Error & { lines?: number };
+    throw new UserError(`${file}${err.lines ? `:${err.lines}` : ''}: malformed CSV: ${err.message}`);
+  }
+  if (records.length === 0) throw new UserError(`${file}: empty file (expected a header line such as 'sentence,label')`);
+  const columns = records[0]!.record.map((c) => c.trim());
+  const rows: RawTable['rows'] = [];
+  let prevEnd = records[0]!.info.lines;
+  for (let i = 1; i < records.length; i++) {
+    const { record, info } = records[i]!;
+    // info.lines is where the record ends; a record starts on the line after the previous one
+    // (a quoted field may span lines).
+    const line = Math.min(prevEnd + 1, info.lines);
+    prevEnd = info.lines;
+    const values: Record<string, RawValue> = {};
+    columns.forEach((c, j) => (values[c] = record[j]));
+    const problem =
+      record.length !== columns.length ? `expected ${columns.length} comma-separated columns, found ${record.length}` : undefined;
+    rows.push({ line, values, problem });
+  }
+  return { file, columns, rows, unit: 'line' };
+}
+
+export function readJsonl(file: string, text: string): RawTable {
+  const lines = splitLines(text);
+  const rows: RawTable['rows'] = [];
+  const columns = new Set<string>();
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line.trim() === '') continue;
+    let obj: unknown;
+    let problem: string | undefined;
+    try {
+      obj = JSON.parse(line);
+    } catch (e) {
+      problem = `invalid JSON: ${(e as Error).message}`;
+    }
+    const values: Record<string, RawValue> = {};
+    if (problem === undefined) {
+      if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) problem = 'expected a JSON object per line';
+      else {
+        for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+          columns.add(k);
+          values[k] = typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as RawValue);
+        }
+      }
+    }
+    rows.push({ line: i + 1, values, problem });
+  }
+  return { file, columns: [...columns], rows, unit: 'line' };
+}
+
+export async function readParquet(file: string, bytes: Buffer): Promise<RawTable> {
+  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  let objects: Array<Record<string, unknown>>;
+  try {
+    objects = (await parquetReadObjects({ file: ab })) as Array<Record<string, unknown>>;
+  } catch (e) {
+    throw new UserError(`${file}: cannot read parquet file: ${(e as Error).message}`);
+  }
+  const columns = objects.length > 0 ? Object.keys(objects[0]!) : [];
+  const rows: RawTable['rows'] = objects.map((o, i) => {
+    const values: Record<string, RawValue> = {};
+    for (const [k, v] of Object.entries(o)) values[k] = typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as RawValue);
+    return { line: i + 1, values };
+  });
+  return { file, columns, rows, unit: 'row' };
+}

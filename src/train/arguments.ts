@@ -1,0 +1,135 @@
+/**
+ * TrainingArguments with Hugging Face's names and defaults (transformers.TrainingArguments, plus run_glue's
+ * max_seq_length / pad_to_max_length), validated with one clear UserError per bad key.
+ * The ARGUMENT_SPECS table also drives the CLI flags, so names, defaults and help live in one place.
+ */
+import { UserError } from '../util/index.js';
+import { LR_SCHEDULER_TYPES, type LrSchedulerType } from './schedule.js';
+
+export type SaveStrategy = 'no' | 'epoch' | 'end';
+export type EvalStrategy = 'no' | 'epoch';
+
+export interface TrainingArguments {
+  learning_rate: number;
+  per_device_train_batch_size: number;
+  per_device_eval_batch_size: number;
+  num_train_epochs: number;
+  /** > 0 overrides num_train_epochs (HF semantics); -1 = unset. */
+  max_steps: number;
+  weight_decay: number;
+  adam_beta1: number;
+  adam_beta2: number;
+  adam_epsilon: number;
+  /** Global-norm clipping threshold; 0 disables clipping. */
+  max_grad_norm: number;
+  lr_scheduler_type: LrSchedulerType;
+  warmup_ratio: number;
+  warmup_steps: number;
+  gradient_accumulation_steps: number;
+  seed: number;
+  /** Seed for the data sampler; defaults to seed (HF data_seed). */
+  data_seed: number | null;
+  max_seq_length: number;
+  /** Pad every batch to max_seq_length instead of its longest sequence (run_glue's flag; default false = dynamic padding). */
+  pad_to_max_length: boolean;
+  group_by_length: boolean;
+  eval_strategy: EvalStrategy;
+  output_dir?: string;
+  /** Default: 'end' when output_dir is set, else 'no'. */
+  save_strategy?: SaveStrategy;
+  /** ONNX Runtime intra-op threads; default: the runtime's choice. */
+  intra_op_num_threads?: number;
+}
+
+type Kind = 'float' | 'int' | 'bool' | 'string' | 'enum';
+
+export interface ArgumentSpec {
+  name: keyof TrainingArguments;
+  kind: Kind;
+  default?: number | boolean | string | null;
+  choices?: readonly string[];
+  help: string;
+  check?: (v: number) => string | null;
+}
+
+const positive = (v: number): string | null => (v > 0 ? null : 'must be > 0');
+const nonNegative = (v: number): string | null => (v >= 0 ? null : 'must be >= 0');
+const positiveInt = (v: number): string | null => (Number.isInteger(v) && v >= 1 ? null : 'must be an integer >= 1');
+const unitOpen = (v: number): string | null => (v >= 0 && v < 1 ? null : 'must be in [0, 1)');
+
+export const ARGUMENT_SPECS: readonly ArgumentSpec[] = [
+  { name: 'learning_rate', kind: 'float', default: 5e-5, help: 'initial AdamW learning rate', check: positive },
+  { name: 'per_device_train_batch_size', kind: 'int', default: 8, help: 'training batch size', check: positiveInt },
+  { name: 'per_device_eval_batch_size', kind: 'int', default: 8, help: 'evaluation batch size', check: positiveInt },
+  { name: 'num_train_epochs', kind: 'float', default: 3, help: 'number of training epochs (may be fractional)', check: positive },
+  { name: 'max_steps', kind: 'int', default: -1, help: 'if > 0: total optimizer steps, overrides num_train_epochs', check: (v) => (Number.isInteger(v) && (v > 0 || v === -1) ? null : 'must be -1 or an integer > 0') },
+  { name: 'weight_decay', kind: 'float', default: 0, help: 'AdamW decoupled weight decay (not applied to biases and LayerNorm weights)', check: nonNegative },
+  { name: 'adam_beta1', kind: 'float', default: 0.9, help: 'AdamW beta1', check: unitOpen },
+  { name: 'adam_beta2', kind: 'float', default: 0.999, help: 'AdamW beta2', check: unitOpen },
+  { name: 'adam_epsilon', kind: 'float', default: 1e-8, help: 'AdamW epsilon', check: positive },
+  { name: 'max_grad_norm', kind: 'float', default: 1.0, help: 'gradient clipping by global L2 norm (0 disables)', check: nonNegative },
+  { name: 'lr_scheduler_type', kind: 'enum', default: 'linear', choices: LR_SCHEDULER_TYPES, help: 'learning-rate schedule' },
+  { name: 'warmup_ratio', kind: 'float', default: 0, help: 'fraction of max_steps used for linear warmup', check: (v) => (v >= 0 && v <= 1 ? null : 'must be in [0, 1]') },
+  { name: 'warmup_steps', kind: 'int', default: 0, help: 'warmup steps (overrides warmup_ratio when > 0)', check: (v) => (Number.isInteger(v) && v >= 0 ? null : 'must be an integer >= 0') },
+  { name: 'gradient_accumulation_steps', kind: 'int', default: 1, help: 'micro-batches per optimizer step', check: positiveInt },
+  { name: 'seed', kind: 'int', default: 42, help: 'seed for initialisation, shuffling and dropout', check: (v) => (Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? null : 'must be an integer in [0, 2^32-1]') },
+  { name: 'data_seed', kind: 'int', default: null, help: 'seed for the data sampler (default: seed)', check: (v) => (Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? null : 'must be an integer in [0, 2^32-1]') },
+  { name: 'max_seq_length', kind: 'int', default: 128, help: 'truncate tokenized inputs to this many tokens', check: (v) => (Number.isInteger(v) && v >= 2 ? null : 'must be an integer >= 2') },
+  { name: 'pad_to_max_length', kind: 'bool', default: false, help: 'pad every batch to max_seq_length (default: pad to the longest in the batch)' },
+  { name: 'group_by_length', kind: 'bool', default: false, help: 'sample batches of similar length (HF LengthGroupedSampler)' },
+  { name: 'eval_strategy', kind: 'enum', default: 'epoch', choices: ['no', 'epoch'], help: 'evaluate after each epoch, or only at the end' },
+  { name: 'output_dir', kind: 'string', help: 'where the model, metrics.json and trainer_state.json go' },
+  { name: 'save_strategy', kind: 'enum', choices: ['no', 'epoch', 'end'], help: "save the model per epoch, at the end, or not (default: 'end' with output_dir)" },
+  { name: 'intra_op_num_threads', kind: 'int', help: 'ONNX Runtime intra-op threads', check: positiveInt },
+];
+
+const SPEC_BY_NAME = new Map(ARGUMENT_SPECS.map((s) => [s.name as string, s]));
+
+function coerce(spec: ArgumentSpec, value: unknown): unknown {
+  const bad = (why: string): never => {
+    throw new UserError(`training argument ${spec.name}: ${why}, got ${JSON.stringify(value)}`);
+  };
+  switch (spec.kind) {
+    case 'float':
+    case 'int': {
+      const v = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      if (typeof v !== 'number' || !Number.isFinite(v)) return bad('must be a finite number');
+      if (spec.kind === 'int' && !Number.isInteger(v)) return bad('must be an integer');
+      const problem = spec.check?.(v);
+      if (problem) return bad(problem);
+      return v;
+    }
+    case 'bool':
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === '1') return true;
+      if (value === 'false' || value === '0') return false;
+      return bad('must be true or false');
+    case 'string':
+      if (typeof value !== 'string' || value === '') return bad('must be a non-empty string');
+      return value;
+    case 'enum':
+      if (typeof value !== 'string' || !spec.choices!.includes(value)) return bad(`must be one of ${spec.choices!.join(', ')}`);
+      return value;
+  }
+}
+
+/** Fills HF defaults and validates every key; unknown keys are an error naming them. */
+export function resolveTrainingArguments(partial: Partial<TrainingArguments> | Record<string, unknown> = {}): TrainingArguments {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(partial)) {
+    if (v === undefined) continue;
+    const spec = SPEC_BY_NAME.get(k);
+    if (!spec) {
+      const close = [...SPEC_BY_NAME.keys()].find((n) => n.replace(/_/g, '') === k.replace(/[-_]/g, '').toLowerCase());
+      throw new UserError(`unknown training argument '${k}'${close ? ` (did you mean '${close}'?)` : ''}`);
+    }
+    out[k] = v === null && spec.default === null ? null : coerce(spec, v);
+  }
+  for (const spec of ARGUMENT_SPECS) if (!(spec.name in out) && spec.default !== undefined) out[spec.name] = spec.default;
+  const args = out as unknown as TrainingArguments;
+  if (args.save_strategy === undefined) args.save_strategy = args.output_dir ? 'end' : 'no';
+  if (args.save_strategy !== 'no' && !args.output_dir) {
+    throw new UserError(`training argument save_strategy '${args.save_strategy}' needs output_dir`);
+  }
+  return args;
+}
