@@ -6,7 +6,7 @@
 import type { ReportFit, ReportInput } from './types.js';
 import { isFraction } from './labels.js';
 import {
-  completeRows, configLabel, fmtNum, fmtP, makePredictor, metricDirection, num, pooledSd, predictorBoxes, replicateGroups, shortName,
+  completeRows, configLabel, fmtNum, fmtP, gridOver, makePredictor, nonConstValue, metricDirection, num, pooledSd, predictorBoxes, replicateGroups, shortName,
 } from './stats.js';
 
 export interface Effect {
@@ -16,6 +16,9 @@ export interface Effect {
   to: number;
   /** Fitted change of the metric moving the predictor from the low to the high end, others at their centre. */
   delta: number;
+  /** Where along the observed range the fitted metric is best (others at their centre), and how much it varies. */
+  bestAt: number;
+  spread: number;
   /** Some term containing the predictor has p < alpha. */
   significant: boolean;
 }
@@ -44,7 +47,13 @@ export function effects(input: ReportInput, fit: ReportFit): Effect[] {
     if (!(b.max > b.min)) continue;
     const delta = pred.predict({ ...centre, [p]: b.max }) - pred.predict({ ...centre, [p]: b.min });
     const significant = fit.terms.some((t, i) => t !== 'Intercept' && mentions(t, p) && (fit.pvalues[i] ?? 1) < input.alpha);
-    if (Number.isFinite(delta)) out.push({ metric: fit.response, predictor: p, from: b.min, to: b.max, delta, significant });
+    const sign = metricDirection(fit.response) === 'maximize' ? 1 : -1;
+    const curve = gridOver(b, 41).map((x) => ({ x, y: pred.predict({ ...centre, [p]: x }) }));
+    const best = curve.reduce((u, v) => (sign * v.y > sign * u.y ? v : u));
+    const ys = curve.map((c) => c.y);
+    const spread = Math.max(...ys) - Math.min(...ys);
+    if (Number.isFinite(delta) && Number.isFinite(spread))
+      out.push({ metric: fit.response, predictor: p, from: b.min, to: b.max, delta, bestAt: best.x, spread, significant });
   }
   return out;
 }
@@ -63,7 +72,7 @@ export function findings(input: ReportInput): string[] {
       continue;
     }
     const sig = fit.terms
-      .map((t, i) => ({ t, b: fit.params[i], p: fit.pvalues[i], q: fit.pvalues_fdr_bh?.[i] ?? null }))
+      .map((t, i) => ({ t, b: fit.params[i], p: fit.pvalues[i], q: nonConstValue(fit.terms, fit.pvalues_fdr_bh, i) }))
       .filter((x) => x.t !== 'Intercept' && x.b !== null && x.p !== null && x.p < a);
     const fTxt = fit.fvalue !== null && Number.isFinite(fit.fvalue)
       ? `F(${fit.df_model}, ${fit.df_resid}) = ${fmtNum(fit.fvalue, 3)}, p = ${fmtP(fit.f_pvalue)}`
@@ -76,11 +85,13 @@ export function findings(input: ReportInput): string[] {
     const effs = effects(input, fit);
     allEffects.push(...effs);
     const dir = metricDirection(m);
-    const sized = effs.filter((e) => e.significant).sort((x, y) => Math.abs(y.delta) - Math.abs(x.delta));
+    const sized = effs.filter((e) => e.significant).sort((x, y) => y.spread - x.spread);
     if (sized.length) {
       out.push(
         `${m}: over the observed range (others at their centre) ` +
           sized.map((e) => {
+            if (e.bestAt > e.from && e.bestAt < e.to)
+              return `${e.predictor} is best near ${fmtNum(e.bestAt, 3)}, inside its range ${fmtNum(e.from)}–${fmtNum(e.to)} (fitted ${m} varies by ${size(m, e.spread).replace(/^[+−]/, '')})`;
             const good = (e.delta > 0) === (dir === 'maximize');
             return `raising ${e.predictor} from ${fmtNum(e.from)} to ${fmtNum(e.to)} changes ${m} by ${size(m, e.delta)} (${e.delta === 0 ? 'no change' : good ? 'better' : 'worse'})`;
           }).join('; ') + '.',
@@ -91,10 +102,12 @@ export function findings(input: ReportInput): string[] {
     const groups = replicateGroups(input, m);
     const noise = pooledSd(groups);
     if (Number.isFinite(noise.sd)) {
-      const small = effs.filter((e) => Math.abs(e.delta) < noise.sd);
+      const small = effs.filter((e) => e.spread < noise.sd);
       out.push(
         `${m}: seed-to-seed SD within a configuration is ${fmtNum(noise.sd, 3)} (pooled, ${noise.df} df)` +
-          (small.length ? `; smaller than that noise: the effect of ${small.map((e) => `${e.predictor} (${size(m, e.delta)})`).join(', ')} — a single run cannot show it.` : '; every hyperparameter effect over its range exceeds it.'),
+          (small.length
+            ? `; smaller than that noise: the effect of ${small.map((e) => `${e.predictor} (fitted ${m} varies by ${size(m, e.spread).replace(/^[+−]/, '')})`).join(', ')} — one run per configuration cannot show it.`
+            : '; every hyperparameter moves the fitted value by more than that over its range.'),
       );
     }
   }

@@ -258,3 +258,13 @@ export function stars(p: number | null | undefined): string {
   if (p === null || p === undefined || !Number.isFinite(p)) return '';
   return p < 0.001 ? '***' : p < 0.01 ? '**' : p < 0.05 ? '*' : p < 0.1 ? '.' : '';
 }
+
+/**
+ * A per-term statistic that covers the non-constant terms only (VIF, BH p): given either in terms order
+ * (null for the intercept) or without the intercept; null for the intercept either way.
+ */
+export function nonConstValue(terms: string[], arr: (number | null)[] | undefined, i: number): number | null {
+  if (!arr || terms[i] === 'Intercept') return null;
+  const v = arr.length === terms.length ? arr[i] : arr[terms[0] === 'Intercept' ? i - 1 : i];
+  return v ?? null;
+}

@@ -1,6 +1,6 @@
 /** The report's tables as plain values, rendered the same way to HTML, Markdown and CSV. */
 import type { Cell, ReportFit, ReportInput } from './types.js';
-import { fmtNum, fmtP, replicateGroups, stars } from './stats.js';
+import { fmtNum, fmtP, nonConstValue, replicateGroups, stars } from './stats.js';
 
 export type ColumnKind = 'text' | 'num' | 'p' | 'int';
 export interface TableModel {
@@ -56,13 +56,7 @@ export function coefficientTable(fit: ReportFit): TableModel {
     columns: COEF_COLUMNS,
     rows: fit.terms.map((t, i) => {
       const aliased = fit.params[i] === null;
-      // BH and VIF cover the non-constant terms only; they are given either in terms order or without the intercept.
-      const nonConst = fit.terms[0] === 'Intercept' ? i - 1 : i;
-      const pick = (arr: (number | null)[] | undefined): Cell => {
-        if (!arr || t === 'Intercept') return null;
-        const v = arr.length === fit.terms.length ? arr[i] : arr[nonConst];
-        return v ?? null;
-      };
+      const pick = (arr: (number | null)[] | undefined): Cell => nonConstValue(fit.terms, arr, i);
       return [
         aliased ? `${t} (aliased)` : t,
         fit.params[i],
