@@ -13,7 +13,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { downloadFile as hubDownloadFile, listModels as hubListModels, HubApiError } from '@huggingface/hub';
+import { downloadFile as hubDownloadFile, fileExists as hubFileExists, listModels as hubListModels, HubApiError } from '@huggingface/hub';
 import { UserError } from '../util/index.js';
 
 export interface HubOptions {
@@ -360,6 +360,25 @@ export async function snapshotFiles(repo: string, files: string[], opts: HubOpti
   const dir = snapshotDir(r, repoType, repo);
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/**
+ * Whether a file exists in a Hub repo, without downloading it (a HEAD request). Offline: whether it is cached.
+ * Used to explain, e.g., that a repo only has a pickle `pytorch_model.bin`.
+ */
+export async function fileExists(repo: string, path: string, opts: HubOptions & { repoType?: RepoType } = {}): Promise<boolean> {
+  const r = resolveOptions(opts);
+  const repoType = opts.repoType ?? 'model';
+  validateRepo(repo);
+  validateRepoPath(path);
+  const cached = insideCache(r.cacheDir, join(snapshotDir(r, repoType, repo), path));
+  if (existsSync(cached)) return true;
+  if (r.offline) return false;
+  try {
+    return await hubFileExists({ repo: { type: repoType, name: repo }, path, revision: r.revision, hubUrl: r.endpoint, fetch: r.fetch });
+  } catch (e) {
+    hubError(e, describe(repoType, repo, path, r.revision), r);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

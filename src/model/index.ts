@@ -2,5 +2,9 @@
 // checkpoint I/O (MODELIO)
 export { parseDistilBertConfig, createDistilBertConfig, configToJson, withLabels, DISTILBERT_DEFAULTS } from './config.js';
 export type { DistilBertConfig } from './config.js';
-export { createTinyModelDir, defaultVocabDir, TOKENIZER_FILES } from './pretrained.js';
-export type { TinyModelOptions } from './pretrained.js';
+export { readSafetensors, writeSafetensors, serializeSafetensors } from './safetensors.js';
+export type { NamedTensor, ParameterMap } from './safetensors.js';
+export { initDistilBertParameters, distilBertParameterSpecs, sinusoidalPositionEmbeddings } from './init.js';
+export type { ParameterSpec, ParameterKind } from './init.js';
+export { loadPretrained, savePretrained, createTinyModelDir, defaultVocabDir, TOKENIZER_FILES } from './pretrained.js';
+export type { PretrainedModel, LoadPretrainedOptions, TinyModelOptions } from './pretrained.js';
