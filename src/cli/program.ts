@@ -6,6 +6,9 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 
 // command modules (one import + one call each):
+import { register as registerCards } from './commands/cards.js';
+import { register as registerStudy } from './commands/study.js';
+import { register as registerAnalyze } from './commands/analyze.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -23,5 +26,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: false });
   // register calls go here, in the order they should appear in --help.
+  registerStudy(program);
+  registerAnalyze(program);
+  registerCards(program);
   return program;
 }

@@ -1,0 +1,206 @@
+/**
+ * `tunescope study run|status|export|analyze`: designed sweeps of real fine-tunes, stored in SQLite.
+ */
+import { Command, Option } from 'commander';
+import { closeSync, existsSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, resolve, basename, join } from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { UserError, stringifyJson } from '../../util/index.js';
+import { openStore, type StudyStore } from '../../store/index.js';
+import { loadStudySpec, runStudy, studyRows, type StudySpec, type StudySummary } from '../../study/index.js';
+import { analyzeStudy, formatStudyAnalysis } from '../../study/analysis.js';
+
+/** A path is a study store if it starts with SQLite's magic bytes; a .yaml/.yml/.json is a spec. */
+function isSqliteFile(path: string): boolean {
+  if (!existsSync(path)) return false;
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(16);
+    readSync(fd, buf, 0, 16, 0);
+    return buf.toString('latin1') === 'SQLite format 3\0';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Open the store named by a spec file or by the store path itself. */
+export function openStudyStore(specOrDb: string): { store: StudyStore; spec: StudySpec | null } {
+  if (!existsSync(specOrDb)) throw new UserError(`no such file: ${specOrDb}`);
+  if (isSqliteFile(specOrDb)) return { store: openStore(specOrDb, { readonly: true }), spec: null };
+  const spec = loadStudySpec(specOrDb);
+  if (!existsSync(spec.store)) throw new UserError(`the study ${spec.name} has not been run yet (no store at ${spec.store})`);
+  return { store: openStore(spec.store, { readonly: true }), spec };
+}
+
+function writeAtomic(path: string, text: string): void {
+  const tmp = join(dirname(resolve(path)), `.${basename(path)}.tmp-${process.pid}`);
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+function positiveInt(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a positive integer (got ${JSON.stringify(v)})`);
+    return n;
+  };
+}
+
+export function formatSummary(s: StudySummary): string {
+  const c = s.counts;
+  const lines = [
+    `study ${s.name}: ${c.done}/${s.total} done, ${c.failed} failed, ${c.pending} pending${s.interrupted ? ' (interrupted)' : ''}`,
+    `  this run: ${s.ranNow} trial(s) finished, ${s.failedNow} failed in ${s.seconds.toFixed(1)} s with ${s.workers} worker(s) × ${s.threadsPerWorker} thread(s)`,
+  ];
+  if (s.recovered.length > 0) lines.push(`  restarted ${s.recovered.length} trial(s) a stopped process had left running`);
+  if (s.baseline) {
+    lines.push(`  baseline (${s.baseline.source}): ${Object.entries(s.baseline.metrics).filter(([k]) => ['accuracy', 'f1', 'loss'].includes(k)).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+  }
+  lines.push(`  store: ${s.store}`);
+  return lines.join('\n');
+}
+
+export async function statusText(store: StudyStore, opts: { trials?: boolean } = {}): Promise<string> {
+  const study = await store.getStudy();
+  if (!study) throw new UserError(`${store.location} holds no study`);
+  const counts = await store.counts();
+  const total = counts.pending + counts.running + counts.done + counts.failed;
+  const lines = [`study ${study.name} (created ${study.createdAt}, store ${store.location})`];
+  lines.push(`  trials: ${total} — done ${counts.done}, running ${counts.running}, pending ${counts.pending}, failed ${counts.failed}`);
+  const trials = await store.listTrials();
+  const done = trials.filter((t) => t.status === 'done' && t.trainSeconds !== null);
+  if (done.length > 0) {
+    const mean = done.reduce((a, t) => a + (t.trainSeconds ?? 0), 0) / done.length;
+    lines.push(`  mean trial time ${mean.toFixed(1)} s; backend ${done[0]!.backend ?? 'unknown'}`);
+  }
+  const b = await store.getBaseline();
+  if (b) lines.push(`  baseline (${b.source}): ${Object.entries(b.metrics).map(([k, v]) => `${k}=${Number(v.toPrecision(6))}`).join(', ')}`);
+  const runs = await store.listRuns();
+  const active = runs.filter((r) => r.finishedAt === null);
+  if (runs.length > 0) lines.push(`  runs: ${runs.length} (${active.length} not finished: ${active.map((r) => `pid ${r.pid} on ${r.host}, heartbeat ${r.heartbeatAt}`).join('; ') || 'none'})`);
+  for (const t of trials.filter((t) => t.status === 'failed')) {
+    lines.push(`  failed ${t.id} ${JSON.stringify(t.config)} seed ${t.seed} (attempts ${t.attempts}): ${t.error}`);
+  }
+  if (opts.trials) {
+    lines.push('', 'id                status   attempts seed   config / metrics');
+    for (const t of trials) {
+      const m = t.metrics ? ` acc ${t.metrics.accuracy?.toFixed(4) ?? '-'} f1 ${t.metrics.f1?.toFixed(4) ?? '-'} loss ${t.metrics.loss?.toFixed(4) ?? '-'}` : '';
+      lines.push(`${t.id}  ${t.status.padEnd(8)} ${String(t.attempts).padEnd(8)} ${String(t.seed).padEnd(6)} ${t.kind === 'evaluate' ? 'baseline evaluation' : JSON.stringify(t.config)}${t.isBaseline && t.kind === 'train' ? ' (baseline)' : ''}${m}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  const study = program.command('study').description('designed sweeps of real fine-tunes: run, resume, inspect, export, analyse');
+
+  study
+    .command('run')
+    .description('run (or resume) every trial of a study spec; Ctrl-C stops cleanly, rerun to continue')
+    .argument('<spec>', 'study spec (YAML or JSON)')
+    .option('--retry-failed', 'rerun trials that failed before')
+    .option('--workers <n>', 'trials at once (worker threads); default from the spec, else one per core', positiveInt('--workers'))
+    .option('--threads <n>', 'engine threads per worker (intra_op_num_threads)', positiveInt('--threads'))
+    .option('--runner <module>', 'a module exporting runTrial(task, ctx) to use instead of the built-in fine-tuner')
+    .option('--json <out>', 'also write the run summary as JSON')
+    .action(async (specPath: string, o: { retryFailed?: boolean; workers?: number; threads?: number; runner?: string; json?: string }) => {
+      const ac = new AbortController();
+      let interrupts = 0;
+      const onSigint = () => {
+        interrupts++;
+        if (interrupts === 1) {
+          process.stderr.write('\ntunescope: stopping (running trials go back to pending; Ctrl-C again to quit at once)\n');
+          ac.abort();
+        } else {
+          process.exit(130);
+        }
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+      try {
+        const summary = await runStudy(specPath, {
+          signal: ac.signal,
+          ...(o.retryFailed ? { retryFailed: true } : {}),
+          ...(o.workers !== undefined ? { workers: o.workers } : {}),
+          ...(o.threads !== undefined ? { threadsPerWorker: o.threads } : {}),
+          ...(o.runner ? { runnerModule: o.runner } : {}),
+          onEvent: (e) => {
+            if (e.type === 'warning') process.stderr.write(`tunescope: warning: ${e.message}\n`);
+          },
+        });
+        process.stdout.write(formatSummary(summary) + '\n');
+        if (o.json) writeAtomic(o.json, stringifyJson(summary) + '\n');
+        if (summary.interrupted) process.exitCode = 130;
+        else if (summary.counts.failed > 0) process.stdout.write(`${summary.counts.failed} trial(s) failed: see \`tunescope study status ${specPath}\`; rerun with --retry-failed\n`);
+      } finally {
+        process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
+      }
+    });
+
+  study
+    .command('status')
+    .description("a study's progress: trial counts, failures with their errors, baseline, runs")
+    .argument('<spec-or-db>', 'the study spec or its store (.sqlite)')
+    .option('--trials', 'list every trial')
+    .action(async (path: string, o: { trials?: boolean }) => {
+      const { store } = openStudyStore(path);
+      try {
+        process.stdout.write((await statusText(store, o)) + '\n');
+      } finally {
+        await store.close();
+      }
+    });
+
+  study
+    .command('export')
+    .description('one row per trial: hyperparameters, seed, metrics, relative metrics (metric − baseline)')
+    .argument('<spec-or-db>', 'the study store (.sqlite) or its spec')
+    .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
+    .option('--out <file>', 'write here instead of stdout')
+    .option('--all', 'every trial (pending, failed, baseline-only) with status, role and error columns')
+    .action(async (path: string, o: { format: 'csv' | 'json'; out?: string; all?: boolean }) => {
+      const { store } = openStudyStore(path);
+      try {
+        const table = await studyRows(store, { all: o.all ?? false });
+        const text =
+          o.format === 'json'
+            ? stringifyJson({ columns: table.columns, rows: table.rows, baseline: table.baseline }) + '\n'
+            : stringify(table.rows, { header: true, columns: table.columns, cast: { number: (v) => (Number.isFinite(v) ? String(v) : String(v)) } });
+        if (o.out) writeAtomic(o.out, text);
+        else process.stdout.write(text);
+      } finally {
+        await store.close();
+      }
+    });
+
+  study
+    .command('analyze')
+    .description("the analysis engine on a study's trials: polynomial OLS in the absolute and relative frames, seed noise vs effects, trade-offs")
+    .argument('<spec-or-db>', 'the study store (.sqlite) or its spec')
+    .addOption(new Option('--degree <d>', 'polynomial degree, or cv to choose it by cross-validation (default: the spec\'s)').choices(['1', '2', '3', 'cv']))
+    .addOption(new Option('--frame <frame>', 'absolute, relative or both (default: the spec\'s)').choices(['absolute', 'relative', 'both']))
+    .option('--response <metrics>', 'comma-separated metrics (default: the spec\'s, e.g. accuracy,f1,loss)')
+    .option('--log-lr', 'use log10(learning_rate)')
+    .option('--no-log-lr', 'use learning_rate as is')
+    .option('--standardize', 'z-score each predictor before forming powers')
+    .option('--effect-size <x>', 'effect size (metric units) for the seeds-needed power calculation', Number)
+    .option('--json <out>', 'write the full analysis as JSON')
+    .action(async (path: string, o: { degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; json?: string }) => {
+      const { store } = openStudyStore(path);
+      try {
+        const result = await analyzeStudy(store, {
+          ...(o.degree ? { degree: o.degree === 'cv' ? 'cv' : (Number(o.degree) as 1 | 2 | 3) } : {}),
+          ...(o.frame ? { frame: o.frame } : {}),
+          ...(o.response ? { responses: o.response.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+          ...(o.logLr !== undefined ? { logLr: o.logLr } : {}),
+          ...(o.standardize ? { standardize: true } : {}),
+          ...(o.effectSize !== undefined ? { effectSize: o.effectSize } : {}),
+        });
+        process.stdout.write(formatStudyAnalysis(result) + '\n');
+        if (o.json) writeAtomic(o.json, stringifyJson(result.json) + '\n');
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,464 @@
+/**
+ * Running a study: open/create the store, check the spec is the stored one, insert the expanded trials,
+ * put back trials that a dead process left `running`, then let N workers claim and run trials (baseline first).
+ *
+ * Workers are worker_threads (onnxruntime-node is context-aware and creates its sessions per thread), each
+ * running one trial at a time with `intra_op_num_threads` engine threads; the main thread is the store's only
+ * writer. A function runner (`opts.runner`) runs in-process instead — tests use it. Crash safety comes from the
+ * store: a result and its `done` status are one transaction; `running` rows of a run whose process is gone
+ * (pid dead on this host, or no heartbeat for STALE_MS) go back to `pending` on the next start.
+ */
+import { Worker } from 'node:worker_threads';
+import { availableParallelism, hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { isAbsolute, resolve } from 'node:path';
+import { UserError } from '../util/index.js';
+import { openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialOutcome, type TrialRecord } from '../store/index.js';
+import { expandDesign } from './design.js';
+import { canonicalJson, loadStudySpec, specHash, specIdentity, type StudySpec } from './spec.js';
+import { materializeModel } from './model-dir.js';
+import { trialArgs, type TrialRunner, type TrialTask, type TrialProgress } from './runner.js';
+import { createStudyProgress, type StudyProgress } from './progress.js';
+import type { FromWorker, ToWorker } from './worker.js';
+
+const HEARTBEAT_MS = 10_000;
+const STALE_MS = 120_000;
+const ABORT_GRACE_MS = 5_000;
+
+export type StudyEvent =
+  | { type: 'trial-start'; trial: TrialRecord; worker: string }
+  | { type: 'trial-progress'; trialId: string; worker: string; progress: TrialProgress }
+  | { type: 'trial-done'; trial: TrialRecord; worker: string; outcome: TrialOutcome }
+  | { type: 'trial-failed'; trial: TrialRecord; worker: string; error: string }
+  | { type: 'warning'; message: string };
+
+export interface RunStudyOptions {
+  /** failed trials → pending before starting */
+  retryFailed?: boolean;
+  /** override the spec's execution settings */
+  workers?: number;
+  threadsPerWorker?: number;
+  /** run trials in-process with this function (no worker threads) */
+  runner?: TrialRunner;
+  /** a module (path or URL) exporting `runTrial`, loaded by each worker thread; default: the src/train fine-tuner */
+  runnerModule?: string;
+  signal?: AbortSignal;
+  quiet?: boolean;
+  onEvent?: (e: StudyEvent) => void;
+  /** cores to plan for (default: os.availableParallelism()) */
+  cores?: number;
+}
+
+export interface StudySummary {
+  name: string;
+  store: string;
+  total: number;
+  counts: { pending: number; running: number; done: number; failed: number };
+  /** trials finished / failed by this run */
+  ranNow: number;
+  failedNow: number;
+  /** trials put back to pending because a previous process died */
+  recovered: string[];
+  baseline: BaselineRecord | null;
+  workers: number;
+  threadsPerWorker: number;
+  seconds: number;
+  interrupted: boolean;
+  warnings: string[];
+}
+
+function tunescopeVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Which top-level parts of two specs differ (for the "design changed" message). */
+function specDiff(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...keys].filter((k) => canonicalJson(a[k]) !== canonicalJson(b[k]));
+}
+
+/** Plan workers × engine threads: never more than the cores unless oversubscribe is set. */
+export function planExecution(
+  spec: Pick<StudySpec, 'execution'>,
+  pendingTrials: number,
+  opts: { workers?: number; threadsPerWorker?: number; cores?: number } = {},
+): { workers: number; threadsPerWorker: number; warnings: string[] } {
+  const cores = Math.max(1, opts.cores ?? availableParallelism());
+  const warnings: string[] = [];
+  const askedW = opts.workers ?? spec.execution.workers;
+  const askedT = opts.threadsPerWorker ?? spec.execution.threads_per_worker;
+  // 'auto': one single-threaded worker per core (the study bench's best split on small models), fewer if few trials remain.
+  let workers = askedW === 'auto' ? Math.max(1, Math.min(cores, pendingTrials || 1)) : askedW;
+  if (workers > cores && !spec.execution.oversubscribe) {
+    warnings.push(`${workers} workers asked on ${cores} cores: using ${cores} (set execution.oversubscribe: true to allow more)`);
+    workers = cores;
+  }
+  let threads = askedT === 'auto' ? Math.max(1, Math.floor(cores / workers)) : askedT;
+  if (workers * threads > cores && !spec.execution.oversubscribe) {
+    const t = Math.max(1, Math.floor(cores / workers));
+    warnings.push(`${workers} workers × ${threads} threads exceeds ${cores} cores: using ${t} thread(s) per worker`);
+    threads = t;
+  }
+  return { workers, threadsPerWorker: threads, warnings };
+}
+
+/** Is the process behind a run still there? Same host: ask the OS; any host: a recent heartbeat. */
+export function runIsAlive(run: RunRecord, nowMs = Date.now()): boolean {
+  if (run.finishedAt !== null) return false;
+  if (run.host === hostname()) {
+    try {
+      process.kill(run.pid, 0);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    }
+    if (run.pid === process.pid) return false; // our own pid from an earlier life (pid reuse) cannot be running now
+  }
+  return nowMs - Date.parse(run.heartbeatAt) < STALE_MS;
+}
+
+/** Mean of each metric over the done baseline trials (the reference configuration's seeds, or the one evaluation). */
+export function baselineFromTrials(trials: TrialRecord[]): Record<string, number> | null {
+  const done = trials.filter((t) => t.isBaseline && t.status === 'done' && t.metrics);
+  if (done.length === 0 || done.length < trials.filter((t) => t.isBaseline).length) return null;
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(done[0]!.metrics!)) {
+    const vals = done.map((t) => t.metrics![k]);
+    if (vals.every((v): v is number => typeof v === 'number' && Number.isFinite(v))) out[k] = vals.reduce((a, b) => a + b, 0) / vals.length;
+  }
+  return out;
+}
+
+async function refreshBaseline(store: StudyStore, spec: StudySpec): Promise<BaselineRecord | null> {
+  const b = spec.baseline;
+  if (!b) return null;
+  if (b.kind === 'metrics') {
+    const rec = { metrics: b.metrics, source: 'spec: baseline.metrics' };
+    await store.setBaseline(rec);
+    return rec;
+  }
+  const trials = await store.listTrials({ isBaseline: true });
+  const m = baselineFromTrials(trials);
+  if (!m) return store.getBaseline();
+  const source =
+    b.kind === 'evaluate'
+      ? `evaluate: ${spec.model.kind === 'pretrained' ? spec.model.id : 'from_config model'} on the eval split`
+      : `config ${canonicalJson(b.config)}: mean over ${trials.length} seed(s)`;
+  const rec = { metrics: m, source };
+  await store.setBaseline(rec);
+  return rec;
+}
+
+/**
+ * Open the spec's store and make sure it holds this study (creating it, or checking the stored spec is the same
+ * design), with every expanded trial inserted. Returns the open store (caller closes).
+ */
+export async function prepareStudy(spec: StudySpec, store?: StudyStore): Promise<{ store: StudyStore; created: boolean }> {
+  const s = store ?? openStore(spec.store);
+  try {
+    const existing = await s.getStudy();
+    const hash = specHash(spec);
+    let created = false;
+    if (!existing) {
+      await s.createStudy({ name: spec.name, spec, specHash: hash, tunescopeVersion: tunescopeVersion() });
+      created = true;
+    } else if (existing.specHash !== hash) {
+      const stored = existing.spec as StudySpec;
+      const diff = specDiff(specIdentity(stored), specIdentity(spec));
+      throw new UserError(
+        `the study in ${s.location} was created from a different spec (changed: ${diff.join(', ') || 'details'}); ` +
+          `its trials would not be comparable. Use a new store (set \`store:\` to another path) or delete ${s.location} to start over`,
+      );
+    }
+    const trials = expandDesign(spec);
+    await s.addTrials(trials.map((t) => ({ id: t.id, ordinal: t.ordinal, kind: t.kind, config: t.config, seed: t.seed, inDesign: t.inDesign, isBaseline: t.isBaseline })));
+    return { store: s, created };
+  } catch (e) {
+    if (!store) await s.close();
+    throw e;
+  }
+}
+
+interface Slot {
+  name: string;
+  run(task: TrialTask): Promise<TrialOutcome>;
+  abort(): void;
+  close(): Promise<void>;
+}
+
+class AbortedTrial extends Error {}
+
+function defaultRunnerModule(): string {
+  const here = import.meta.url;
+  return new URL(here.endsWith('.ts') ? './trainer-runner.ts' : './trainer-runner.js', here).href;
+}
+
+function workerSlot(name: string, runnerModule: string, threads: number, onProgress: (id: string, p: TrialProgress) => void): Slot {
+  const here = import.meta.url;
+  const isTs = here.endsWith('.ts');
+  const worker = new Worker(new URL(isTs ? './worker.ts' : './worker.js', here), {
+    workerData: { runnerModule, threads, worker: name },
+    execArgv: isTs ? ['--import', 'tsx'] : [],
+    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+    stderr: false,
+    stdout: false,
+  });
+  let pending: { id: string; resolve: (o: TrialOutcome) => void; reject: (e: Error) => void } | null = null;
+  let fatal: string | null = null;
+  const ready = new Promise<void>((res, rej) => {
+    worker.once('error', (e) => rej(e));
+    const onMsg = (m: FromWorker) => {
+      if (m.type === 'ready') {
+        worker.off('message', onMsg);
+        res();
+      } else if (m.type === 'fatal') {
+        fatal = m.message;
+        rej(new UserError(m.message));
+      }
+    };
+    worker.on('message', onMsg);
+  });
+  ready.catch(() => {});
+  worker.on('message', (m: FromWorker) => {
+    if (m.type === 'progress') onProgress(m.id, m);
+    else if (m.type === 'result' && pending?.id === m.id) {
+      const p = pending;
+      pending = null;
+      p.resolve(m.outcome as TrialOutcome);
+    } else if (m.type === 'error' && pending?.id === m.id) {
+      const p = pending;
+      pending = null;
+      p.reject(m.aborted ? new AbortedTrial(m.message) : new Error(m.message));
+    }
+  });
+  const onDeath = (why: string) => {
+    fatal ??= why;
+    if (pending) {
+      const p = pending;
+      pending = null;
+      p.reject(new Error(why));
+    }
+  };
+  worker.on('error', (e) => onDeath(`worker ${name} crashed: ${e.message}`));
+  worker.on('exit', (code) => onDeath(`worker ${name} exited (code ${code})`));
+  let closed = false;
+  return {
+    name,
+    async run(task) {
+      await ready;
+      if (fatal) throw new UserError(fatal);
+      return new Promise<TrialOutcome>((res, rej) => {
+        pending = { id: task.id, resolve: res, reject: rej };
+        worker.postMessage({ type: 'run', task } satisfies ToWorker);
+      });
+    },
+    abort() {
+      if (!closed) worker.postMessage({ type: 'abort' } satisfies ToWorker);
+    },
+    async close() {
+      closed = true;
+      await worker.terminate();
+    },
+  };
+}
+
+function inProcessSlot(name: string, runner: TrialRunner, threads: number, signal: AbortSignal, onProgress: (id: string, p: TrialProgress) => void): Slot {
+  let ac: AbortController | null = null;
+  return {
+    name,
+    async run(task) {
+      ac = new AbortController();
+      const a = ac;
+      const onAbort = () => a.abort();
+      signal.addEventListener('abort', onAbort);
+      try {
+        return await runner(task, { signal: a.signal, threads, worker: name, onProgress: (p) => onProgress(task.id, p) });
+      } catch (e) {
+        if (a.signal.aborted) throw new AbortedTrial((e as Error).message);
+        throw e;
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+      }
+    },
+    abort() {
+      ac?.abort();
+    },
+    async close() {},
+  };
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  return String(e);
+}
+
+/**
+ * Run (or resume) a study. Finished trials are never redone; trials a dead process left running start again;
+ * a trial that throws is recorded as failed and the study goes on. Resolves when no pending trial is left,
+ * or after a clean stop when `signal` aborts (interrupted: true; the trials that were running are pending again).
+ */
+export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOptions = {}): Promise<StudySummary> {
+  const t0 = Date.now();
+  const spec = typeof specOrPath === 'string' ? loadStudySpec(specOrPath) : specOrPath;
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    opts.onEvent?.({ type: 'warning', message });
+  };
+  const { store } = await prepareStudy(spec);
+  const runId = `${hostname()}:${process.pid}:${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  let heartbeat: NodeJS.Timeout | null = null;
+  let progress: StudyProgress | null = null;
+  const slots: Slot[] = [];
+  let runStarted = false;
+  try {
+    const recovered = await store.recoverStale((r) => runIsAlive(r));
+    if (recovered.length > 0) warn(`${recovered.length} trial(s) left running by a stopped process start again`);
+    if (opts.retryFailed) await store.resetFailed();
+    let baseline = await refreshBaseline(store, spec);
+
+    const counts0 = await store.counts();
+    const plan = planExecution(spec, counts0.pending, { ...opts, ...(opts.cores !== undefined ? { cores: opts.cores } : {}) });
+    plan.warnings.forEach(warn);
+    if (counts0.failed > 0 && !opts.retryFailed) warn(`${counts0.failed} failed trial(s) are not rerun (use --retry-failed)`);
+
+    const model = counts0.pending > 0 ? materializeModel(spec.model, spec.store) : spec.model.kind === 'pretrained' ? spec.model.id : '';
+    await store.startRun({ id: runId, host: hostname(), pid: process.pid, workers: plan.workers, threadsPerWorker: plan.threadsPerWorker });
+    runStarted = true;
+    heartbeat = setInterval(() => void store.heartbeat(runId).catch(() => {}), HEARTBEAT_MS);
+    heartbeat.unref();
+
+    const total = counts0.pending + counts0.running + counts0.done + counts0.failed;
+    const workerNames = Array.from({ length: plan.workers }, (_, i) => `w${i + 1}`);
+    progress = createStudyProgress({ total, done: counts0.done + counts0.failed, workers: workerNames, ...(opts.quiet !== undefined ? { quiet: opts.quiet } : {}) });
+    const live = { done: counts0.done, failed: counts0.failed, running: counts0.running };
+    const showCounts = () => progress?.setCounts({ ...live, total });
+    showCounts();
+
+    const stop = new AbortController();
+    const onUserAbort = () => {
+      stop.abort();
+      for (const s of slots) s.abort();
+      // a runner that does not stop within the grace period is terminated (its trial goes back to pending)
+      setTimeout(() => slots.forEach((s) => void s.close().catch(() => {})), ABORT_GRACE_MS).unref();
+    };
+    if (opts.signal?.aborted) onUserAbort();
+    opts.signal?.addEventListener('abort', onUserAbort);
+
+    const trialWorker = new Map<string, string>();
+    const onProgress = (id: string, p: TrialProgress) => {
+      const w = trialWorker.get(id);
+      if (!w) return;
+      progress?.workerProgress(w, p);
+      opts.onEvent?.({ type: 'trial-progress', trialId: id, worker: w, progress: p });
+    };
+    const runnerModule = opts.runnerModule
+      ? /^[a-z]+:/.test(opts.runnerModule) && !isAbsolute(opts.runnerModule)
+        ? opts.runnerModule
+        : pathToFileURL(resolve(opts.runnerModule)).href
+      : defaultRunnerModule();
+    for (const name of workerNames) {
+      slots.push(
+        opts.runner
+          ? inProcessSlot(name, opts.runner, plan.threadsPerWorker, stop.signal, onProgress)
+          : workerSlot(name, runnerModule, plan.threadsPerWorker, onProgress),
+      );
+    }
+
+    let ranNow = 0;
+    let failedNow = 0;
+    let fatal: Error | null = null;
+    const loop = async (slot: Slot) => {
+      while (!stop.signal.aborted && !fatal) {
+        const trial = await store.claimNext(runId, slot.name);
+        if (!trial) break;
+        live.running++;
+        showCounts();
+        trialWorker.set(trial.id, slot.name);
+        const label = `${trial.kind === 'evaluate' ? 'baseline evaluation' : Object.entries(trial.config).map(([k, v]) => `${k}=${v}`).join(' ')} seed=${trial.seed}`;
+        progress?.workerStart(slot.name, label);
+        opts.onEvent?.({ type: 'trial-start', trial, worker: slot.name });
+        const task: TrialTask = {
+          id: trial.id,
+          kind: trial.kind,
+          config: trial.config,
+          seed: trial.seed,
+          model,
+          dataset: spec.dataset,
+          args: trialArgs(spec.args, trial.config, trial.seed),
+        };
+        try {
+          const outcome = await slot.run(task);
+          if (stop.signal.aborted && !outcome) throw new AbortedTrial('aborted');
+          const ok = await store.completeTrial(trial.id, runId, outcome);
+          if (ok) {
+            ranNow++;
+            live.done++;
+            opts.onEvent?.({ type: 'trial-done', trial, worker: slot.name, outcome });
+            if (trial.isBaseline) baseline = await refreshBaseline(store, spec);
+          }
+        } catch (e) {
+          if (e instanceof AbortedTrial || stop.signal.aborted) {
+            await store.releaseTrial(trial.id, runId);
+          } else if (e instanceof UserError && /cannot load the trial runner/.test(e.message)) {
+            await store.releaseTrial(trial.id, runId);
+            fatal = e;
+          } else {
+            const msg = errorText(e);
+            const ok = await store.failTrial(trial.id, runId, msg);
+            if (ok) {
+              failedNow++;
+              live.failed++;
+              opts.onEvent?.({ type: 'trial-failed', trial, worker: slot.name, error: msg });
+              progress?.log(`trial ${trial.id} (${label}) failed: ${msg}`);
+            }
+          }
+        } finally {
+          live.running--;
+          trialWorker.delete(trial.id);
+          progress?.workerIdle(slot.name);
+          showCounts();
+        }
+      }
+    };
+    await Promise.all(slots.map(loop));
+    opts.signal?.removeEventListener('abort', onUserAbort);
+    if (fatal) throw fatal;
+    baseline = await refreshBaseline(store, spec);
+    if (spec.baseline && spec.baseline.kind !== 'metrics' && !baseline) warn('the baseline is not available yet (its trials are not all done): relative metrics are missing');
+    await store.finishRun(runId);
+    runStarted = false;
+    const counts = await store.counts();
+    return {
+      name: spec.name,
+      store: store.location,
+      total,
+      counts,
+      ranNow,
+      failedNow,
+      recovered,
+      baseline,
+      workers: plan.workers,
+      threadsPerWorker: plan.threadsPerWorker,
+      seconds: (Date.now() - t0) / 1000,
+      interrupted: stop.signal.aborted,
+      warnings,
+    };
+  } finally {
+    if (heartbeat) clearInterval(heartbeat);
+    progress?.stop();
+    await Promise.all(
+      slots.map((s) =>
+        Promise.race([s.close(), new Promise<void>((r) => setTimeout(r, ABORT_GRACE_MS).unref())]).catch(() => {}),
+      ),
+    );
+    // a run that ended by an exception is marked finished, so its `running` trials are recovered at once next time
+    if (runStarted) await store.finishRun(runId).catch(() => {});
+    await store.close();
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * What a trial runner sees and returns. The default runner (./trainer-runner.ts) fine-tunes through src/train;
+ * tests and users can pass their own: a function (run in-process) or a module exporting `runTrial` (run in worker threads).
+ */
+import type { TrialOutcome } from '../store/index.js';
+import type { DatasetSource } from './spec.js';
+import type { TrialConfig, TrialKind } from './design.js';
+
+export interface TrialTask {
+  id: string;
+  kind: TrialKind;
+  config: TrialConfig;
+  seed: number;
+  /** Hub id or local folder of the starting model (a from-scratch config is materialised as a folder first) */
+  model: string;
+  dataset: DatasetSource;
+  /** HF TrainingArguments: the spec's fixed args, then the trial's configuration, then `seed` */
+  args: Record<string, number | string | boolean>;
+}
+
+export interface TrialProgress {
+  epoch: number;
+  step: number;
+  totalSteps: number;
+  loss: number;
+  lr: number;
+}
+
+export interface TrialContext {
+  /** aborted on Ctrl-C: stop soon and throw */
+  signal: AbortSignal;
+  /** engine threads this trial may use (intra_op_num_threads) */
+  threads: number;
+  /** e.g. "w1" */
+  worker: string;
+  onProgress: (p: TrialProgress) => void;
+}
+
+export type TrialRunner = (task: TrialTask, ctx: TrialContext) => Promise<TrialOutcome>;
+
+/** The shape a runner module must have (for worker threads and `study run --runner MODULE`). */
+export interface TrialRunnerModule {
+  runTrial: TrialRunner;
+}
+
+/** Merge order: fixed args < configuration < seed. */
+export function trialArgs(fixed: Record<string, number | string | boolean>, config: TrialConfig, seed: number): Record<string, number | string | boolean> {
+  return { ...fixed, ...config, seed };
+}
