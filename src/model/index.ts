@@ -8,3 +8,6 @@ export { initDistilBertParameters, distilBertParameterSpecs, sinusoidalPositionE
 export type { ParameterSpec, ParameterKind } from './init.js';
 export { loadPretrained, savePretrained, createTinyModelDir, defaultVocabDir, TOKENIZER_FILES } from './pretrained.js';
 export type { PretrainedModel, LoadPretrainedOptions, TinyModelOptions } from './pretrained.js';
+// the network (ENGINE)
+export { DistilBertForSequenceClassification, distilBertParameterShapes, hfNoDecay } from './distilbert.js';
+export type { Batch, OptimizerConfig, DistilBertNetworkConfig } from './distilbert.js';

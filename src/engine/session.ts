@@ -1,0 +1,102 @@
+/**
+ * A thin wrapper over an onnxruntime-node InferenceSession: typed host tensors in and out, the execution
+ * provider chosen by name ('cpu' default; 'webgpu' / 'cuda' / … where this onnxruntime build has them),
+ * graph optimisation 'all' (ORT then fuses Transpose+MatMul, Gelu, …), intra-op threads = cores by default.
+ */
+import { availableParallelism } from 'node:os';
+import ort from 'onnxruntime-node';
+import { UserError } from '../util/index.js';
+import type { DType } from './graph.js';
+
+export type HostData = Float32Array | Float64Array | BigInt64Array | Int32Array | Uint32Array | Uint8Array;
+export interface HostTensor {
+  dtype: DType;
+  dims: readonly number[];
+  data: HostData;
+}
+
+export interface SessionOptions {
+  /** Threads for one op (default: the number of CPU cores). */
+  intraOpNumThreads?: number;
+  /** ORT execution provider name: 'cpu' (default), 'webgpu', 'cuda', 'dml', 'coreml', … */
+  executionProvider?: string;
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+interface Backend {
+  name: string;
+  bundled: boolean;
+}
+
+/** Execution providers this onnxruntime-node build can use. */
+export function availableExecutionProviders(): string[] {
+  const list = (ort as unknown as { listSupportedBackends?: () => Backend[] }).listSupportedBackends;
+  let backends: Backend[] = [{ name: 'cpu', bundled: true }];
+  try {
+    const fromBinding = list ? list() : null;
+    if (fromBinding) backends = fromBinding;
+  } catch {
+    /* older builds: cpu only */
+  }
+  return backends.map((b) => b.name);
+}
+
+export function resolveExecutionProvider(name?: string): string {
+  const ep = (name ?? 'cpu').toLowerCase();
+  const avail = availableExecutionProviders();
+  if (!avail.includes(ep)) {
+    throw new UserError(`execution provider '${ep}' is not available in this onnxruntime-node build (available: ${avail.join(', ')})`);
+  }
+  return ep;
+}
+
+export function defaultThreads(): number {
+  return availableParallelism();
+}
+
+export class Session {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+    readonly executionProvider: string,
+  ) {}
+
+  static async create(model: { bytes: Uint8Array }, opts: SessionOptions = {}): Promise<Session> {
+    const ep = resolveExecutionProvider(opts.executionProvider);
+    let s: ort.InferenceSession;
+    try {
+      s = await ort.InferenceSession.create(model.bytes, {
+        executionProviders: [ep],
+        graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
+        intraOpNumThreads: opts.intraOpNumThreads ?? defaultThreads(),
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+      });
+    } catch (e) {
+      if (ep !== 'cpu') throw new UserError(`execution provider '${ep}' could not start: ${(e as Error).message}`);
+      throw e;
+    }
+    return new Session(s, s.inputNames, s.outputNames, ep);
+  }
+
+  /** Runs the model; feeds for inputs the model does not take are ignored. */
+  async run(feeds: Record<string, HostTensor>, outputs?: readonly string[]): Promise<Record<string, HostTensor>> {
+    const f: Record<string, ort.Tensor> = {};
+    for (const name of this.inputNames) {
+      const t = feeds[name];
+      if (!t) throw new Error(`missing feed for model input '${name}'`);
+      f[name] = new ort.Tensor(t.dtype === 'float64' ? 'float64' : t.dtype, t.data as never, t.dims);
+    }
+    const r = outputs ? await this.session.run(f, outputs as string[]) : await this.session.run(f);
+    const out: Record<string, HostTensor> = {};
+    for (const [k, v] of Object.entries(r)) {
+      out[k] = { dtype: v.type as DType, dims: v.dims, data: v.data as HostData };
+    }
+    return out;
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}

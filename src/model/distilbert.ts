@@ -1,0 +1,461 @@
+/**
+ * DistilBertForSequenceClassification on the engine (ONNX graphs run by ONNX Runtime), numerically the
+ * Hugging Face model: same parameter names, post-LN blocks, q scaled by 1/√d_head, masked keys set to the
+ * float32 minimum, exact-erf GELU, LayerNorm eps 1e-12, [CLS] pooling → pre_classifier → ReLU → classifier,
+ * mean cross-entropy.
+ *
+ * Usage:
+ *   const net = await DistilBertForSequenceClassification.create(config, parameters, { intraOpNumThreads: 4 });
+ *   const { logits, loss } = await net.forward(batch);                       // eval mode (no dropout)
+ *   for (const micro of microBatches)                                        // gradient accumulation
+ *     await net.accumulateGradients(micro, { lossScale: 1 / microBatches.length, dropoutSeed: seed + step });
+ *   const { gradNorm } = await net.optimizerStep({ lr: 5e-5, maxGradNorm: 1,
+ *     optimizer: { betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.01, noDecay: hfNoDecay } });
+ *   savePretrained(dir, { config, parameters: net.parameters() });
+ *   await net.dispose();
+ *
+ * Graphs: an eval graph (logits, optional loss and hidden states), a training graph (forward with dropout
+ * masks as inputs + loss + every gradient, optionally added to the previous micro-batches' sums) and an
+ * AdamW graph (global-norm clipping + torch AdamW for all parameters at once) — each one ORT session,
+ * reused across steps and padded lengths (batch and sequence dims are symbolic).
+ */
+import { Graph, Session, gradients, RandomStream, type Tensor, type HostTensor } from '../engine/index.js';
+import { UserError } from '../util/index.js';
+
+/** The config keys the network reads (a parsed HF DistilBertConfig has them all). */
+export interface DistilBertNetworkConfig {
+  vocab_size: number;
+  max_position_embeddings: number;
+  dim: number;
+  n_layers: number;
+  n_heads: number;
+  hidden_dim: number;
+  dropout: number;
+  attention_dropout: number;
+  seq_classif_dropout: number;
+  activation: string;
+  pad_token_id?: number;
+  num_labels?: number;
+  id2label?: Record<string, string>;
+  sinusoidal_pos_embds?: boolean;
+}
+
+interface ParamTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Row-major [batchSize, seqLength] ids and mask, already padded (pad_token_id / mask 0). */
+export interface Batch {
+  inputIds: Int32Array | BigInt64Array;
+  attentionMask: Int32Array | BigInt64Array;
+  labels?: Int32Array | BigInt64Array;
+  batchSize: number;
+  seqLength: number;
+}
+
+export interface OptimizerConfig {
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  /** Parameters in the no-decay group (HF Trainer: biases and LayerNorm weights); default: everything decays. */
+  noDecay?: (paramName: string) => boolean;
+}
+
+/** HF Trainer's grouping: no weight decay for biases and LayerNorm weights. */
+export const hfNoDecay = (name: string): boolean => name.endsWith('.bias') || /(^|\.)(LayerNorm|[a-z_]*layer_norm)\./.test(name);
+
+const LN_EPS = 1e-12;
+const FLOAT32_MIN = -3.4028234663852886e38;
+const TWO_32 = 4294967296;
+
+export function distilBertParameterShapes(cfg: DistilBertNetworkConfig): Map<string, number[]> {
+  const numLabels = numLabelsOf(cfg);
+  const { dim, hidden_dim: hid } = cfg;
+  const m = new Map<string, number[]>();
+  m.set('distilbert.embeddings.word_embeddings.weight', [cfg.vocab_size, dim]);
+  m.set('distilbert.embeddings.position_embeddings.weight', [cfg.max_position_embeddings, dim]);
+  m.set('distilbert.embeddings.LayerNorm.weight', [dim]);
+  m.set('distilbert.embeddings.LayerNorm.bias', [dim]);
+  for (let i = 0; i < cfg.n_layers; i++) {
+    const p = `distilbert.transformer.layer.${i}.`;
+    for (const l of ['q_lin', 'k_lin', 'v_lin', 'out_lin']) {
+      m.set(`${p}attention.${l}.weight`, [dim, dim]);
+      m.set(`${p}attention.${l}.bias`, [dim]);
+    }
+    m.set(`${p}sa_layer_norm.weight`, [dim]);
+    m.set(`${p}sa_layer_norm.bias`, [dim]);
+    m.set(`${p}ffn.lin1.weight`, [hid, dim]);
+    m.set(`${p}ffn.lin1.bias`, [hid]);
+    m.set(`${p}ffn.lin2.weight`, [dim, hid]);
+    m.set(`${p}ffn.lin2.bias`, [dim]);
+    m.set(`${p}output_layer_norm.weight`, [dim]);
+    m.set(`${p}output_layer_norm.bias`, [dim]);
+  }
+  m.set('pre_classifier.weight', [dim, dim]);
+  m.set('pre_classifier.bias', [dim]);
+  m.set('classifier.weight', [numLabels, dim]);
+  m.set('classifier.bias', [numLabels]);
+  return m;
+}
+
+function numLabelsOf(cfg: DistilBertNetworkConfig): number {
+  return cfg.num_labels ?? (cfg.id2label ? Object.keys(cfg.id2label).length : 2);
+}
+
+interface DropoutSite {
+  name: string;
+  p: number;
+  dims: (b: number, s: number) => number[];
+}
+
+interface BuiltNetwork {
+  logits: Tensor;
+  loss: Tensor | null;
+  hidden: Tensor[];
+  params: Map<string, Tensor>;
+  sites: DropoutSite[];
+}
+
+/** Records the network into `g`. With `train`, dropout masks become uint32 random inputs `dropout.{k}`. */
+function buildNetwork(g: Graph, cfg: DistilBertNetworkConfig, shapes: Map<string, number[]>, opts: { train: boolean; withLoss: boolean }): BuiltNetwork {
+  const P = new Map<string, Tensor>();
+  for (const [name, shape] of shapes) P.set(name, g.input(name, 'float32', shape));
+  const p = (n: string): Tensor => P.get(n) as Tensor;
+  const ids = g.input('input_ids', 'int64', ['batch', 'seq']);
+  const mask = g.input('attention_mask', 'int64', ['batch', 'seq']);
+  const sites: DropoutSite[] = [];
+  const dropout = (x: Tensor, prob: number, dims: DropoutSite['dims']): Tensor => {
+    if (!opts.train || prob <= 0) return x;
+    const name = `dropout.${sites.length}`;
+    sites.push({ name, p: prob, dims });
+    const r = g.input(name, 'uint32', x.shape ?? []);
+    // keep with probability 1-p (torch: bernoulli(1-p)), survivors scaled by 1/(1-p)
+    const keep = g.greaterOrEqual(g.cast(r, 'float32'), prob * TWO_32);
+    return g.mul(x, g.where(keep, 1 / (1 - prob), 0));
+  };
+  const { dim, n_heads: H } = cfg;
+  if (dim % H !== 0) throw new UserError(`config: dim ${dim} is not a multiple of n_heads ${H}`);
+  const dh = dim / H;
+  const D = cfg.dim;
+  const linear = (x: Tensor, name: string): Tensor => g.add(g.matmul(x, g.transpose(p(`${name}.weight`))), p(`${name}.bias`));
+
+  // embeddings: word + learned positions 0..S-1 (a slice of the table), LayerNorm, dropout
+  const word = g.gather(p('distilbert.embeddings.word_embeddings.weight'), ids, 0, { paddingIdx: cfg.pad_token_id ?? 0 });
+  const seqLen = g.gather(g.shapeOf(ids), g.ints([1]), 0);
+  const pos = g.slice(p('distilbert.embeddings.position_embeddings.weight'), g.constant([0], 'int64', [1]), seqLen, [0]);
+  let x = g.layerNorm(g.add(word, pos), p('distilbert.embeddings.LayerNorm.weight'), p('distilbert.embeddings.LayerNorm.bias'), LN_EPS);
+  x = dropout(x, cfg.dropout, (b, s) => [b, s, D]);
+  const hidden: Tensor[] = [x];
+
+  const maskedKey = g.equal(g.unsqueeze(mask, [1, 2]), 0); // [B,1,1,S]
+  const splitHeads = (t: Tensor): Tensor => g.transpose(g.reshape(t, [0, 0, H, dh]), [0, 2, 1, 3]); // [B,H,S,dh]
+  for (let i = 0; i < cfg.n_layers; i++) {
+    const pre = `distilbert.transformer.layer.${i}.`;
+    const q = g.div(splitHeads(linear(x, `${pre}attention.q_lin`)), Math.sqrt(dh));
+    const k = g.transpose(g.reshape(linear(x, `${pre}attention.k_lin`), [0, 0, H, dh]), [0, 2, 3, 1]); // [B,H,dh,S]
+    const v = splitHeads(linear(x, `${pre}attention.v_lin`));
+    const scores = g.where(maskedKey, FLOAT32_MIN, g.matmul(q, k));
+    let w = g.softmax(scores, -1);
+    w = dropout(w, cfg.attention_dropout, (b, s) => [b, H, s, s]);
+    const ctx = g.reshape(g.transpose(g.matmul(w, v), [0, 2, 1, 3]), [0, 0, D]);
+    const sa = linear(ctx, `${pre}attention.out_lin`);
+    x = g.layerNorm(g.add(sa, x), p(`${pre}sa_layer_norm.weight`), p(`${pre}sa_layer_norm.bias`), LN_EPS);
+    let h = linear(x, `${pre}ffn.lin1`);
+    if (cfg.activation === 'gelu') h = g.mul(g.mul(h, 0.5), g.add(g.erf(g.div(h, Math.SQRT2)), 1));
+    else if (cfg.activation === 'relu') h = g.relu(h);
+    else throw new UserError(`config: activation '${cfg.activation}' is not supported (gelu, relu)`);
+    h = dropout(linear(h, `${pre}ffn.lin2`), cfg.dropout, (b, s) => [b, s, D]);
+    x = g.layerNorm(g.add(h, x), p(`${pre}output_layer_norm.weight`), p(`${pre}output_layer_norm.bias`), LN_EPS);
+    hidden.push(x);
+  }
+  // [CLS] pooling → pre_classifier → ReLU → dropout → classifier
+  const pooled = g.reshape(g.slice(x, [0], [1], [1]), [-1, D]);
+  let c = g.relu(linear(pooled, 'pre_classifier'));
+  c = dropout(c, cfg.seq_classif_dropout, (b) => [b, D]);
+  const logits = linear(c, 'classifier');
+  let loss: Tensor | null = null;
+  if (opts.withLoss) {
+    const C = numLabelsOf(cfg);
+    const labels = g.input('labels', 'int64', ['batch']);
+    const onehot = g.cast(g.equal(g.unsqueeze(labels, [1]), g.constant(Array.from({ length: C }, (_, j) => j), 'int64', [C])), 'float32');
+    const nll = g.neg(g.reduceSum(g.mul(g.logSoftmax(logits, -1), onehot), [1], false));
+    loss = g.reduceMean(nll, [0], false);
+  }
+  return { logits, loss, hidden, params: P, sites };
+}
+
+function toInt64(a: Int32Array | BigInt64Array): BigInt64Array {
+  return a instanceof BigInt64Array ? a : BigInt64Array.from(a, (v) => BigInt(v));
+}
+
+export class DistilBertForSequenceClassification {
+  readonly numLabels: number;
+  private readonly names: string[];
+  private readonly trainable: string[];
+  private params: Map<string, ParamTensor>;
+  private grads: Map<string, Float32Array> | null = null;
+  private expAvg = new Map<string, Float32Array>();
+  private expAvgSq = new Map<string, Float32Array>();
+  private stepCount = 0;
+  private readonly sessions = new Map<string, Promise<{ session: Session; sites: DropoutSite[] }>>();
+
+  private constructor(
+    readonly config: DistilBertNetworkConfig,
+    private readonly shapes: Map<string, number[]>,
+    params: Map<string, ParamTensor>,
+    private readonly sessionOpts: { intraOpNumThreads?: number; executionProvider?: string },
+  ) {
+    this.numLabels = numLabelsOf(config);
+    this.names = [...shapes.keys()];
+    // HF keeps sinusoidal position embeddings frozen (requires_grad False)
+    this.trainable = this.names.filter((n) => !(config.sinusoidal_pos_embds && n === 'distilbert.embeddings.position_embeddings.weight'));
+    this.params = params;
+  }
+
+  /**
+   * Validates the parameters against the config (HF names and shapes; extra names are an error here — drop
+   * other heads' keys before) and prepares the sessions lazily. The engine takes ownership of the arrays.
+   */
+  static async create(config: DistilBertNetworkConfig, parameters: Map<string, ParamTensor>, opts: { intraOpNumThreads?: number; executionProvider?: string } = {}): Promise<DistilBertForSequenceClassification> {
+    const shapes = distilBertParameterShapes(config);
+    const params = new Map<string, ParamTensor>();
+    for (const [name, shape] of shapes) {
+      const t = parameters.get(name);
+      if (!t) throw new UserError(`parameters: missing '${name}' (expected shape [${shape.join(', ')}])`);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]) || t.data.length !== n) {
+        throw new UserError(`parameters: '${name}' has shape [${t.shape.join(', ')}] (${t.data.length} values), expected [${shape.join(', ')}]`);
+      }
+      params.set(name, { shape: [...shape], data: t.data });
+    }
+    const extra = [...parameters.keys()].filter((k) => !shapes.has(k));
+    if (extra.length) throw new UserError(`parameters: unexpected names for DistilBertForSequenceClassification: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', …' : ''}`);
+    const net = new DistilBertForSequenceClassification(config, shapes, params, opts);
+    await net.session('eval'); // fail early on a bad execution provider
+    return net;
+  }
+
+  private session(kind: 'eval' | 'evalLoss' | 'evalHidden' | 'trainFresh' | 'trainAcc'): Promise<{ session: Session; sites: DropoutSite[] }> {
+    let s = this.sessions.get(kind);
+    if (!s) {
+      s = this.buildSession(kind);
+      this.sessions.set(kind, s);
+    }
+    return s;
+  }
+
+  private async buildSession(kind: 'eval' | 'evalLoss' | 'evalHidden' | 'trainFresh' | 'trainAcc'): Promise<{ session: Session; sites: DropoutSite[] }> {
+    const g = new Graph(`distilbert_${kind}`);
+    const train = kind === 'trainFresh' || kind === 'trainAcc';
+    const net = buildNetwork(g, this.config, this.shapes, { train, withLoss: kind !== 'eval' && kind !== 'evalHidden' });
+    const outputs: Record<string, Tensor> = {};
+    if (!train) {
+      outputs.logits = net.logits;
+      if (net.loss) outputs.loss = net.loss;
+      if (kind === 'evalHidden') net.hidden.forEach((h, i) => (outputs[`hidden_states.${i}`] = h));
+    } else {
+      const loss = net.loss as Tensor;
+      const lossScale = g.input('loss_scale', 'float32', []);
+      const wrt = this.trainable.map((n) => net.params.get(n) as Tensor);
+      const acc = kind === 'trainAcc' ? this.trainable.map((n) => g.input(`grad_acc.${n}`, 'float32', this.shapes.get(n) as number[])) : undefined;
+      const grads = gradients(loss, wrt, { seed: lossScale, accumulate: acc });
+      outputs.loss = loss;
+      this.trainable.forEach((n, i) => (outputs[`grad.${n}`] = grads[i] as Tensor));
+    }
+    const model = g.toModel(outputs);
+    const session = await Session.create(model, this.sessionOpts);
+    return { session, sites: net.sites };
+  }
+
+  private feeds(batch: Batch, withLabels: boolean): Record<string, HostTensor> {
+    const { batchSize: B, seqLength: S } = batch;
+    if (!Number.isInteger(B) || !Number.isInteger(S) || B < 1 || S < 1) throw new UserError(`batch: batchSize ${B} and seqLength ${S} must be positive integers`);
+    if (batch.inputIds.length !== B * S || batch.attentionMask.length !== B * S) {
+      throw new UserError(`batch: inputIds/attentionMask must hold batchSize×seqLength = ${B * S} values (got ${batch.inputIds.length}, ${batch.attentionMask.length})`);
+    }
+    if (S > this.config.max_position_embeddings) throw new UserError(`batch: seqLength ${S} exceeds max_position_embeddings ${this.config.max_position_embeddings}`);
+    const ids = toInt64(batch.inputIds);
+    for (let i = 0; i < ids.length; i++) {
+      const v = ids[i] as bigint;
+      if (v < 0n || v >= BigInt(this.config.vocab_size)) throw new UserError(`batch: input id ${v} at position ${i} is outside the vocabulary (size ${this.config.vocab_size})`);
+    }
+    const f: Record<string, HostTensor> = {
+      input_ids: { dtype: 'int64', dims: [B, S], data: ids },
+      attention_mask: { dtype: 'int64', dims: [B, S], data: toInt64(batch.attentionMask) },
+    };
+    if (withLabels) {
+      if (!batch.labels) throw new UserError('batch: labels are required for the loss');
+      if (batch.labels.length !== B) throw new UserError(`batch: ${batch.labels.length} labels for batchSize ${B}`);
+      const labels = toInt64(batch.labels);
+      for (let i = 0; i < B; i++) {
+        const v = Number(labels[i]);
+        if (v < 0 || v >= this.numLabels) throw new UserError(`batch: label ${v} of example ${i} is outside [0, ${this.numLabels})`);
+      }
+      f.labels = { dtype: 'int64', dims: [B], data: labels };
+    }
+    for (const [name, t] of this.params) f[name] = { dtype: 'float32', dims: t.shape, data: t.data };
+    return f;
+  }
+
+  /** Eval-mode forward (no dropout): logits [B, num_labels] row-major, and the mean cross-entropy when labels are given. */
+  async forward(batch: Batch, opts: { outputHiddenStates?: boolean } = {}): Promise<{ logits: Float32Array; loss?: number; hiddenStates?: Float32Array[] }> {
+    const withLabels = !!batch.labels && !opts.outputHiddenStates;
+    const kind = opts.outputHiddenStates ? 'evalHidden' : withLabels ? 'evalLoss' : 'eval';
+    const { session } = await this.session(kind);
+    const r = await session.run(this.feeds(batch, withLabels));
+    const out: { logits: Float32Array; loss?: number; hiddenStates?: Float32Array[] } = { logits: r.logits?.data as Float32Array };
+    if (r.loss) out.loss = (r.loss.data as Float32Array)[0] as number;
+    if (opts.outputHiddenStates) out.hiddenStates = Array.from({ length: this.config.n_layers + 1 }, (_, i) => r[`hidden_states.${i}`]?.data as Float32Array);
+    return out;
+  }
+
+  /**
+   * Training forward + backward on one micro-batch (dropout masks from `dropoutSeed`); gradients of
+   * lossScale·loss are added to the engine's buffers. Returns the micro-batch's mean loss (unscaled).
+   */
+  async accumulateGradients(batch: Batch, opts: { lossScale: number; dropoutSeed: number }): Promise<{ loss: number }> {
+    const acc = this.grads;
+    const { session, sites } = await this.session(acc ? 'trainAcc' : 'trainFresh');
+    const f = this.feeds(batch, true);
+    f.loss_scale = { dtype: 'float32', dims: [], data: Float32Array.of(opts.lossScale) };
+    const rng = new RandomStream(opts.dropoutSeed);
+    for (const s of sites) {
+      const dims = s.dims(batch.batchSize, batch.seqLength);
+      f[s.name] = { dtype: 'uint32', dims, data: rng.uint32(dims.reduce((a, b) => a * b, 1)) };
+    }
+    if (acc) for (const n of this.trainable) f[`grad_acc.${n}`] = { dtype: 'float32', dims: this.shapes.get(n) as number[], data: acc.get(n) as Float32Array };
+    const r = await session.run(f);
+    const grads = new Map<string, Float32Array>();
+    for (const n of this.trainable) grads.set(n, r[`grad.${n}`]?.data as Float32Array);
+    this.grads = grads;
+    return { loss: (r.loss?.data as Float32Array)[0] as number };
+  }
+
+  /** The accumulated gradients (null right after an optimizer step); for checks and debugging. */
+  gradients(): Map<string, ParamTensor> | null {
+    if (!this.grads) return null;
+    const m = new Map<string, ParamTensor>();
+    for (const [n, d] of this.grads) m.set(n, { shape: [...(this.shapes.get(n) as number[])], data: d });
+    return m;
+  }
+
+  /**
+   * Clips the accumulated gradients by global L2 norm (when maxGradNorm > 0, as torch clip_grad_norm_),
+   * applies one torch AdamW step at `lr`, and clears the gradients. Returns the pre-clip global norm.
+   */
+  async optimizerStep(opts: { lr: number; maxGradNorm?: number; optimizer: OptimizerConfig }): Promise<{ gradNorm: number }> {
+    if (!this.grads) throw new UserError('optimizerStep: no gradients accumulated since the last step');
+    const o = opts.optimizer;
+    const decays = this.trainable.map((n) => !(o.noDecay?.(n) ?? false));
+    const key = `adamw:${decays.map((d) => (d ? 1 : 0)).join('')}`;
+    let sp = this.optSessions.get(key);
+    if (!sp) {
+      sp = this.buildOptimizer(decays);
+      this.optSessions.set(key, sp);
+    }
+    const session = await sp;
+    this.stepCount++;
+    const t = this.stepCount;
+    const [b1, b2] = o.betas;
+    const bc1 = 1 - b1 ** t;
+    const bc2 = 1 - b2 ** t;
+    const sc = (v: number): HostTensor => ({ dtype: 'float32', dims: [], data: Float32Array.of(v) });
+    const f: Record<string, HostTensor> = {
+      max_grad_norm: sc(opts.maxGradNorm !== undefined && opts.maxGradNorm > 0 ? opts.maxGradNorm : Infinity),
+      decay_factor: sc(1 - opts.lr * o.weightDecay),
+      beta1: sc(b1),
+      one_minus_beta1: sc(1 - b1),
+      beta2: sc(b2),
+      one_minus_beta2: sc(1 - b2),
+      bias_correction2_sqrt: sc(Math.sqrt(bc2)),
+      eps: sc(o.eps),
+      neg_step_size: sc(-opts.lr / bc1),
+    };
+    for (const n of this.trainable) {
+      const p = this.params.get(n) as ParamTensor;
+      const size = p.data.length;
+      if (!this.expAvg.has(n)) {
+        this.expAvg.set(n, new Float32Array(size));
+        this.expAvgSq.set(n, new Float32Array(size));
+      }
+      f[`param.${n}`] = { dtype: 'float32', dims: p.shape, data: p.data };
+      f[`grad.${n}`] = { dtype: 'float32', dims: p.shape, data: this.grads.get(n) as Float32Array };
+      f[`exp_avg.${n}`] = { dtype: 'float32', dims: p.shape, data: this.expAvg.get(n) as Float32Array };
+      f[`exp_avg_sq.${n}`] = { dtype: 'float32', dims: p.shape, data: this.expAvgSq.get(n) as Float32Array };
+    }
+    const r = await session.run(f);
+    for (const n of this.trainable) {
+      const p = this.params.get(n) as ParamTensor;
+      this.params.set(n, { shape: p.shape, data: r[`new_param.${n}`]?.data as Float32Array });
+      this.expAvg.set(n, r[`new_exp_avg.${n}`]?.data as Float32Array);
+      this.expAvgSq.set(n, r[`new_exp_avg_sq.${n}`]?.data as Float32Array);
+    }
+    this.grads = null;
+    return { gradNorm: (r.grad_norm?.data as Float32Array)[0] as number };
+  }
+
+  private readonly optSessions = new Map<string, Promise<Session>>();
+
+  /** torch.optim.AdamW (single-tensor, step from the fed bias corrections) after clip_grad_norm_, all parameters in one graph. */
+  private async buildOptimizer(decays: boolean[]): Promise<Session> {
+    const g = new Graph('adamw');
+    const s = (n: string): Tensor => g.input(n, 'float32', []);
+    const maxNorm = s('max_grad_norm');
+    const decay = s('decay_factor');
+    const b1 = s('beta1');
+    const omb1 = s('one_minus_beta1');
+    const b2 = s('beta2');
+    const omb2 = s('one_minus_beta2');
+    const bc2s = s('bias_correction2_sqrt');
+    const eps = s('eps');
+    const negStep = s('neg_step_size');
+    const ins = this.trainable.map((n) => {
+      const shape = this.shapes.get(n) as number[];
+      return { n, p: g.input(`param.${n}`, 'float32', shape), gr: g.input(`grad.${n}`, 'float32', shape), m: g.input(`exp_avg.${n}`, 'float32', shape), v: g.input(`exp_avg_sq.${n}`, 'float32', shape) };
+    });
+    let sq: Tensor | null = null;
+    for (const i of ins) {
+      const t = g.reduceSumSquare(i.gr, Array.from({ length: i.gr.rank }, (_, k) => k), false);
+      sq = sq ? g.add(sq, t) : t;
+    }
+    const norm = g.sqrt(sq as Tensor);
+    // torch: clip_coef = max_norm / (total_norm + 1e-6), clamped to 1; grads *= clip_coef
+    const coef = g.min(g.div(maxNorm, g.add(norm, 1e-6)), 1);
+    const outputs: Record<string, Tensor> = { grad_norm: norm };
+    ins.forEach((i, k) => {
+      const gr = g.mul(i.gr, coef);
+      const p = decays[k] ? g.mul(i.p, decay) : i.p;
+      const m = g.add(g.mul(i.m, b1), g.mul(gr, omb1));
+      const v = g.add(g.mul(i.v, b2), g.mul(g.mul(gr, gr), omb2));
+      const denom = g.add(g.div(g.sqrt(v), bc2s), eps);
+      outputs[`new_param.${i.n}`] = g.add(p, g.mul(g.div(m, denom), negStep));
+      outputs[`new_exp_avg.${i.n}`] = m;
+      outputs[`new_exp_avg_sq.${i.n}`] = v;
+    });
+    return Session.create(g.toModel(outputs), this.sessionOpts);
+  }
+
+  /** Current weights under their HF names (the engine's own arrays: copy before mutating). */
+  parameters(): Map<string, ParamTensor> {
+    const m = new Map<string, ParamTensor>();
+    for (const n of this.names) {
+      const p = this.params.get(n) as ParamTensor;
+      m.set(n, { shape: [...p.shape], data: p.data });
+    }
+    return m;
+  }
+
+  async dispose(): Promise<void> {
+    const all = [...this.sessions.values(), ...[...this.optSessions.values()].map((p) => p.then((session) => ({ session })))];
+    this.sessions.clear();
+    this.optSessions.clear();
+    for (const s of all) {
+      try {
+        await (await s).session.dispose();
+      } catch {
+        /* a session that failed to build has nothing to release */
+      }
+    }
+  }
+}
