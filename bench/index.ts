@@ -10,6 +10,7 @@ interface Bench {
 
 const benches: Array<() => Promise<Bench>> = [
   // benchmark modules, in the order they print:
+  () => import('./train.js'),
 ];
 
 const only = process.argv.slice(2);

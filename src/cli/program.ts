@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { register as registerCards } from './commands/cards.js';
 import { register as registerStudy } from './commands/study.js';
 import { register as registerAnalyze } from './commands/analyze.js';
+import { register as registerTrain } from './commands/train.js';
+import { register as registerEvaluate } from './commands/evaluate.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -26,6 +28,8 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: false });
   // register calls go here, in the order they should appear in --help.
+  registerTrain(program);
+  registerEvaluate(program);
   registerStudy(program);
   registerAnalyze(program);
   registerCards(program);
