@@ -434,6 +434,12 @@ export function paretoChart(input: ReportInput, ma: string, mb: string): Chart {
 /** Every chart in report order. */
 export function allCharts(input: ReportInput): Chart[] {
   const charts: Chart[] = [];
+  if (input.rows.length < 2) {
+    // Nothing varies: one sentence per section instead of one per chart.
+    const why = input.rows.length === 0 ? 'no rows in the data: nothing to plot' : 'one run only: plots need at least two runs';
+    const kinds: [Chart['kind'], string][] = [['coefficients', 'Coefficients'], ['main-effects', 'Main effects'], ['interaction', 'Interactions'], ['surface', 'Response surfaces'], ['pareto', 'Trade-offs']];
+    return kinds.map(([kind, title]) => ({ id: slug('chart', kind), kind, title, missing: why }));
+  }
   for (const m of input.metrics) charts.push(coefficientChart(input, m));
   for (const m of input.metrics) charts.push(mainEffectsChart(input, m));
   for (const m of input.metrics) {

@@ -133,7 +133,7 @@ export function findings(input: ReportInput): string[] {
     let txt = `${m}: best run ${fmtNum(num(best[m]))} at ${configLabel(cfg, input.predictors)}`;
     if (b !== undefined && Number.isFinite(b)) {
       const beat = rows.filter((r) => (dir === 'maximize' ? num(r[m]) > b : num(r[m]) < b)).length;
-      txt += ` (${size(m, num(best[m]) - b)} vs the baseline ${fmtNum(b)}); ${beat} of ${rows.length} runs beat the baseline`;
+      txt += ` (${size(m, num(best[m]) - b)} vs the baseline ${fmtNum(b)}); ${beat} of ${rows.length} run${rows.length === 1 ? '' : 's'} beat${rows.length === 1 ? 's' : ''} the baseline`;
     }
     const opt = input.optima?.find((o) => o.response === m);
     if (opt) txt += `; the fitted optimum in the observed box is ${fmtNum(opt.value)} at ${input.predictors.map((p) => `${shortName(p)}=${fmtNum(opt.point[p], 3)}`).join(' ')}`;

@@ -115,8 +115,9 @@ const EMBED_JS = `
 (function(){
   var specs=JSON.parse(document.getElementById('chart-specs').textContent);
   var ids=Object.keys(specs);var done=0;
-  function finish(){done++;if(done===ids.length)document.body.setAttribute('data-charts-rendered',String(ids.length));}
-  if(ids.length===0)finish();
+  function mark(){document.body.setAttribute('data-charts-rendered',String(ids.length));}
+  function finish(){done++;if(done===ids.length)mark();}
+  if(ids.length===0)mark();
   ids.forEach(function(id){
     var el=document.getElementById(id+'-view');
     vegaEmbed(el,specs[id],{renderer:'svg',actions:false}).then(function(){el.parentNode.setAttribute('data-rendered','1');finish();})
@@ -152,7 +153,7 @@ export function renderHtml(
 <title>${esc(input.title)}</title><style>${CSS}</style></head>
 <body>
 <header><h1>${esc(input.title)}</h1>
-<div class="meta">Source: ${esc(input.source)} · ${input.rows.length} runs · hyperparameters: ${esc(input.predictors.join(', ') || '—')} · metrics: ${esc(input.metrics.join(', ') || '—')}<br>
+<div class="meta">Source: ${esc(input.source)} · ${input.rows.length} run${input.rows.length === 1 ? '' : 's'} · hyperparameters: ${esc(input.predictors.join(', ') || '—')} · metrics: ${esc(input.metrics.join(', ') || '—')}<br>
 Model: polynomial OLS, degree ${input.spec.degree}${input.spec.log_lr ? ', log10 learning rate' : ''}${input.spec.standardize ? ', z-scored predictors' : ''} · α = ${input.alpha} · baseline: ${esc(baseline)}</div></header>
 <main>
 <nav><a href="#findings">Findings</a><a href="#regression">Regression</a><a href="#main-effects">Main effects</a><a href="#interactions">Interactions</a><a href="#surfaces">Response surfaces</a>${seeds ? '<a href="#seeds">Seed variability</a>' : ''}<a href="#tradeoffs">Trade-offs</a><a href="#data">Data</a></nav>
