@@ -7,3 +7,7 @@ export { parseCardFile, ingestCards, listCardFiles, cardColumns, cardRow, cardsC
 export type { CardRecord, CardRow } from './ingest.js';
 export { cardsAccuracy, formatAccuracy } from './accuracy.js';
 export type { AccuracyReport, FieldMismatch } from './accuracy.js';
+export { harvestCards, baseModelAliases, baseModelFilters } from './harvest.js';
+export type { HarvestOptions, HarvestResult } from './harvest.js';
+export { baselineFromCard, baselineForColumns, metricOfColumn } from './baseline.js';
+export type { CardBaseline } from './baseline.js';

@@ -51,8 +51,8 @@ export function parseCardFile(path: string, opts: ParseCardOptions & { modelId?:
 
 function attachModelId(card: ParsedCard, given: string | undefined, path: string): void {
   if (given) {
-    card.values.model_id = given;
-    card.provenance.model_id = 'front_matter';
+    card.values = { model_id: given, ...card.values };
+    card.provenance.model_id = 'hub';
     return;
   }
   const fromName = modelIdFromFileName(path, card.values.model_name);

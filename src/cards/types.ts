@@ -2,8 +2,8 @@
 
 /** Where a field's value was read: YAML front matter (incl. model-index), the Trainer's
  * "It achieves the following results on the evaluation set:" block, the "Training results" table,
- * other card text (hyperparameter list, prose, hand-written bullets), or the file name. */
-export type Provenance = 'front_matter' | 'results_line' | 'table' | 'text' | 'file_name';
+ * other card text (hyperparameter list, prose, hand-written bullets), the file name, or the Hub listing (model_id). */
+export type Provenance = 'front_matter' | 'results_line' | 'table' | 'text' | 'file_name' | 'hub';
 
 /** The fields extracted from every card, in the column order of `cards ingest`. */
 export const CARD_FIELDS = [
