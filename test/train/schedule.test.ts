@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { lrLambda, planSteps, warmupSteps, learningRateAt } from '../../src/train/schedule.js';
 import { resolveTrainingArguments } from '../../src/train/arguments.js';
 import { hfNoDecay } from '../../src/train/loop.js';
+import { readFileSync } from 'node:fs';
+import { sharedPath } from '../helpers.js';
 
 const close = (a: number, b: number, eps = 1e-12): void => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
 
@@ -75,4 +77,12 @@ test('HF parameter groups: no decay on biases and LayerNorm weights', () => {
     'pre_classifier.weight', 'classifier.weight', 'distilbert.embeddings.position_embeddings.weight']) {
     assert.equal(hfNoDecay(n), false, n);
   }
+});
+
+test('HF parameter groups agree with the torch fixture (tiny-a expected.json optimizer.hf_groups)', () => {
+  const exp = JSON.parse(readFileSync(sharedPath('fixtures', 'distilbert', 'tiny-a', 'expected.json'), 'utf8')) as {
+    optimizer: { hf_groups: { decay: string[]; no_decay: string[] } };
+  };
+  for (const n of exp.optimizer.hf_groups.no_decay) assert.equal(hfNoDecay(n), true, n);
+  for (const n of exp.optimizer.hf_groups.decay) assert.equal(hfNoDecay(n), false, n);
 });
