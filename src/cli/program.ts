@@ -11,6 +11,7 @@ import { register as registerStudy } from './commands/study.js';
 import { register as registerAnalyze } from './commands/analyze.js';
 import { register as registerTrain } from './commands/train.js';
 import { register as registerEvaluate } from './commands/evaluate.js';
+import { register as registerPredict } from './commands/predict.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   // register calls go here, in the order they should appear in --help.
   registerTrain(program);
   registerEvaluate(program);
+  registerPredict(program);
   registerStudy(program);
   registerAnalyze(program);
   registerCards(program);
