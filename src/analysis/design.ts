@@ -201,8 +201,10 @@ export function untransformPoint(info: Pick<DesignInfo, 'rawPredictors' | 'predi
 
 /** Design row (all terms) at a transformed point. */
 export function designRow(info: Pick<DesignInfo, 'powers'>, x: ArrayLike<number>): number[] {
-  return info.powers.map((pw) => {
-    const order = factorOrder(pw);
-    return order.length === 0 ? 1 : termValue(pw, order, x);
-  });
+  let orders = orderCache.get(info.powers);
+  if (!orders) { orders = info.powers.map(factorOrder); orderCache.set(info.powers, orders); }
+  const o = orders;
+  return info.powers.map((pw, j) => (o[j].length === 0 ? 1 : termValue(pw, o[j], x)));
 }
+
+const orderCache = new WeakMap<number[][], number[][]>();

@@ -8,3 +8,4 @@ export { analyze, lookupBaseline } from './analyze.js';
 export type { OlsFit, AnalyzeOptions, AnalyzeResult, Frame, BaselineResolver } from './analyze.js';
 export { stationaryPoint, bestInBox, defaultDirection } from './surface.js';
 export type { StationaryPoint, GridOptimum } from './surface.js';
+export { formatSummary, fitToJson } from './summary.js';

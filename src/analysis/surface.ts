@@ -114,11 +114,21 @@ export function linspace(lo: number, hi: number, num: number): number[] {
  * Best predicted point on a dense grid over the box of the raw predictors (the fit's data range, or the range
  * of the given table's columns). Null when the fit has aliased terms (its surface is not identified).
  */
+const optimumCache = new WeakMap<object, GridOptimum | null>();
+
 export function bestInBox(
   fit: SurfaceFit,
   table?: Table,
   opts: { gridSize?: number; direction?: 'maximize' | 'minimize' } = {},
 ): GridOptimum | null {
+  const plain = table === undefined && opts.gridSize === undefined && opts.direction === undefined;
+  if (plain && optimumCache.has(fit)) return optimumCache.get(fit) ?? null;
+  const result = gridOptimum(fit, table, opts);
+  if (plain) optimumCache.set(fit, result);
+  return result;
+}
+
+function gridOptimum(fit: SurfaceFit, table: Table | undefined, opts: { gridSize?: number; direction?: 'maximize' | 'minimize' }): GridOptimum | null {
   if (fit.params.some((b) => b === null)) return null;
   const k = fit.raw_predictors.length;
   const g = opts.gridSize ?? Math.max(2, Math.min(41, Math.floor(Math.pow(2.5e6, 1 / k))));
@@ -133,16 +143,21 @@ export function bestInBox(
   const sign = direction === 'maximize' ? 1 : -1;
   const beta = fit.params as number[];
   const info = { rawPredictors: fit.raw_predictors, predictors: fit.predictors, transform: fit.transform, powers: fit.powers };
+  // each coordinate's transform is separate, so transform the axes once
+  const taxes = fit.raw_predictors.map((_, i) => axes[i].map((v) => {
+    const pt = fit.raw_predictors.map((__, m) => (m === i ? v : axes[m][0]));
+    return transformPoint(info, pt)[i];
+  }));
   let best = -Infinity, second = -Infinity;
   let bestIdx: number[] = [];
   const idx = new Array<number>(k).fill(0);
   const total = Math.pow(g, k);
-  const raw = new Array<number>(k);
+  const x = new Float64Array(k);
   for (let t = 0; t < total; t++) {
     let rem = t;
     for (let i = k - 1; i >= 0; i--) { idx[i] = rem % g; rem = Math.floor(rem / g); }
-    for (let i = 0; i < k; i++) raw[i] = axes[i][idx[i]];
-    const row = designRow(info, transformPoint(info, raw));
+    for (let i = 0; i < k; i++) x[i] = taxes[i][idx[i]];
+    const row = designRow(info, x);
     let v = 0;
     for (let j = 0; j < row.length; j++) v += beta[j] * row[j];
     const s = sign * v;

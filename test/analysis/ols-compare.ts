@@ -82,7 +82,8 @@ class Checker {
       return;
     }
     const e = parseJsonNumber(expectedRaw) as number;
-    const a = actual as number;
+    // the CLI's JSON writes non-finite numbers as strings
+    const a = typeof actual === 'string' && /^(-?Infinity|NaN)$/.test(actual) ? (parseJsonNumber(actual) as number) : (actual as number);
     if (typeof a !== 'number') { this.mismatches.push({ key, actual, expected: expectedRaw, rel: Infinity }); return; }
     if (Number.isNaN(e) || !Number.isFinite(e)) {
       if (!(Object.is(e, a) || (Number.isNaN(e) && Number.isNaN(a)))) this.mismatches.push({ key, actual, expected: expectedRaw, rel: Infinity });

@@ -1,0 +1,102 @@
+/**
+ * `tunescope analyze DATA.csv --predictors … --response …`: polynomial OLS per (response, frame),
+ * a statsmodels-like summary on stdout and, with --json, the fits as a JSON array (written atomically).
+ */
+import { renameSync, writeFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { analyze, fitToJson, formatSummary, readTable, type Frame } from '../../analysis/index.js';
+import { UserError, stringifyJson } from '../../util/index.js';
+
+function list(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** `accuracy=0.91,f1=0.91` → {accuracy: 0.91, f1: 0.91} */
+export function parseBaselineList(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of list(v)) {
+    const m = /^([^=]+)=(.+)$/.exec(part);
+    const num = m ? Number(m[2].trim()) : NaN;
+    if (!m || m[2].trim() === '' || !Number.isFinite(num)) {
+      throw new UserError(`--baseline: expected METRIC=NUMBER[,METRIC=NUMBER…], got "${part}"`);
+    }
+    out[m[1].trim()] = num;
+  }
+  return out;
+}
+
+export interface AnalyzeCliOptions {
+  predictors: string;
+  response: string;
+  degree: string;
+  logLr?: boolean;
+  lrColumn?: string;
+  standardize?: boolean;
+  frame?: string;
+  baseline?: string;
+  where?: string[];
+  dropMissing?: boolean;
+  json?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * Baseline metrics from the options. Issue 7 (`--baseline-card MODEL_ID`) plugs in here: resolve the card's
+ * metrics with a BaselineResolver from src/cards and merge them under the explicit --baseline values.
+ */
+async function resolveBaseline(opts: AnalyzeCliOptions): Promise<Record<string, number> | undefined> {
+  const explicit = opts.baseline !== undefined ? parseBaselineList(opts.baseline) : undefined;
+  return explicit;
+}
+
+export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
+  const degree = Number(opts.degree);
+  if (degree !== 1 && degree !== 2 && degree !== 3) throw new UserError(`--degree must be 1, 2 or 3 (got ${opts.degree})`);
+  const baseline = await resolveBaseline(opts);
+  const frame = (opts.frame ?? (baseline ? 'both' : 'absolute')) as Frame | 'both';
+  if (!['absolute', 'relative', 'both'].includes(frame)) throw new UserError(`--frame must be absolute, relative or both (got ${frame})`);
+  const table = readTable(data);
+  const result = analyze(table, {
+    predictors: list(opts.predictors),
+    responses: list(opts.response),
+    frame,
+    baseline,
+    spec: { degree, logLr: Boolean(opts.logLr), standardize: Boolean(opts.standardize), lrColumn: opts.lrColumn },
+    where: opts.where ?? [],
+    dropMissing: Boolean(opts.dropMissing),
+  });
+  const head: string[] = [`${data}: ${table.rows.length} rows`];
+  for (const f of result.filters) head.push(`filter ${f.expr}: kept ${f.kept} of ${f.of} rows`);
+  for (const fit of result.fits) {
+    if (fit.dropped > 0 && fit.frame === result.fits[0].frame) head.push(`${fit.response}: left out ${fit.dropped} row(s) with missing values (--drop-missing), ${fit.nobs} used`);
+  }
+  out(`${head.join('\n')}\n\n`);
+  out(`${result.fits.map(formatSummary).join('\n\n')}\n`);
+  if (opts.json) {
+    const tmp = `${opts.json}.tmp-${process.pid}`;
+    writeFileSync(tmp, `${stringifyJson(result.fits.map(fitToJson))}\n`);
+    renameSync(tmp, opts.json);
+    out(`\nwrote ${result.fits.length} fit(s) to ${opts.json}\n`);
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('analyze')
+    .description('Fit polynomial OLS of metrics on hyperparameters (absolute and/or relative to a baseline) with statsmodels-grade inference')
+    .argument('<data>', 'CSV/TSV with a header row (e.g. a study export or a cards harvest)')
+    .requiredOption('--predictors <cols>', 'comma-separated predictor columns, e.g. lr,bs,ep or learning_rate,train_batch_size,num_epochs')
+    .requiredOption('--response <cols>', 'comma-separated metric columns, e.g. accuracy,f1,loss')
+    .addOption(new Option('--degree <n>', 'polynomial degree').choices(['1', '2', '3']).default('2'))
+    .option('--log-lr', 'use log10 of the learning-rate column')
+    .option('--lr-column <col>', 'which predictor is the learning rate (default: lr / learning_rate)')
+    .option('--standardize', 'z-score each predictor (sample sd) before forming powers and interactions')
+    .addOption(new Option('--frame <frame>', 'absolute (metric), relative (metric − baseline) or both [default: both with --baseline, else absolute]').choices(['absolute', 'relative', 'both']))
+    .option('--baseline <list>', 'baseline metrics for the relative frame, e.g. accuracy=0.9105504587155964,f1=0.9137168141592922,loss=0.39013850688934326')
+    .option('--where <expr>', 'row filter COLUMN=VALUE, !=, <, <=, >, >= (repeatable; each reports the rows it kept)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--drop-missing', 'leave out rows with a missing value in the used columns (default: stop with an error naming the row)')
+    .option('--json <out>', 'write the fits as a JSON array')
+    .action(async (data: string, opts: AnalyzeCliOptions) => {
+      await runAnalyze(data, opts);
+    });
+}
