@@ -55,6 +55,13 @@ function attachModelId(card: ParsedCard, given: string | undefined, path: string
     card.provenance.model_id = 'hub';
     return;
   }
+  // Keras cards (and some others) name the model "owner/name" in model-index: that is the card's own id.
+  const own = card.values.model_name;
+  if (own && /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/.test(own)) {
+    card.values = { model_id: own, ...card.values };
+    card.provenance.model_id = card.provenance.model_name;
+    return;
+  }
   const fromName = modelIdFromFileName(path, card.values.model_name);
   if (fromName) {
     // keep model_id first in key order for readability of JSON output

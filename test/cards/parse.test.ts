@@ -294,3 +294,66 @@ test('a card with a table but no evaluation block takes metrics from the last ro
   assert.equal(c.provenance.eval_accuracy, 'table');
   assert.equal(c.values.eval_f1, undefined);
 });
+
+test('unseen Keras card: lr inside the optimizer dict, Train/Validation metrics, owner/name in model-index', () => {
+  const card = `---
+license: apache-2.0
+tags:
+- generated_from_keras_callback
+model-index:
+- name: someone/bert-finetuned-imdb
+  results: []
+---
+
+# someone/bert-finetuned-imdb
+
+This model is a fine-tuned version of [bert-base-uncased](https://huggingface.co/bert-base-uncased) on an unknown dataset.
+It achieves the following results on the evaluation set:
+- Train Loss: 0.2100
+- Train Accuracy: 0.9300
+- Validation Loss: 0.2852
+- Validation Accuracy: 0.8937
+- Epoch: 2
+
+### Training hyperparameters
+
+The following hyperparameters were used during training:
+- optimizer: {'name': 'AdamWeightDecay', 'learning_rate': {'class_name': 'PolynomialDecay', 'config': {'initial_learning_rate': 2e-05, 'decay_steps': 1695, 'end_learning_rate': 0.0, 'power': 1.0}}, 'decay': 0.0}
+- training_precision: float32
+`;
+  const c = parseCard(card);
+  assert.equal(c.values.learning_rate, 2e-5);
+  assert.equal(c.values.eval_loss, 0.2852);
+  assert.equal(c.values.eval_accuracy, 0.8937);
+  assert.equal(c.evalMetrics.train_accuracy, 0.93);
+  assert.equal(c.values.dataset, undefined);
+  assert.equal(c.values.model_name, 'someone/bert-finetuned-imdb');
+});
+
+test('unseen LayoutLM/FUNSD card: "Loss: nan", per-entity dict cells in the results block and table', () => {
+  const card = `# layoutlm-funsd
+
+This model is a fine-tuned version of [microsoft/layoutlm-base-uncased](https://huggingface.co/microsoft/layoutlm-base-uncased) on the funsd dataset.
+It achieves the following results on the evaluation set:
+- Loss: nan
+- Answer: {'precision': 0.0, 'recall': 0.0, 'f1': 0.0, 'number': 809}
+- Overall Precision: 0.0
+- Overall Recall: 0.0
+- Overall F1: 0.0
+- Overall Accuracy: 0.2750
+
+### Training results
+
+| Training Loss | Epoch | Step | Validation Loss | Answer                                                      | Overall Precision | Overall Recall | Overall F1 | Overall Accuracy |
+|:-------------:|:-----:|:----:|:---------------:|:-----------------------------------------------------------:|:-----------------:|:--------------:|:----------:|:----------------:|
+| 1.0           | 1.0   | 10   | nan             | {'precision': 0.0, 'recall': 0.0, 'f1': 0.0, 'number': 809} | 0.0               | 0.0            | 0.0        | 0.2750           |
+`;
+  const c = parseCard(card);
+  assert.equal(c.values.eval_loss, undefined, 'nan is not a value');
+  assert.equal(c.values.eval_f1, 0, 'a reported 0.0 is kept (absent ≠ 0)');
+  assert.equal(c.values.eval_accuracy, 0.275);
+  assert.equal(c.values.task, 'token-classification');
+  assert.equal(c.trainingResults[0].accuracy, 0.275);
+  assert.equal(c.trainingResults[0].answer, null);
+  assert.equal(c.values.base_model, 'microsoft/layoutlm-base-uncased');
+});
