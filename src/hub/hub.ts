@@ -187,7 +187,7 @@ function robustFetch(base: typeof fetch, r: Resolved): typeof fetch {
     let lastError = '';
     for (let attempt = 0; attempt <= r.retries; attempt++) {
       const ctrl = new AbortController();
-      let timer: NodeJS.Timeout | undefined = setTimeout(() => ctrl.abort(new TimeoutError('timeout')), r.timeoutMs);
+      let timer: NodeJS.Timeout | undefined = setTimeout(() => ctrl.abort(new TimeoutError('timeout')), r.timeoutMs).unref();
       let delay = Math.min(30_000, r.retryBaseMs * 2 ** attempt);
       try {
         const resp = await base(url, { ...init, headers, signal: ctrl.signal });
@@ -238,7 +238,8 @@ function withIdleTimeout(resp: Response, ctrl: AbortController, ms: number): Res
   let timer: NodeJS.Timeout | undefined;
   const arm = (): void => {
     clearTimeout(timer);
-    timer = setTimeout(() => ctrl.abort(new TimeoutError(`no data for ${ms} ms from ${resp.url}`)), ms);
+    // unref: a body nobody reads (the client's size probes) must not keep the process alive
+    timer = setTimeout(() => ctrl.abort(new TimeoutError(`no data for ${ms} ms from ${resp.url}`)), ms).unref();
   };
   const body = new ReadableStream<Uint8Array>({
     start: arm,
