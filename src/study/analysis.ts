@@ -131,11 +131,14 @@ export function formatStudyAnalysis(a: StudyAnalysis): string {
   for (const fit of a.fits) {
     out.push('');
     out.push(`== ${fit.response} (${fit.frame}${fit.frame === 'relative' ? `: ${fit.response} − ${fmt(fit.baseline)}` : ''}) — R² ${fmt(fit.rsquared, 3)}, adj. R² ${fmt(fit.rsquared_adj, 3)}, F p-value ${fmt(fit.f_pvalue, 3)}, n ${fit.nobs}`);
-    out.push(`${'term'.padEnd(34)}${'coef'.padStart(12)}${'std err'.padStart(12)}${'P>|t|'.padStart(10)}${'BH p'.padStart(10)}`);
+    const w = Math.max(10, ...fit.terms.map((t) => t.length)) + 2;
+    out.push(`${'term'.padEnd(w)}${'coef'.padStart(12)}${'std err'.padStart(12)}${'P>|t|'.padStart(10)}${'BH p'.padStart(10)}`);
     fit.terms.forEach((t, i) => {
       const p = fit.pvalues[i];
-      const bh = i === 0 ? null : fit.pvalues_fdr_bh?.[i];
-      out.push(`${t.padEnd(34)}${fmt(fit.params[i]).padStart(12)}${fmt(fit.bse[i]).padStart(12)}${fmt(p, 3).padStart(10)}${(bh === null || bh === undefined ? '' : fmt(bh, 3)).padStart(10)} ${stars(p)}`);
+      // pvalues_fdr_bh runs over terms[1:] (statsmodels' multipletests over the non-intercept terms)
+      const bh = i === 0 ? null : fit.pvalues_fdr_bh?.[i - 1];
+      const isAliased = fit.params[i] === null;
+      out.push(`${t.padEnd(w)}${fmt(fit.params[i]).padStart(12)}${(isAliased ? '' : fmt(fit.bse[i])).padStart(12)}${(isAliased ? '' : fmt(p, 3)).padStart(10)}${(bh === null || bh === undefined ? '' : fmt(bh, 3)).padStart(10)} ${stars(p)}`);
     });
   }
   if (a.warnings.length > 0) {

@@ -192,6 +192,8 @@ interface Slot {
 }
 
 class AbortedTrial extends Error {}
+/** The worker could not start or load its runner: no trial can run, so the study stops (trials stay pending). */
+class WorkerStartError extends UserError {}
 
 function defaultRunnerModule(): string {
   const here = import.meta.url;
@@ -201,24 +203,30 @@ function defaultRunnerModule(): string {
 function workerSlot(name: string, runnerModule: string, threads: number, onProgress: (id: string, p: TrialProgress) => void): Slot {
   const here = import.meta.url;
   const isTs = here.endsWith('.ts');
-  const worker = new Worker(new URL(isTs ? './worker.ts' : './worker.js', here), {
+  const entry = new URL(isTs ? './worker.ts' : './worker.js', here).href;
+  const options = {
     workerData: { runnerModule, threads, worker: name },
-    execArgv: isTs ? ['--import', 'tsx'] : [],
     env: { ...process.env, OMP_NUM_THREADS: String(threads) },
     stderr: false,
     stdout: false,
-  });
+  };
+  // Running from TypeScript (tests, tsx): Node 20 ignores `--import tsx` in a worker's execArgv, so the worker
+  // registers tsx's loader itself before importing its entry.
+  const worker = isTs
+    ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, { ...options, eval: true })
+    : new Worker(new URL(entry), options);
   let pending: { id: string; resolve: (o: TrialOutcome) => void; reject: (e: Error) => void } | null = null;
   let fatal: string | null = null;
   const ready = new Promise<void>((res, rej) => {
-    worker.once('error', (e) => rej(e));
+    worker.once('error', (e) => rej(new WorkerStartError(`worker ${name} failed to start: ${e.message}`)));
+    worker.once('exit', (code) => rej(new WorkerStartError(`worker ${name} exited while starting (code ${code})`)));
     const onMsg = (m: FromWorker) => {
       if (m.type === 'ready') {
         worker.off('message', onMsg);
         res();
       } else if (m.type === 'fatal') {
         fatal = m.message;
-        rej(new UserError(m.message));
+        rej(new WorkerStartError(m.message));
       }
     };
     worker.on('message', onMsg);
@@ -251,7 +259,7 @@ function workerSlot(name: string, runnerModule: string, threads: number, onProgr
     name,
     async run(task) {
       await ready;
-      if (fatal) throw new UserError(fatal);
+      if (fatal) throw new WorkerStartError(fatal);
       return new Promise<TrialOutcome>((res, rej) => {
         pending = { id: task.id, resolve: res, reject: rej };
         worker.postMessage({ type: 'run', task } satisfies ToWorker);
@@ -362,7 +370,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         ? opts.runnerModule
         : pathToFileURL(resolve(opts.runnerModule)).href
       : defaultRunnerModule();
-    for (const name of workerNames) {
+    for (const name of counts0.pending > 0 ? workerNames : []) {
       slots.push(
         opts.runner
           ? inProcessSlot(name, opts.runner, plan.threadsPerWorker, stop.signal, onProgress)
@@ -405,7 +413,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         } catch (e) {
           if (e instanceof AbortedTrial || stop.signal.aborted) {
             await store.releaseTrial(trial.id, runId);
-          } else if (e instanceof UserError && /cannot load the trial runner/.test(e.message)) {
+          } else if (e instanceof WorkerStartError) {
             await store.releaseTrial(trial.id, runId);
             fatal = e;
           } else {
