@@ -63,7 +63,7 @@ export async function baselineFromCard(id: string, opts: { cardsDir?: string; hu
     }
     if (!card) {
       throw new UserError(
-        `baseline card for ${id} not found${opts.cardsDir ? ` in ${opts.cardsDir} or` : ''} on the Hub/cache: ${errors.join('; ')}`,
+        `baseline card for ${id} not found${opts.cardsDir ? ` in ${opts.cardsDir} or` : ''} on the Hub/cache (--cards-dir DIR reads it from a folder of cards): ${errors.join('; ')}`,
       );
     }
   }

@@ -6,6 +6,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { analyze, fitToJson, formatSummary, readTable, type Frame } from '../../analysis/index.js';
 import { UserError, stringifyJson } from '../../util/index.js';
+import { baselineForColumns, baselineFromCard } from '../../cards/index.js';
 
 function list(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
@@ -34,6 +35,8 @@ export interface AnalyzeCliOptions {
   standardize?: boolean;
   frame?: string;
   baseline?: string;
+  baselineCard?: string;
+  cardsDir?: string;
   where?: string[];
   dropMissing?: boolean;
   json?: string;
@@ -41,18 +44,24 @@ export interface AnalyzeCliOptions {
 }
 
 /**
- * Baseline metrics from the options. Issue 7 (`--baseline-card MODEL_ID`) plugs in here: resolve the card's
- * metrics with a BaselineResolver from src/cards and merge them under the explicit --baseline values.
+ * Baseline metrics from the options: `--baseline-card MODEL_ID` reads them from that model's card (src/cards),
+ * explicit --baseline values take precedence; `notes` says which values were used.
  */
-async function resolveBaseline(opts: AnalyzeCliOptions): Promise<Record<string, number> | undefined> {
+async function resolveBaseline(opts: AnalyzeCliOptions, notes: string[]): Promise<Record<string, number> | undefined> {
   const explicit = opts.baseline !== undefined ? parseBaselineList(opts.baseline) : undefined;
-  return explicit;
+  if (opts.baselineCard === undefined) return explicit;
+  const card = await baselineFromCard(opts.baselineCard, { cardsDir: opts.cardsDir });
+  const { values, missing, used } = baselineForColumns(card, list(opts.response).filter((r) => explicit?.[r] === undefined));
+  notes.push(`baseline from the card of ${card.modelId} (${card.source}): ${used.join('; ') || 'none used'}`);
+  if (missing.length > 0) notes.push(`the baseline card has no metric for ${missing.join(', ')}`);
+  return { ...values, ...explicit };
 }
 
 export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
   const degree = Number(opts.degree);
   if (degree !== 1 && degree !== 2 && degree !== 3) throw new UserError(`--degree must be 1, 2 or 3 (got ${opts.degree})`);
-  const baseline = await resolveBaseline(opts);
+  const notes: string[] = [];
+  const baseline = await resolveBaseline(opts, notes);
   const frame = (opts.frame ?? (baseline ? 'both' : 'absolute')) as Frame | 'both';
   if (!['absolute', 'relative', 'both'].includes(frame)) throw new UserError(`--frame must be absolute, relative or both (got ${frame})`);
   const table = readTable(data);
@@ -66,6 +75,7 @@ export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s:
     dropMissing: Boolean(opts.dropMissing),
   });
   const head: string[] = [`${data}: ${table.rows.length} rows`];
+  head.push(...notes);
   for (const f of result.filters) head.push(`filter ${f.expr}: kept ${f.kept} of ${f.of} rows`);
   for (const fit of result.fits) {
     if (fit.dropped > 0 && fit.frame === result.fits[0].frame) head.push(`${fit.response}: left out ${fit.dropped} row(s) with missing values (--drop-missing), ${fit.nobs} used`);
@@ -92,6 +102,8 @@ export function register(program: Command): void {
     .option('--lr-column <col>', 'which predictor is the learning rate (default: lr / learning_rate)')
     .option('--standardize', 'z-score each predictor (sample sd) before forming powers and interactions')
     .addOption(new Option('--frame <frame>', 'absolute (metric), relative (metric − baseline) or both [default: both with --baseline, else absolute]').choices(['absolute', 'relative', 'both']))
+    .option('--baseline-card <model_id>', "read the baseline metrics from this model's card (model-index; eval_accuracy ↔ accuracy, …), e.g. distilbert/distilbert-base-uncased-finetuned-sst-2-english")
+    .option('--cards-dir <dir>', 'look for the --baseline-card card in this folder of *.md cards first (offline), then the Hub cache / Hub')
     .option('--baseline <list>', 'baseline metrics for the relative frame, e.g. accuracy=0.9105504587155964,f1=0.9137168141592922,loss=0.39013850688934326')
     .option('--where <expr>', 'row filter COLUMN=VALUE, !=, <, <=, >, >= (repeatable; each reports the rows it kept)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--drop-missing', 'leave out rows with a missing value in the used columns (default: stop with an error naming the row)')
