@@ -1,3 +1,15 @@
+/**
+ * Analysis: polynomial OLS with statsmodels-grade inference, plus the statistics studies and reports use.
+ * Usage:
+ *   const table = readTable('runs.csv');                     // or tableFromRows(rows) for in-memory rows
+ *   const { fits, filters, warnings } = analyze(table, {
+ *     predictors: ['lr', 'bs', 'ep'], responses: ['accuracy', 'f1', 'loss'], frame: 'both',
+ *     baseline: { accuracy: 0.9105, f1: 0.9137, loss: 0.3901 }, spec: { degree: 2, logLr: false, standardize: false },
+ *     where: ['task=text-classification'], dropMissing: true });
+ *   fits[i]: OlsFit (terms, params, bse, pvalues, conf_int, hc3, vif, anova_type2, aliased, …; null = aliased term)
+ *   formatSummary(fit) → text; fitToJson(fit) → the CLI's JSON record; stationaryPoint(fit); bestInBox(fit)
+ *   Errors a user can fix are UserError (bad CSV cell, missing column, n ≤ p, …).
+ */
 export { readTable, parseTable, tableFromRows, filterTable, parseCell } from './table.js';
 export type { Table, Row, Cell, FilterReport } from './table.js';
 export { buildDesign, transformPoint, untransformPoint, designRow } from './design.js';
