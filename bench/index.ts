@@ -11,6 +11,7 @@ interface Bench {
 const benches: Array<() => Promise<Bench>> = [
   // benchmark modules, in the order they print:
   () => import('./train.js'),
+  () => import('./modelio.js'),
   () => import('./analysis.js'),
 ];
 
