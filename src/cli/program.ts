@@ -11,6 +11,7 @@ import { register as registerStudy } from './commands/study.js';
 import { register as registerAnalyze } from './commands/analyze.js';
 import { register as registerTrain } from './commands/train.js';
 import { register as registerEvaluate } from './commands/evaluate.js';
+import { register as registerReport } from './commands/report.js';
 import { register as registerPredict } from './commands/predict.js';
 
 function packageVersion(): string {
@@ -35,5 +36,6 @@ export function buildProgram(): Command {
   registerStudy(program);
   registerAnalyze(program);
   registerCards(program);
+  registerReport(program);
   return program;
 }

@@ -3,12 +3,18 @@
  * A chart that cannot be drawn (too few rows, no fit, one level only) comes back with `missing`
  * saying why, and the report prints that sentence in the chart's place.
  */
+import tdist from '@stdlib/stats-base-dists-t';
 import type { Chart, ChartSpec, ReportFit, ReportInput, ReportRow } from './types.js';
 import { metricLabel, predictorLabel } from './labels.js';
 import {
   completeRows, distinctSorted, finiteColumn, fmtNum, gridOver, levelMeans, makePredictor, metricDirection, num,
   paretoIndices, predictorBoxes, replicateGroups, shortName, type Box,
 } from './stats.js';
+
+/** Two-sided 95% Student-t critical value for the confidence bands. */
+function tQuantile975(df: number): number {
+  return tdist.quantile(0.975, df);
+}
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const W = 240;
@@ -145,6 +151,7 @@ export function mainEffectsChart(input: ReportInput, metric: string): Chart {
   const pred = fit ? makePredictor(fit, input) : null;
   const panels: Record<string, unknown>[] = [];
   const skipped: string[] = [];
+  let band_shown = false;
   for (const p of input.predictors) {
     const levels = distinctSorted(finiteColumn(rows, p));
     if (levels.length < 2) {
@@ -166,12 +173,24 @@ export function mainEffectsChart(input: ReportInput, metric: string): Chart {
       const pts = rows.map((r) => ({ x: num(r[p]), y: num(r[metric]) }));
       layers.push({ data: { values: pts }, mark: { type: 'point', opacity: 0.5, color: '#222' }, encoding: { x: xEncoding(p, input), y: yEncoding(metric) } });
     }
-    if (pred) {
+    if (pred && fit) {
       const centre: Record<string, number> = {};
       for (const q of input.predictors) centre[q] = boxes[q].centre;
-      const curve = gridOver(boxes[p], 40).map((x) => ({ x, y: pred.predict({ ...centre, [p]: x }) })).filter(finite);
-      if (curve.length > 1)
-        layers.push({ data: { values: curve }, mark: { type: 'line', color: '#1f5fa8', strokeWidth: 2 }, encoding: { x: xEncoding(p, input), y: yEncoding(metric) } });
+      const tq = fit.df_resid > 0 ? tQuantile975(fit.df_resid) : NaN;
+      const curve = gridOver(boxes[p], 40).map((x) => {
+        const pt = { ...centre, [p]: x };
+        const y = pred.predict(pt);
+        const half = tq * pred.seFit(pt);
+        return { x, y, lo: y - half, hi: y + half };
+      });
+      const band = curve.filter(finite);
+      if (band.length > 1) {
+        band_shown = true;
+        layers.push({ data: { values: band }, mark: { type: 'area', color: '#1f5fa8', opacity: 0.15 }, encoding: { x: xEncoding(p, input), y: yEncoding(metric, 'lo'), y2: { field: 'hi' } } });
+      }
+      const line = curve.map(({ x, y }) => ({ x, y })).filter(finite);
+      if (line.length > 1)
+        layers.push({ data: { values: line }, mark: { type: 'line', color: '#1f5fa8', strokeWidth: 2 }, encoding: { x: xEncoding(p, input), y: yEncoding(metric) } });
     }
     layers.push(...baselineLayer(input, metric));
     panels.push({ width: W, height: H, title: shortName(p), layer: layers });
@@ -181,7 +200,7 @@ export function mainEffectsChart(input: ReportInput, metric: string): Chart {
   const others = input.predictors.length > 1 ? ', the other hyperparameters at the centre of their observed range' : '';
   return {
     id, kind: 'main-effects', title, spec,
-    caption: `Points: observed mean ± 1 SE per level. Line: fitted model${others}.${pred ? '' : ' (no fitted curve: ' + fitMissing(input, metric) + ')'} Dashed red: baseline.${skipped.length ? ' Not shown: ' + skipped.join('; ') + '.' : ''}`,
+    caption: `Points: observed mean ± 1 SE per level. Line: fitted model${others}${band_shown ? ', with its 95% confidence band' : ''}.${pred ? '' : ' (no fitted curve: ' + fitMissing(input, metric) + ')'} Dashed red: baseline.${skipped.length ? ' Not shown: ' + skipped.join('; ') + '.' : ''}`,
   };
 }
 

@@ -137,6 +137,9 @@ export function findings(input: ReportInput): string[] {
     }
     const opt = input.optima?.find((o) => o.response === m);
     if (opt) txt += `; the fitted optimum in the observed box is ${fmtNum(opt.value)} at ${input.predictors.map((p) => `${shortName(p)}=${fmtNum(opt.point[p], 3)}`).join(' ')}`;
+    const sp = input.stationary?.find((s) => s.response === m);
+    if (sp)
+      txt += `; the fitted quadratic surface has a ${sp.nature} ${sp.inside_box ? 'inside' : 'outside'} the observed box (${fmtNum(sp.value)} at ${input.predictors.map((p) => `${shortName(p)}=${fmtNum(sp.point[p], 3)}`).join(' ')})`;
     out.push(txt + '.');
   }
   return out;

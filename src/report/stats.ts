@@ -190,16 +190,36 @@ export class FitPredictor {
     throw new Error(`cannot evaluate term factor "${name}" from predictors ${this.predictors.join(', ')}`);
   }
 
+  /** The design-matrix row of a raw point, in terms order. */
+  row(raw: Record<string, number>): number[] {
+    return this.factors.map((fs) => fs.reduce((v, f) => v * Math.pow(this.resolve(f.name)(raw), f.power), 1));
+  }
+
   predict(raw: Record<string, number>): number {
+    const x = this.row(raw);
     let y = 0;
-    this.fit.terms.forEach((_, i) => {
-      const b = this.fit.params[i];
-      if (b === null || !Number.isFinite(b)) return;
-      let v = 1;
-      for (const f of this.factors[i]) v *= Math.pow(this.resolve(f.name)(raw), f.power);
-      y += b * v;
+    this.fit.params.forEach((b, i) => {
+      if (b !== null && Number.isFinite(b)) y += b * x[i];
     });
     return y;
+  }
+
+  /** Standard error of the fitted mean at a point, sqrt(mse_resid · xᵀ(XᵀX)⁻¹x); NaN without the covariance. */
+  seFit(raw: Record<string, number>): number {
+    const C = this.fit.normalized_cov_params;
+    const s2 = this.fit.mse_resid;
+    if (!C || s2 === undefined) return NaN;
+    const x = this.row(raw);
+    let q = 0;
+    for (let i = 0; i < x.length; i++) {
+      if (this.fit.params[i] === null) continue;
+      for (let j = 0; j < x.length; j++) {
+        const c = C[i]?.[j];
+        if (this.fit.params[j] === null || c === null || c === undefined) continue;
+        q += x[i] * c * x[j];
+      }
+    }
+    return Math.sqrt(Math.max(0, q) * s2);
   }
 }
 
@@ -211,6 +231,8 @@ export function makePredictor(fit: ReportFit, input: ReportInput): FitPredictor 
       const xs = finiteColumn(rows, p);
       zStats[p] = { mean: mean(xs), sd: sd(xs) };
     }
+    // the fit's own constants when it reports them (exactly what the design used)
+    for (const st of Object.values(fit.transform?.standardize ?? {})) zStats[st.of] = { mean: st.mean, sd: st.sd };
     return new FitPredictor(fit, input.predictors, zStats);
   } catch {
     return null;

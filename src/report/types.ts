@@ -20,7 +20,7 @@ export interface ReportFit {
   bse: (number | null)[];
   tvalues: (number | null)[];
   pvalues: (number | null)[];
-  conf_int: [number | null, number | null][];
+  conf_int: ([number | null, number | null] | null)[];
   nobs: number;
   df_model: number;
   df_resid: number;
@@ -38,6 +38,20 @@ export interface ReportFit {
   warnings?: string[];
   predictors?: string[];
   baseline?: number | null;
+  /** z-score constants keyed by the transformed name (z_lr → {of: 'lr', mean, sd}), as analysis reports them. */
+  transform?: { standardize: Record<string, { of: string; mean: number; sd: number }> | null };
+  /** (XᵀX)⁻¹ over all terms (null rows/cols for aliased): gives confidence bands on fitted curves. */
+  normalized_cov_params?: (number | null)[][];
+  mse_resid?: number;
+}
+
+/** Stationary point of a fitted quadratic surface (analysis.stationaryPoint), raw units. */
+export interface ReportStationary {
+  response: string;
+  nature: 'maximum' | 'minimum' | 'saddle';
+  inside_box: boolean;
+  point: Record<string, number>;
+  value: number;
 }
 
 /** A fitted optimum inside the observed box (analysis.bestInBox), in raw predictor units. */
@@ -75,6 +89,7 @@ export interface ReportInput {
   /** Why a (metric, frame) has no fit, in the user's words (too few rows, all NaN, …). */
   fitErrors?: { response: string; frame: Frame; message: string }[];
   optima?: ReportOptimum[];
+  stationary?: ReportStationary[];
   /** Lines shown under "Notes" (skipped rows, filters, analysis warnings, …). */
   notes?: string[];
   /** Tool version shown in the footer. */

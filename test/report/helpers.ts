@@ -59,7 +59,7 @@ export function relativeOf(fit: ReportFit, baseline: number): ReportFit {
     ...fit,
     frame: 'relative',
     params: fit.params.map(shift),
-    conf_int: fit.conf_int.map((c, i) => [shift(c[0], i), shift(c[1], i)]),
+    conf_int: fit.conf_int.map((c, i) => (c ? [shift(c[0], i), shift(c[1], i)] : null)),
     baseline,
   };
 }

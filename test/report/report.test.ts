@@ -42,7 +42,7 @@ test('regression tables carry the fit numbers at full precision (HTML data-value
   assert.equal(Number(values[0]), fit.params[i]);
   assert.equal(Number(values[1]), fit.bse[i]);
   assert.equal(Number(values[3]), fit.pvalues[i]);
-  assert.equal(Number(values[4]), fit.conf_int[i][0]);
+  assert.equal(Number(values[4]), fit.conf_int[i]![0]);
   assert.equal(Number(values[6]), fit.pvalues_fdr_bh![i - 1]); // BH covers the non-intercept terms
   assert.equal(Number(values[7]), fit.hc3!.bse[i]);
   assert.ok(row.includes('>***<'), 'significance stars');

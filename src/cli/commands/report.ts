@@ -1,0 +1,87 @@
+/**
+ * `tunescope report (STUDY_DB | RESULTS.csv) --out report.html`: one self-contained HTML report
+ * (plus report.md and report-*.csv beside it) of a study or a results table.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { buildReport, loadReportInput, writeReport } from '../../report/index.js';
+import { UserError } from '../../util/index.js';
+
+const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+
+/** `accuracy=0.91,f1=0.91` → {accuracy: 0.91, f1: 0.91} */
+function baselineList(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of list(v)) {
+    const m = /^([^=]+)=(.+)$/.exec(part);
+    const x = m ? Number(m[2].trim()) : NaN;
+    if (!m || !Number.isFinite(x)) throw new UserError(`--baseline: expected METRIC=NUMBER[,METRIC=NUMBER…], got "${part}"`);
+    out[m[1].trim()] = x;
+  }
+  return out;
+}
+
+interface ReportCliOptions {
+  out: string;
+  predictors?: string;
+  metrics?: string;
+  baseline?: string;
+  degree: string;
+  logLr?: boolean;
+  standardize?: boolean;
+  lrColumn?: string;
+  alpha: string;
+  where?: string[];
+  title?: string;
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description('Write a self-contained HTML report (tables, regression, charts, findings) of a study or a results CSV, plus Markdown and CSV tables')
+    .argument('<input>', 'a study database (SQLite, from `tunescope study run`) or a results CSV/TSV (study export, cards harvest)')
+    .option('--out <file>', 'the HTML file to write; report.md and report-*.csv go beside it', 'report.html')
+    .option('--predictors <cols>', 'hyperparameter columns [default: the study factors, or learning_rate/lr, batch size, epochs columns found]')
+    .option('--metrics <cols>', 'metric columns [default: accuracy, f1, loss when present]')
+    .option('--baseline <list>', 'baseline metrics, e.g. accuracy=0.9105504587155964,f1=0.9137168141592922,loss=0.39013850688934326 [default: the study baseline or baseline_<metric> columns]')
+    .addOption(new Option('--degree <n>', 'polynomial degree of the regression').choices(['1', '2', '3']).default('2'))
+    .option('--log-lr', 'regress on log10 of the learning rate')
+    .option('--standardize', 'z-score the hyperparameters before forming powers and interactions')
+    .option('--lr-column <col>', 'which hyperparameter is the learning rate (default: learning_rate / lr)')
+    .option('--alpha <a>', 'significance level for the findings and highlighted coefficients', '0.05')
+    .option('--where <expr>', 'row filter COLUMN=VALUE, !=, <, <=, >, >= (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--title <text>', 'report title')
+    .action(async (input: string, opts: ReportCliOptions) => {
+      const alpha = Number(opts.alpha);
+      if (!(alpha > 0 && alpha < 1)) throw new UserError(`--alpha must be a number between 0 and 1 (got ${opts.alpha})`);
+      if (!/\.html?$/i.test(opts.out)) throw new UserError(`--out must name an .html file (got ${opts.out})`);
+      const reportInput = await loadReportInput(input, {
+        predictors: opts.predictors ? list(opts.predictors) : undefined,
+        metrics: opts.metrics ? list(opts.metrics) : undefined,
+        baseline: opts.baseline ? baselineList(opts.baseline) : undefined,
+        degree: Number(opts.degree) as 1 | 2 | 3,
+        logLr: Boolean(opts.logLr),
+        standardize: Boolean(opts.standardize),
+        lrColumn: opts.lrColumn,
+        alpha,
+        where: opts.where,
+        title: opts.title,
+        version: version(),
+      });
+      const doc = buildReport(reportInput);
+      const paths = writeReport(opts.out, doc);
+      const drawn = doc.charts.filter((c) => c.spec).length;
+      const lines = [
+        `${input}: ${reportInput.rows.length} runs, ${reportInput.fits.length} fits, ${drawn} of ${doc.charts.length} charts drawn`,
+        ...doc.charts.filter((c) => !c.spec).map((c) => `  not drawn: ${c.title}: ${c.missing}`),
+        `wrote ${paths.html}`,
+        `wrote ${paths.markdown}`,
+        ...Object.values(paths.csv).map((p) => `wrote ${p}`),
+      ];
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}

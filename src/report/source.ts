@@ -1,0 +1,199 @@
+/**
+ * Adapters from a data source to a ReportInput: a results table (CSV/TSV: a study export, a cards harvest)
+ * or a study database (SQLite). Fits come from src/analysis, one (metric, frame) at a time, so a metric
+ * that cannot be fitted (all NaN, too few runs for the degree) becomes a sentence in the report instead
+ * of stopping it.
+ */
+import { openSync, readSync, closeSync, existsSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import {
+  analyze, bestInBox, filterTable, readTable, stationaryPoint, tableFromRows,
+  type OlsFit, type Table,
+} from '../analysis/index.js';
+import { openStore } from '../store/index.js';
+import { studyRows } from '../study/index.js';
+import { UserError, isUserError } from '../util/index.js';
+import type { Frame, ReportFit, ReportInput, ReportOptimum, ReportStationary } from './types.js';
+import { num } from './stats.js';
+
+export interface ReportOptions {
+  /** Hyperparameter columns; default: the study's factors, else the known HF names present. */
+  predictors?: string[];
+  /** Metric columns; default: accuracy, f1, loss (with or without eval_) when present. */
+  metrics?: string[];
+  /** Baseline per metric; default: the study's baseline, else constant `baseline_<metric>` columns. */
+  baseline?: Record<string, number>;
+  degree?: 1 | 2 | 3;
+  logLr?: boolean;
+  standardize?: boolean;
+  lrColumn?: string;
+  alpha?: number;
+  where?: string[];
+  title?: string;
+  version?: string;
+}
+
+const PREDICTOR_GROUPS = [
+  ['learning_rate', 'lr'],
+  ['per_device_train_batch_size', 'train_batch_size', 'batch_size', 'bs'],
+  ['num_train_epochs', 'num_epochs', 'epochs', 'ep'],
+];
+const METRIC_NAMES = ['accuracy', 'eval_accuracy', 'f1', 'eval_f1', 'loss', 'eval_loss'];
+
+function numericColumn(t: Table, c: string): boolean {
+  return t.rows.some((r) => typeof r[c] === 'number');
+}
+
+/** The report's own sanity checks before fitting, phrased for the reader. */
+function fitPrecheck(t: Table, predictors: string[], metric: string, degree: number): string | null {
+  const usable = t.rows.filter((r) => Number.isFinite(num(r[metric])) && predictors.every((p) => Number.isFinite(num(r[p])))).length;
+  if (t.rows.length > 0 && t.rows.every((r) => !Number.isFinite(num(r[metric])))) return `${metric} has no finite values (all missing or NaN)`;
+  const k = predictors.length;
+  const p = degree === 1 ? 1 + k : degree === 2 ? 1 + 2 * k + (k * (k - 1)) / 2 : ((k + 1) * (k + 2) * (k + 3)) / 6;
+  if (usable <= p)
+    return `degree ${degree} in ${k} hyperparameter${k === 1 ? '' : 's'} has ${p} terms and needs at least ${p + 1} runs with finite ${metric} (has ${usable}); try --degree ${degree > 1 ? degree - 1 : 1} or more runs`;
+  return null;
+}
+
+function detectLr(predictors: string[], explicit?: string): string | null {
+  if (explicit) return explicit;
+  return predictors.find((p) => p === 'learning_rate' || p === 'lr') ?? predictors.find((p) => /learning_rate/.test(p)) ?? null;
+}
+
+/** Builds the report's input from a table: fits every (metric, frame), optima, standardized coefficients. */
+export function reportInputFromTable(
+  table: Table,
+  opts: ReportOptions & { defaults?: { predictors?: string[]; metrics?: string[]; baseline?: Record<string, number>; title?: string } } = {},
+): ReportInput {
+  const { table: t, filters } = filterTable(table, opts.where ?? []);
+  const notes: string[] = filters.map((f) => `filter ${f.expr}: kept ${f.kept} of ${f.of} rows`);
+  const predictors = opts.predictors ?? opts.defaults?.predictors ?? PREDICTOR_GROUPS.map((g) => g.find((c) => t.columns.includes(c))).filter((c): c is string => !!c);
+  if (predictors.length === 0)
+    throw new UserError(`${t.source ?? 'table'}: no hyperparameter columns found (looked for ${PREDICTOR_GROUPS.flat().join(', ')}); name them with --predictors`);
+  const metrics = opts.metrics ?? opts.defaults?.metrics ?? METRIC_NAMES.filter((c) => t.columns.includes(c) && (numericColumn(t, c) || t.rows.length === 0));
+  if (metrics.length === 0) throw new UserError(`${t.source ?? 'table'}: no metric columns found (looked for ${METRIC_NAMES.join(', ')}); name them with --metrics`);
+  for (const c of [...predictors, ...metrics])
+    if (!t.columns.includes(c)) throw new UserError(`${t.source ?? 'table'}: no column "${c}" (columns: ${t.columns.join(', ')})`);
+  const overlap = metrics.filter((m) => predictors.includes(m));
+  if (overlap.length) throw new UserError(`column ${overlap.join(', ')} is both a hyperparameter and a metric`);
+  const alpha = opts.alpha ?? 0.05;
+  if (!(alpha > 0 && alpha < 1)) throw new UserError(`--alpha must be between 0 and 1 (got ${alpha})`);
+  const degree = opts.degree ?? 2;
+
+  // Baseline: explicit, else the source's, else constant baseline_<metric> columns (as in card harvests).
+  const baseline: Record<string, number> = { ...(opts.defaults?.baseline ?? {}) };
+  for (const m of metrics) {
+    const col = `baseline_${m}`;
+    if (baseline[m] === undefined && t.columns.includes(col)) {
+      const vals = new Set(t.rows.map((r) => num(r[col])).filter(Number.isFinite));
+      if (vals.size === 1) baseline[m] = [...vals][0];
+    }
+  }
+  Object.assign(baseline, opts.baseline ?? {});
+  for (const [k, v] of Object.entries(baseline)) if (!Number.isFinite(v)) throw new UserError(`baseline for ${k} is not a finite number`);
+
+  const lrColumn = detectLr(predictors, opts.lrColumn);
+  const spec = { degree, logLr: Boolean(opts.logLr), standardize: Boolean(opts.standardize), ...(lrColumn ? { lrColumn } : {}) };
+  const fits: ReportFit[] = [];
+  const standardizedFits: ReportFit[] = [];
+  const fitErrors: { response: string; frame: Frame; message: string }[] = [];
+  const optima: ReportOptimum[] = [];
+  const stationary: ReportStationary[] = [];
+  const warnings = new Set<string>();
+  const fitOne = (metric: string, frame: Frame, standardize: boolean): OlsFit | null => {
+    const why = fitPrecheck(t, predictors, metric, degree);
+    if (why) {
+      if (!standardize) fitErrors.push({ response: metric, frame, message: why });
+      return null;
+    }
+    try {
+      const r = analyze(t, { predictors, responses: [metric], frame, baseline, spec: { ...spec, standardize }, dropMissing: true });
+      if (!standardize) for (const w of r.warnings) warnings.add(w);
+      return r.fits[0] ?? null;
+    } catch (e) {
+      if (!isUserError(e)) throw e;
+      if (!standardize) fitErrors.push({ response: metric, frame, message: e.message });
+      return null;
+    }
+  };
+  for (const m of metrics) {
+    const abs = fitOne(m, 'absolute', spec.standardize);
+    if (abs) {
+      fits.push(abs);
+      const opt = bestInBox(abs, t);
+      if (opt) optima.push({ response: m, point: opt.best_point_raw, value: opt.best_value, direction: opt.direction });
+      const sp = degree === 2 ? stationaryPoint(abs) : null;
+      if (sp) stationary.push({ response: m, nature: sp.nature, inside_box: sp.inside_box, point: sp.coordinates_raw, value: sp.predicted_value });
+    }
+    if (baseline[m] !== undefined) {
+      const rel = fitOne(m, 'relative', spec.standardize);
+      if (rel) fits.push(rel);
+    }
+    const std = abs && spec.standardize ? abs : abs ? fitOne(m, 'absolute', true) : null;
+    if (std) standardizedFits.push(std);
+  }
+  for (const w of warnings) notes.push(w);
+  if (Object.keys(baseline).length === 0) notes.push('No baseline given (--baseline accuracy=…,f1=…,loss=…): the relative frame and baseline marks are left out.');
+  const seedColumn = t.columns.includes('seed') && !predictors.includes('seed') ? 'seed' : null;
+  return {
+    title: opts.title ?? opts.defaults?.title ?? `tunescope report: ${basename(t.source ?? 'data')}`,
+    source: t.source ?? 'data',
+    rows: t.rows,
+    columns: t.columns,
+    predictors,
+    metrics,
+    seedColumn,
+    lrColumn,
+    baseline,
+    alpha,
+    spec: { degree, log_lr: spec.logLr, standardize: spec.standardize },
+    fits,
+    standardizedFits,
+    fitErrors,
+    optima,
+    stationary,
+    notes,
+    version: opts.version,
+  };
+}
+
+/** A SQLite study database (by its header), rather than a CSV. */
+export function isSqliteFile(path: string): boolean {
+  if (!existsSync(path) || !statSync(path).isFile()) return false;
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(16);
+    const n = readSync(fd, buf, 0, 16, 0);
+    return n === 16 && buf.toString('latin1') === 'SQLite format 3\u0000';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads a results CSV/TSV or a study database and builds the report's input. */
+export async function loadReportInput(path: string, opts: ReportOptions = {}): Promise<ReportInput> {
+  if (!existsSync(path)) throw new UserError(`${path}: no such file`);
+  if (!isSqliteFile(path)) return reportInputFromTable(readTable(path), opts);
+  const store = openStore(path, { readonly: true });
+  try {
+    const study = await store.getStudy();
+    if (!study) throw new UserError(`${path}: the database holds no study`);
+    const st = await studyRows(store);
+    const table = tableFromRows(st.rows, path);
+    // keep the study's column order (tableFromRows takes it from the rows, which may be none)
+    const t: Table = { ...table, columns: st.columns };
+    const preferred = st.metrics.filter((m) => ['accuracy', 'f1', 'loss'].includes(m));
+    return reportInputFromTable(t, {
+      ...opts,
+      defaults: {
+        predictors: st.factors.filter((f) => f !== 'seed' && st.rows.some((r) => typeof r[f] === 'number')),
+        metrics: preferred.length ? preferred : st.metrics,
+        baseline: st.baseline?.metrics,
+        title: `Study ${study.name}`,
+      },
+    });
+  } finally {
+    await store.close();
+  }
+}
+
