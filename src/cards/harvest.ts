@@ -74,6 +74,15 @@ export async function harvestCards(opts: HarvestOptions): Promise<HarvestResult>
     filters.push({ filter: f, listed });
   }
   const todo = opts.limit !== undefined ? ids.slice(0, opts.limit) : ids;
+  // Cache the base model's own card too, so `analyze --baseline-card <base>` works offline afterwards.
+  for (const id of baseModelAliases(opts.base)) {
+    try {
+      await downloadFile(id, 'README.md', hub);
+      break;
+    } catch {
+      /* best effort: the base card is not needed for the harvest itself */
+    }
+  }
   const records: CardRecord[] = [];
   for (const id of todo) {
     const source = `${endpoint}/${id}`;

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'csv-parse/sync';
-import { baseModelFilters, harvestCards } from '../../src/cards/index.js';
+import { baseModelFilters, baselineFromCard, harvestCards } from '../../src/cards/index.js';
 import { ROOT, sharedPath, tempDir } from '../helpers.js';
 
 const BASE = 'distilbert/distilbert-base-uncased-finetuned-sst-2-english';
@@ -15,6 +15,7 @@ const card = (name: string, lr: string, acc: string): string =>
   `---\nlicense: apache-2.0\ntags:\n- generated_from_trainer\nmodel-index:\n- name: ${name}\n  results: []\n---\n# ${name}\n\nThis model is a fine-tuned version of [distilbert-base-uncased-finetuned-sst-2-english](https://huggingface.co/distilbert-base-uncased-finetuned-sst-2-english) on the glue dataset.\nIt achieves the following results on the evaluation set:\n- Loss: 0.3\n- Accuracy: ${acc}\n\n### Training hyperparameters\n- learning_rate: ${lr}\n- train_batch_size: 16\n- seed: 42\n- num_epochs: 3\n`;
 
 const readmes: Record<string, string> = {
+  [BASE]: `---\nmodel-index:\n- name: base\n  results:\n  - task:\n      type: text-classification\n    dataset:\n      name: glue\n      type: glue\n      split: validation\n    metrics:\n    - type: accuracy\n      value: 0.9105504587155964\n---\n# base\n`,
   'u1/good': card('good', '2e-05', '0.91'),
   'u2/flaky429': card('flaky429', '3e-05', '0.92'),
   'u3/flaky500': card('flaky500', '5e-05', '0.90'),
@@ -137,6 +138,9 @@ test('harvest: 429/500/timeout retried, 404 and a hanging repo become warnings, 
     const offBy = new Map(off.records.map((x) => [x.values.model_id, x]));
     assert.equal(offBy.get('u2/flaky429')!.values.eval_accuracy, 0.92);
     assert.equal(off.records.length, r.records.length);
+    // the base card was cached during the harvest: the baseline resolves offline
+    const b = await baselineFromCard(BASE, { hub: { ...hub, offline: true } });
+    assert.equal(b.metrics.accuracy, 0.9105504587155964);
   } finally {
     cache.cleanup();
   }

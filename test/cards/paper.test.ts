@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { analyze, readTable } from '../../src/analysis/index.js';
 import { baselineForColumns, baselineFromCard, cardsCsv, ingestCards } from '../../src/cards/index.js';
-import { sharedPath, tempDir } from '../helpers.js';
+import { runCli, sharedPath, tempDir } from '../helpers.js';
 
 const BASE = 'distilbert/distilbert-base-uncased-finetuned-sst-2-english';
 const RESPONSES = ['eval_accuracy', 'eval_f1', 'eval_loss'];
@@ -57,6 +57,29 @@ test('116 variants: per-task degree-2 fits, absolute and relative; epochs-tied t
       // relative frame: same slopes, intercept shifted by the baseline
       assert.ok(Math.abs((abs.params[0] as number) - (rel.params[0] as number) - 0.9105504587155964) < 1e-9);
     }
+  } finally {
+    dir.cleanup();
+  }
+});
+
+test('CLI: cards ingest then analyze --baseline-card --where task=… prints aliased terms and the baseline used', () => {
+  const dir = tempDir();
+  try {
+    const csv = join(dir.path, 'cards.csv');
+    const ing = runCli(['cards', 'ingest', sharedPath('datasets', 'hub-cards', 'sst2-distilbert-variants'), '--out', csv]);
+    assert.equal(ing.status, 0, ing.stderr);
+    assert.match(ing.stdout, /wrote 116 card\(s\) .*text-classification 51, token-classification 65/);
+    const r = runCli([
+      'analyze', csv, '--predictors', 'learning_rate,train_batch_size,num_epochs', '--response', 'eval_accuracy,eval_f1,eval_loss',
+      '--frame', 'both', '--baseline-card', BASE, '--cards-dir', sharedPath('fixtures', 'cards', 'raw'),
+      '--where', 'task=text-classification', '--drop-missing',
+    ], { env: { HF_HUB_OFFLINE: '1' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /baseline from the card of distilbert\/distilbert-base-uncased-finetuned-sst-2-english .*eval_accuracy = 0\.9105504587155964/);
+    assert.match(r.stdout, /filter task=text-classification: kept 51 of 116 rows/);
+    assert.match(r.stdout, /Aliased \(not estimable, shown as NA\): num_epochs\^2/);
+    assert.match(r.stdout, /num_epochs\^2 +NA +NA +NA +NA/);
+    assert.match(r.stdout, /relative frame, baseline 0\.9105504587155964/);
   } finally {
     dir.cleanup();
   }
