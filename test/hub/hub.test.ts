@@ -69,6 +69,10 @@ function handler(req: IncomingMessage, res: ServerResponse): void {
   }
   if (repo === 'acme/slow' && hits[key] === 1) return; // never answers: the client must time out and retry
   if (repo === 'acme/hang') return;
+  if (repo === 'acme/down') {
+    res.writeHead(503).end('maintenance');
+    return;
+  }
   const k = `${ds ? 'datasets' : 'models'}/${repo}/${decodeURIComponent(rev!)}/${path}`;
   const body = files[k];
   if (body === undefined) {
@@ -175,6 +179,19 @@ test('a request that never answers ends in a clear timeout error', async () => {
       downloadFile('acme/hang', 'README.md', { endpoint, cacheDir: cache.path, retryBaseMs: 1, timeoutMs: 100, retries: 1, offline: false }),
       (e: unknown) => e instanceof UserError && /timed out/.test(e.message) && /2 attempts/.test(e.message),
     );
+  } finally {
+    cache.cleanup();
+  }
+});
+
+test('a server that keeps failing ends in one error naming the status and the attempts', async () => {
+  const cache = tempDir();
+  try {
+    await assert.rejects(
+      downloadFile('acme/down', 'README.md', { endpoint, cacheDir: cache.path, retryBaseMs: 1, retries: 2, offline: false }),
+      (e: unknown) => e instanceof UserError && /after 3 attempts/.test(e.message) && /HTTP 503/.test(e.message),
+    );
+    assert.equal(hits['/acme/down/resolve/main/README.md'], 3);
   } finally {
     cache.cleanup();
   }

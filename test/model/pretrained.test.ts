@@ -102,6 +102,29 @@ test('different num_labels → new head; other heads ignored with a note; bare D
   }
 });
 
+test('sharded safetensors (model.safetensors.index.json) load like one file', async () => {
+  const t = tempDir();
+  try {
+    copyFixture(t.path, ['config.json', 'vocab.txt']);
+    const raw = readSafetensors(join(TINY_A, 'model.safetensors')).tensors;
+    const names = [...raw.keys()];
+    const half = Math.floor(names.length / 2);
+    const shards = [names.slice(0, half), names.slice(half)];
+    const weight_map: Record<string, string> = {};
+    shards.forEach((ns, i) => {
+      const f = `model-0000${i + 1}-of-00002.safetensors`;
+      writeSafetensors(join(t.path, f), new Map(ns.map((n) => [n, raw.get(n)!])), { format: 'pt' });
+      for (const n of ns) weight_map[n] = f;
+    });
+    writeFileSync(join(t.path, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map }));
+    const m = await loadPretrained(t.path);
+    assert.deepEqual(m.notes, []);
+    for (const [k, v] of raw) assert.deepEqual(m.parameters.get(k)!.data, v.data, k);
+  } finally {
+    t.cleanup();
+  }
+});
+
 test('bad checkpoints: pickle only, missing encoder weights, wrong shapes, no config, not a folder', async () => {
   const t = tempDir();
   const { mkdirSync } = await import('node:fs');
