@@ -13,6 +13,7 @@ const benches: Array<() => Promise<Bench>> = [
   () => import('./train.js'),
   () => import('./modelio.js'),
   () => import('./analysis.js'),
+  () => import('./cards.js'),
 ];
 
 const only = process.argv.slice(2);
