@@ -2,7 +2,7 @@
  * HF checkpoint folders in and out: `loadPretrained` (local folder or Hub id), `savePretrained`, and
  * `createTinyModelDir` (a config-only folder for a small from-scratch DistilBERT, initialised from the config with a seed).
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../util/index.js';
@@ -49,7 +49,12 @@ export function copyTokenizerFiles(from: string, to: string, modelMaxLength?: nu
   }
 }
 
-/** Writes a folder atomically: build it beside `dir` under a temp name, then swap it in. */
+/**
+ * Writes a model folder without ever leaving half-written files: everything is built in a temp folder beside `dir`;
+ * a new `dir` is then one rename, an existing one receives the files one rename each (config.json last) and keeps
+ * files that are not ours (trainer_state.json, checkpoint-N/ …), as HF `save_pretrained` does. Stale weight shards
+ * and tokenizer files of an earlier save are removed so they cannot shadow the new ones.
+ */
 export function writeDirAtomic(dir: string, fill: (tmp: string) => void): void {
   const target = resolve(dir);
   mkdirSync(dirname(target), { recursive: true });
@@ -58,15 +63,24 @@ export function writeDirAtomic(dir: string, fill: (tmp: string) => void): void {
   mkdirSync(tmp);
   try {
     fill(tmp);
-    if (existsSync(target)) {
-      if (!statSync(target).isDirectory()) throw new UserError(`${target} exists and is not a directory`);
-      const old = `${tmp}.old`;
-      renameSync(target, old);
+    if (!existsSync(target)) {
       renameSync(tmp, target);
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(tmp, target);
+      return;
     }
+    if (!statSync(target).isDirectory()) throw new UserError(`${target} exists and is not a directory`);
+    const fresh = new Set(readdirSync(tmp));
+    const newTokenizer = TOKENIZER_FILES.some((f) => fresh.has(f));
+    for (const f of readdirSync(target)) {
+      // weights of an earlier save: shards, or model.safetensors when the new folder is config-only (createTinyModelDir)
+      const staleWeights =
+        f === 'model.safetensors.index.json' || /^model-\d+-of-\d+\.safetensors$/.test(f) || (f === 'model.safetensors' && !fresh.has(f));
+      // an old tokenizer.json next to a new vocab.txt would shadow it
+      const staleTokenizer = newTokenizer && (TOKENIZER_FILES as readonly string[]).includes(f) && !fresh.has(f);
+      if (staleWeights || staleTokenizer) rmSync(join(target, f), { force: true });
+    }
+    const files = readdirSync(tmp).sort((a, b) => Number(a === 'config.json') - Number(b === 'config.json'));
+    for (const f of files) renameSync(join(tmp, f), join(target, f));
+    rmSync(tmp, { recursive: true, force: true });
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
@@ -301,7 +315,7 @@ export async function loadPretrained(idOrDir: string, opts: LoadPretrainedOption
 /**
  * Writes an HF model folder that transformers' `from_pretrained` accepts: config.json (architectures, id2label/label2id,
  * torch_dtype float32, model_type distilbert), model.safetensors (F32, metadata {"format": "pt"}) and the tokenizer
- * files. Atomic: the folder is built under a temp name and swapped in.
+ * files. Built under a temp name and renamed in (see writeDirAtomic); other files already in `dir` are kept.
  */
 export function savePretrained(dir: string, model: { config: DistilBertConfig; parameters: ParameterMap; tokenizerDir?: string | null }): void {
   const { config, parameters } = model;

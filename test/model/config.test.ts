@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDistilBertConfig, configToJson, withLabels, createTinyModelDir } from '../../src/model/index.js';
 import { UserError } from '../../src/util/index.js';
@@ -68,9 +68,11 @@ test('createTinyModelDir writes a config with the real vocab size and tokenizer 
     assert.equal(c.dim, 16);
     assert.equal(c.hidden_dim, 64);
     assert.equal(c.num_labels, 3);
-    // rewriting the same folder replaces it atomically
+    // rewriting the same folder: a config-only folder again (stale weights would shadow the from-config init)
+    writeFileSync(join(dir, 'model.safetensors'), 'stale');
     createTinyModelDir(dir, { vocabDir: sharedPath('fixtures/distilbert/tiny-a') });
     assert.equal(parseDistilBertConfig(readJson(join(dir, 'config.json'))).vocab_size, 189);
+    assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'special_tokens_map.json', 'tokenizer_config.json', 'vocab.txt'], 'no stale tokenizer.json');
     assert.deepEqual(readdirSync(t.path), ['tiny']);
   } finally {
     t.cleanup();

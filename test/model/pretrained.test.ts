@@ -40,8 +40,13 @@ test('loads the fixture bit-identically; save → load round trip; save writes w
     for (const [k, v] of m.parameters) assert.deepEqual(back.parameters.get(k)!.data, v.data, k);
     assert.deepEqual((await loadTokenizer(out)).encode('loved it!'), (await loadTokenizer(TINY_A)).encode('loved it!'));
     // overwrite in place, tokenizer taken from the folder being replaced
+    writeFileSync(join(out, 'trainer_state.json'), '{}');
+    writeFileSync(join(out, 'model.safetensors.index.json'), '{"weight_map": {}}');
     savePretrained(out, { ...back, tokenizerDir: out });
     assert.ok(existsSync(join(out, 'vocab.txt')));
+    assert.ok(existsSync(join(out, 'trainer_state.json')), 'files that are not ours are kept');
+    assert.ok(!existsSync(join(out, 'model.safetensors.index.json')), 'stale shard index removed');
+    assert.deepEqual(readFileSync(join(out, 'model.safetensors')), readFileSync(join(TINY_A, 'model.safetensors')));
     assert.deepEqual(readdirSync(t.path), ['saved']);
   } finally {
     t.cleanup();
