@@ -9,6 +9,9 @@
  *   fits[i]: OlsFit (terms, params, bse, pvalues, conf_int, hc3, vif, anova_type2, aliased, …; null = aliased term)
  *   formatSummary(fit) → text; fitToJson(fit) → the CLI's JSON record; stationaryPoint(fit); bestInBox(fit)
  *   Errors a user can fix are UserError (bad CSV cell, missing column, n ≤ p, …).
+ * Variability (rows = Row[]): seedVariability(rows, {configColumns, seedColumn, metric}) → eta², sigma_seed, per-config
+ *   mean/sd; effectVsNoise(fit, sigma_seed); seedsForPower({effect, sigma, alpha, power}); metricCorrelations(rows,
+ *   metrics); paretoFront(rows, objectives); bestConfigurations(rows, metrics, {configColumns}); selectDegreeByCV(table, …).
  */
 export { readTable, parseTable, tableFromRows, filterTable, parseCell } from './table.js';
 export type { Table, Row, Cell, FilterReport } from './table.js';
@@ -21,3 +24,11 @@ export type { OlsFit, AnalyzeOptions, AnalyzeResult, Frame, BaselineResolver } f
 export { stationaryPoint, bestInBox, defaultDirection } from './surface.js';
 export type { StationaryPoint, GridOptimum } from './surface.js';
 export { formatSummary, fitToJson } from './summary.js';
+export {
+  seedVariability, effectVsNoise, seedsForPower, twoSampleTPower, noncentralTUpper, metricCorrelations, ranks,
+  paretoFront, pareto, bestConfigurations, selectDegreeByCV, DEFAULT_OBJECTIVES,
+} from './variability.js';
+export type {
+  SeedVariability, ConfigurationStats, EffectVsNoise, SeedsForPower, MetricCorrelation, Objective, ParetoResult,
+  BestConfiguration, DegreeScore, DegreeSelection,
+} from './variability.js';
