@@ -255,7 +255,9 @@ const RULES: Record<string, Rule> = {
   LayerNormalization: (g, n, [d], need) => {
     const [x, scale] = n.inputs as Tensor[];
     const X = x as Tensor;
-    const [, mean, istd] = n.outputs as Tensor[];
+    const [, mean0, istd0] = n.outputs as Tensor[];
+    const mean = g.cast(mean0 as Tensor, X.dtype);
+    const istd = g.cast(istd0 as Tensor, X.dtype);
     const r = X.rank;
     const a = normAxis(((n.attrs.axis as { int: number } | undefined)?.int ?? -1), r);
     const lead = Array.from({ length: a }, (_, i) => i);

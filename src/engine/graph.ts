@@ -198,10 +198,10 @@ export class Graph {
     if (x.dtype === to) return x;
     return this.one('Cast', [x], { to: { int: ONNX_DTYPE[to] } }, to, x.shape);
   }
-  where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
-    const like = typeof a === 'number' ? (b as Tensor) : a;
-    const ta = this.asTensor(a, like);
-    const tb = this.asTensor(b, like);
+  /** Where(cond, a, b); when both branches are numbers, `dtype` says their type (default float32). */
+  where(cond: Tensor, a: Tensor | number, b: Tensor | number, dtype: DType = 'float32'): Tensor {
+    const ta = typeof a === 'number' ? this.scalar(a, typeof b === 'number' ? dtype : b.dtype) : a;
+    const tb = typeof b === 'number' ? this.scalar(b, ta.dtype) : b;
     return this.one('Where', [cond, ta, tb], {}, ta.dtype, broadcastShapes(cond.shape, broadcastShapes(ta.shape, tb.shape)));
   }
 
@@ -398,8 +398,9 @@ export class Graph {
     const statShape = x.shape ? x.shape.map((d, i) => (i < a ? d : 1)) : null;
     const [y] = this.node('LayerNormalization', [x, scale, bias], { axis: { int: axis }, epsilon: { float: epsilon } }, [
       { dtype: x.dtype, shape: x.shape, hint: 'ln' },
-      { dtype: x.dtype, shape: statShape, hint: 'ln_mean' },
-      { dtype: x.dtype, shape: statShape, hint: 'ln_istd' },
+      // saved statistics are float32 (stash_type default) whatever X's type
+      { dtype: 'float32', shape: statShape, hint: 'ln_mean' },
+      { dtype: 'float32', shape: statShape, hint: 'ln_istd' },
     ]);
     return y as Tensor;
   }
@@ -422,21 +423,28 @@ export class Graph {
         for (const i of t.producer.inputs) if (i) stack.push(i);
       }
     }
-    const renamed = new Map<Tensor, string>();
-    // graph outputs get the requested names via Identity nodes when they are not already that name
+    // An output produced by a node is exported under the output's name (no Identity copy — that would
+    // duplicate e.g. every gradient); inputs, constants and tensors wanted under two names go through Identity.
+    const exportName = new Map<Tensor, string>();
     const outNodes: ReturnType<typeof onnx.NodeProto.create>[] = [];
     const outInfos: ReturnType<typeof onnx.ValueInfoProto.create>[] = [];
+    const taken = new Set<string>();
     for (const [name, t] of Object.entries(outputs)) {
-      if (t.name !== name) outNodes.push(onnx.NodeProto.create({ opType: 'Identity', input: [t.name], output: [name] }));
-      outInfos.push(valueInfo(name, t));
-      renamed.set(t, t.name);
+      if (t.producer && !exportName.has(t)) exportName.set(t, name);
+      taken.add(name);
     }
+    const nameOf = (t: Tensor): string => exportName.get(t) ?? t.name;
+    for (const [name, t] of Object.entries(outputs)) {
+      if (nameOf(t) !== name) outNodes.push(onnx.NodeProto.create({ opType: 'Identity', input: [nameOf(t)], output: [name] }));
+      outInfos.push(valueInfo(name, t));
+    }
+    for (const t of neededTensors) if (!exportName.has(t) && taken.has(t.name)) throw new Error(`tensor name ${t.name} collides with an output name`);
     const nodeProtos = this.nodes.filter((n) => needed.has(n)).map((n) =>
       onnx.NodeProto.create({
         opType: n.opType,
         domain: n.domain || undefined,
-        input: n.inputs.map((i) => (i ? i.name : '')),
-        output: n.outputs.map((o) => o.name),
+        input: n.inputs.map((i) => (i ? nameOf(i) : '')),
+        output: n.outputs.map((o) => nameOf(o)),
         attribute: Object.entries(n.attrs).map(([k, v]) => attrProto(k, v)),
       }),
     );

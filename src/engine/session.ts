@@ -72,6 +72,8 @@ export class Session {
         intraOpNumThreads: opts.intraOpNumThreads ?? defaultThreads(),
         interOpNumThreads: 1,
         executionMode: 'sequential',
+        // TUNESCOPE_ORT_PROFILE=<prefix> writes ORT's per-node timing JSON (chrome://tracing format)
+        ...(process.env.TUNESCOPE_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.TUNESCOPE_ORT_PROFILE } : {}),
       });
     } catch (e) {
       if (ep !== 'cpu') throw new UserError(`execution provider '${ep}' could not start: ${(e as Error).message}`);
@@ -97,6 +99,7 @@ export class Session {
   }
 
   async dispose(): Promise<void> {
+    if (process.env.TUNESCOPE_ORT_PROFILE) this.session.endProfiling();
     await this.session.release();
   }
 }

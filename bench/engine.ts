@@ -1,0 +1,78 @@
+/**
+ * Engine benchmark: DistilBERT-base shape (random weights; vocab 30522, dim 768, 6 layers, 12 heads, hidden 3072)
+ * at batch 16 × 64 tokens — eval forward and a full training step (forward + backward + AdamW), ms/step and
+ * tokens/s — next to the raw 1024×768×3072 MatMul GFLOP/s measured in the same run on the same ORT build.
+ * Env: TUNESCOPE_BENCH_THREADS (default: all cores), TUNESCOPE_BENCH_STEPS (default 5).
+ */
+import { Graph, Session, defaultThreads } from '../src/engine/index.js';
+import { createDistilBertConfig, initDistilBertParameters } from '../src/model/index.js';
+import { DistilBertForSequenceClassification, hfNoDecay, type Batch } from '../src/model/distilbert.js';
+
+export const name = 'engine';
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+async function timeIt(n: number, f: () => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await f();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+export async function run(): Promise<void> {
+  const threads = Number(process.env.TUNESCOPE_BENCH_THREADS ?? defaultThreads());
+  const steps = Number(process.env.TUNESCOPE_BENCH_STEPS ?? 5);
+  // raw MatMul throughput
+  {
+    const [M, K, N] = [1024, 768, 3072];
+    const g = new Graph('matmul');
+    const a = g.input('a', 'float32', [M, K]);
+    const b = g.input('b', 'float32', [K, N]);
+    const s = await Session.create(g.toModel({ y: g.matmul(a, b) }), { intraOpNumThreads: threads });
+    const fa = new Float32Array(M * K).fill(0.5);
+    const fb = new Float32Array(K * N).fill(0.25);
+    const feeds = { a: { dtype: 'float32' as const, dims: [M, K], data: fa }, b: { dtype: 'float32' as const, dims: [K, N], data: fb } };
+    await s.run(feeds);
+    const ms = median(await timeIt(10, () => s.run(feeds)));
+    console.log(`matmul 1024x768x3072: ${ms.toFixed(2)} ms  ${((2 * M * K * N) / ms / 1e6).toFixed(1)} GFLOP/s  (threads ${threads})`);
+    await s.dispose();
+  }
+  const config = createDistilBertConfig({});
+  let t0 = performance.now();
+  const params = initDistilBertParameters(config, 0);
+  console.log(`init DistilBERT-base parameters: ${(performance.now() - t0).toFixed(0)} ms`);
+  const [B, S] = [16, 64];
+  const ids = new Int32Array(B * S);
+  for (let i = 0; i < ids.length; i++) ids[i] = 1000 + ((i * 7919) % 29000);
+  const batch: Batch = { inputIds: ids, attentionMask: new Int32Array(B * S).fill(1), labels: Int32Array.from({ length: B }, (_, i) => i % 2), batchSize: B, seqLength: S };
+  const tokens = B * S;
+  t0 = performance.now();
+  const net = await DistilBertForSequenceClassification.create(config, params, { intraOpNumThreads: threads });
+  await net.forward(batch);
+  console.log(`eval session create + first forward: ${(performance.now() - t0).toFixed(0)} ms`);
+  const fwd = median(await timeIt(steps, () => net.forward(batch)));
+  console.log(`forward (eval) ${B}x${S}: ${fwd.toFixed(1)} ms/step  ${((tokens / fwd) * 1000).toFixed(0)} tokens/s`);
+  const optimizer = { betas: [0.9, 0.999] as [number, number], eps: 1e-8, weightDecay: 0.01, noDecay: hfNoDecay };
+  t0 = performance.now();
+  await net.accumulateGradients(batch, { lossScale: 1, dropoutSeed: 0 });
+  await net.optimizerStep({ lr: 5e-5, maxGradNorm: 1, optimizer });
+  console.log(`train + AdamW session create + first step: ${(performance.now() - t0).toFixed(0)} ms`);
+  const fb: number[] = [];
+  const opt: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    let t = performance.now();
+    await net.accumulateGradients(batch, { lossScale: 1, dropoutSeed: i + 1 });
+    fb.push(performance.now() - t);
+    t = performance.now();
+    await net.optimizerStep({ lr: 5e-5, maxGradNorm: 1, optimizer });
+    opt.push(performance.now() - t);
+  }
+  const total = fb.map((v, i) => v + (opt[i] as number));
+  console.log(`forward+backward (train, dropout) ${B}x${S}: ${median(fb).toFixed(1)} ms`);
+  console.log(`AdamW step (clip + update, 66.96M params): ${median(opt).toFixed(1)} ms`);
+  console.log(`full training step ${B}x${S}: ${median(total).toFixed(1)} ms/step  ${((tokens / median(total)) * 1000).toFixed(0)} tokens/s  (PyTorch reference on the issue's machine ≈1760 ms)`);
+  await net.dispose();
+}
