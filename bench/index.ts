@@ -10,6 +10,7 @@ interface Bench {
 
 const benches: Array<() => Promise<Bench>> = [
   // benchmark modules, in the order they print:
+  () => import('./engine.js'),
   () => import('./train.js'),
   () => import('./modelio.js'),
   () => import('./analysis.js'),
