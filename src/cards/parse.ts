@@ -670,6 +670,12 @@ export function parseCard(input: string | Uint8Array, opts: ParseCardOptions = {
     }
   }
 
+  // Bounded metrics above 1 are usually percentages written without "%": flag them, keep the value as written.
+  for (const f of ['eval_accuracy', 'eval_f1', 'eval_precision', 'eval_recall'] as const) {
+    const v = b.values[f];
+    if (v !== undefined && v > 1 && v <= 100) b.warnings.push(`${f} = ${v} is above 1: probably a percentage without "%"; left as written`);
+  }
+
   // ---- training results table
   const trainingResults: EpochRow[] = [];
   const trSec = secs.find((s) => /training results/i.test(s.heading));

@@ -357,3 +357,9 @@ It achieves the following results on the evaluation set:
   assert.equal(c.trainingResults[0].answer, null);
   assert.equal(c.values.base_model, 'microsoft/layoutlm-base-uncased');
 });
+
+test('a model-index accuracy written as 91.3 (percent without %) is kept and flagged', () => {
+  const c = parseCard(`---\nmodel-index:\n- name: m\n  results:\n  - task:\n      type: text-classification\n    metrics:\n    - type: accuracy\n      value: 91.3\n---\n# m\n`);
+  assert.equal(c.values.eval_accuracy, 91.3);
+  assert.ok(c.warnings.some((w) => /eval_accuracy = 91\.3 is above 1/.test(w)));
+});
