@@ -40,12 +40,9 @@ const PREDICTOR_GROUPS = [
 ];
 const METRIC_NAMES = ['accuracy', 'eval_accuracy', 'f1', 'eval_f1', 'loss', 'eval_loss'];
 
-function numericColumn(t: Table, c: string): boolean {
-  return t.rows.some((r) => typeof r[c] === 'number');
-}
-
 /** The report's own sanity checks before fitting, phrased for the reader. */
 function fitPrecheck(t: Table, predictors: string[], metric: string, degree: number): string | null {
+  if (t.rows.length === 0) return 'no rows (no finished runs): nothing to fit';
   const usable = t.rows.filter((r) => Number.isFinite(num(r[metric])) && predictors.every((p) => Number.isFinite(num(r[p])))).length;
   if (t.rows.length > 0 && t.rows.every((r) => !Number.isFinite(num(r[metric])))) return `${metric} has no finite values (all missing or NaN)`;
   const k = predictors.length;
@@ -70,10 +67,10 @@ export function reportInputFromTable(
   const predictors = opts.predictors ?? opts.defaults?.predictors ?? PREDICTOR_GROUPS.map((g) => g.find((c) => t.columns.includes(c))).filter((c): c is string => !!c);
   if (predictors.length === 0)
     throw new UserError(`${t.source ?? 'table'}: no hyperparameter columns found (looked for ${PREDICTOR_GROUPS.flat().join(', ')}); name them with --predictors`);
-  const metrics = opts.metrics ?? opts.defaults?.metrics ?? METRIC_NAMES.filter((c) => t.columns.includes(c) && (numericColumn(t, c) || t.rows.length === 0));
+  const metrics = opts.metrics ?? opts.defaults?.metrics ?? METRIC_NAMES.filter((c) => t.columns.includes(c));
   if (metrics.length === 0) throw new UserError(`${t.source ?? 'table'}: no metric columns found (looked for ${METRIC_NAMES.join(', ')}); name them with --metrics`);
   for (const c of [...predictors, ...metrics])
-    if (!t.columns.includes(c)) throw new UserError(`${t.source ?? 'table'}: no column "${c}" (columns: ${t.columns.join(', ')})`);
+    if (!t.columns.includes(c) && t.rows.length > 0) throw new UserError(`${t.source ?? 'table'}: no column "${c}" (columns: ${t.columns.join(', ')})`);
   const overlap = metrics.filter((m) => predictors.includes(m));
   if (overlap.length) throw new UserError(`column ${overlap.join(', ')} is both a hyperparameter and a metric`);
   const alpha = opts.alpha ?? 0.05;
@@ -182,12 +179,14 @@ export async function loadReportInput(path: string, opts: ReportOptions = {}): P
     const table = tableFromRows(st.rows, path);
     // keep the study's column order (tableFromRows takes it from the rows, which may be none)
     const t: Table = { ...table, columns: st.columns };
-    const preferred = st.metrics.filter((m) => ['accuracy', 'f1', 'loss'].includes(m));
+    // An empty study has no metric columns yet: report on the usual ones, saying there is nothing.
+    const metrics = st.rows.length === 0 ? ['accuracy', 'f1', 'loss'] : st.metrics;
+    const preferred = metrics.filter((m) => ['accuracy', 'f1', 'loss'].includes(m));
     return reportInputFromTable(t, {
       ...opts,
       defaults: {
-        predictors: st.factors.filter((f) => f !== 'seed' && st.rows.some((r) => typeof r[f] === 'number')),
-        metrics: preferred.length ? preferred : st.metrics,
+        predictors: st.factors.filter((f) => f !== 'seed' && (st.rows.length === 0 || st.rows.some((r) => typeof r[f] === 'number'))),
+        metrics: preferred.length ? preferred : metrics,
         baseline: st.baseline?.metrics,
         title: `Study ${study.name}`,
       },

@@ -88,3 +88,38 @@ export function gridFullInput(): ReportInput {
     standardizedFits: metrics.map((m) => fixtureFit('grid_full', m, 'deg2_standardized')),
   };
 }
+
+/** A finished study database holding grid_full's runs under HF names (through the store's public API). */
+export async function makeStudyDb(path: string, opts: { done?: boolean; limit?: number } = {}): Promise<void> {
+  const { openSqliteStore } = await import('../../src/store/index.js');
+  const { rows } = readCsvRows(sharedPath('fixtures/ols/data/grid_full.csv'));
+  const use = rows.slice(0, opts.limit ?? rows.length);
+  const store = openSqliteStore(path);
+  try {
+    const factors = ['learning_rate', 'per_device_train_batch_size', 'num_train_epochs'];
+    await store.createStudy({ name: 'grid', spec: { name: 'grid', design: { type: 'grid', factors: factors.map((name) => ({ name })) } }, specHash: 'test', tunescopeVersion: '0.0.0' });
+    await store.addTrials(
+      use.map((r, i) => ({
+        id: `t${String(i).padStart(3, '0')}`,
+        ordinal: i,
+        kind: 'train' as const,
+        config: { learning_rate: r.lr as number, per_device_train_batch_size: r.bs as number, num_train_epochs: r.ep as number },
+        seed: r.seed as number,
+        inDesign: true,
+        isBaseline: false,
+      })),
+    );
+    if (opts.done !== false) {
+      await store.startRun({ id: 'r1', host: 'test', pid: 1, workers: 1, threadsPerWorker: 1 });
+      for (let i = 0; i < use.length; i++) {
+        const t = (await store.claimNext('r1', 'w1'))!;
+        const r = use[Number(t.id.slice(1))];
+        await store.completeTrial(t.id, 'r1', { metrics: { accuracy: r.accuracy as number, f1: r.f1 as number, loss: r.loss as number }, epochs: [] });
+      }
+      await store.finishRun('r1');
+      await store.setBaseline({ metrics: HUB_BASELINE, source: 'distilbert-base-uncased-finetuned-sst-2-english (Hub card)' });
+    }
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,129 @@
+/** `tunescope report` end to end: CSV and study-database input, numbers equal analysis.analyze, clear errors. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { analyze, readTable } from '../../src/analysis/index.js';
+import { buildReport, loadReportInput } from '../../src/report/index.js';
+import { runCli, sharedPath, tempDir } from '../helpers.js';
+import { HUB_BASELINE, makeStudyDb } from './helpers.js';
+
+const GRID = sharedPath('fixtures/ols/data/grid_full.csv');
+const BASELINE_ARG = Object.entries(HUB_BASELINE).map(([k, v]) => `${k}=${v}`).join(',');
+
+test('CSV input: the report files exist and the coefficient CSV equals analyze() to full precision', () => {
+  const d = tempDir();
+  try {
+    const out = join(d.path, 'report.html');
+    const r = runCli(['report', GRID, '--log-lr', '--baseline', BASELINE_ARG, '--out', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /144 runs, 6 fits, 30 of 30 charts drawn/);
+    for (const f of ['report.html', 'report.md', 'report-data.csv', 'report-fits.csv', 'report-coefficients.csv', 'report-seeds.csv']) assert.ok(existsSync(join(d.path, f)), f);
+    const expected = analyze(readTable(GRID), {
+      predictors: ['lr', 'bs', 'ep'], responses: ['accuracy', 'f1', 'loss'], frame: 'both', baseline: HUB_BASELINE,
+      spec: { degree: 2, logLr: true, standardize: false },
+    }).fits;
+    const recs = parse(readFileSync(join(d.path, 'report-coefficients.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+    assert.equal(recs.length, expected.reduce((n, f) => n + f.terms.length, 0));
+    for (const f of expected) {
+      const mine = recs.filter((x) => x.metric === f.response && x.frame === f.frame);
+      f.terms.forEach((t, i) => {
+        assert.equal(mine[i].term, t);
+        assert.equal(Number(mine[i].coef), f.params[i], `${f.response} ${f.frame} ${t}`);
+        assert.equal(Number(mine[i]['std err']), f.bse[i]);
+        assert.equal(Number(mine[i]['P>|t|']), f.pvalues[i]);
+        assert.equal(Number(mine[i]['HC3 std err']), f.hc3.bse[i]);
+      });
+    }
+    const md = readFileSync(join(d.path, 'report.md'), 'utf8');
+    assert.match(md, /## Findings/);
+    assert.match(md, /#### f1 \(relative frame\)/);
+  } finally {
+    d.cleanup();
+  }
+});
+
+test('study database input: HF hyperparameter names, seeds as replicates, the study baseline', async () => {
+  const d = tempDir();
+  try {
+    const db = join(d.path, 'study.sqlite');
+    await makeStudyDb(db);
+    const input = await loadReportInput(db, { logLr: true });
+    assert.equal(input.title, 'Study grid');
+    assert.deepEqual(input.predictors, ['learning_rate', 'per_device_train_batch_size', 'num_train_epochs']);
+    assert.deepEqual(input.metrics, ['accuracy', 'f1', 'loss']);
+    assert.equal(input.rows.length, 144);
+    assert.equal(input.seedColumn, 'seed');
+    assert.deepEqual(input.baseline, HUB_BASELINE);
+    assert.deepEqual(input.fits.map((f) => `${f.response}/${f.frame}`), ['accuracy/absolute', 'accuracy/relative', 'f1/absolute', 'f1/relative', 'loss/absolute', 'loss/relative']);
+    assert.ok(input.fits[0].terms.includes('log10_learning_rate:num_train_epochs'));
+    const doc = buildReport(input);
+    assert.ok(doc.charts.some((c) => c.kind === 'seed-variability' && c.spec));
+    assert.ok(doc.charts.every((c) => c.spec), doc.charts.filter((c) => !c.spec).map((c) => c.missing).join('; '));
+    assert.ok(JSON.stringify(doc.charts.find((c) => c.id === 'chart-main-f1')!.spec).includes('learning_rate (AdamW peak LR, log scale)'));
+  } finally {
+    d.cleanup();
+  }
+});
+
+test('empty study, one trial, too few runs for degree 2, an all-NaN metric: the report says what is missing', async () => {
+  const d = tempDir();
+  try {
+    const empty = join(d.path, 'empty.sqlite');
+    await makeStudyDb(empty, { done: false, limit: 4 });
+    const r = runCli(['report', empty, '--out', join(d.path, 'empty.html')]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(readFileSync(join(d.path, 'empty.html'), 'utf8'), /no rows in the data: nothing to plot/);
+
+    const head = readFileSync(GRID, 'utf8').split('\n');
+    const one = join(d.path, 'one.csv');
+    writeFileSync(one, head.slice(0, 2).join('\n') + '\n');
+    const i1 = await loadReportInput(one, {});
+    assert.equal(i1.fits.length, 0);
+    assert.match(i1.fitErrors![0].message, /needs at least 11 runs with finite accuracy \(has 1\)/);
+    assert.ok(buildReport(i1).charts.every((c) => !c.spec && /one run only/.test(c.missing!)));
+
+    const few = join(d.path, 'few.csv');
+    writeFileSync(few, head.slice(0, 9).join('\n') + '\n');
+    const i2 = await loadReportInput(few, {});
+    assert.match(i2.fitErrors![0].message, /degree 2 in 3 hyperparameters has 10 terms and needs at least 11 runs .* \(has 8\); try --degree 1/);
+    const i2b = await loadReportInput(few, { degree: 1 });
+    assert.equal(i2b.fitErrors!.length, 0);
+    assert.equal(i2b.fits.length, 3);
+
+    const nan = join(d.path, 'nan.csv');
+    writeFileSync(nan, [head[0], ...head.slice(1, 60).filter((l) => l).map((l) => l.replace(/,[^,]*$/, ',NaN'))].join('\n') + '\n');
+    const i3 = await loadReportInput(nan, {});
+    assert.deepEqual(i3.fits.map((f) => f.response), ['accuracy', 'f1']);
+    assert.match(i3.fitErrors!.find((e) => e.response === 'loss')!.message, /loss has no finite values/);
+    const doc = buildReport(i3);
+    assert.ok(doc.charts.filter((c) => c.id.includes('loss')).every((c) => !c.spec));
+  } finally {
+    d.cleanup();
+  }
+});
+
+test('bad input gives one clear error and writes nothing', async () => {
+  const d = tempDir();
+  try {
+    const out = join(d.path, 'r.html');
+    const cases: [string[], RegExp][] = [
+      [[join(d.path, 'missing.csv')], /missing\.csv: no such file/],
+      [[GRID, '--baseline', 'f1=high'], /--baseline: expected METRIC=NUMBER/],
+      [[GRID, '--out', join(d.path, 'r.pdf')], /--out must name an \.html file/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = runCli(['report', ...args, ...(args.includes('--out') ? [] : ['--out', out])]);
+      assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /^tunescope: error: /);
+      assert.match(r.stderr, msg);
+      assert.ok(!existsSync(out));
+    }
+    await assert.rejects(loadReportInput(GRID, { alpha: 2 }), /--alpha must be between 0 and 1/);
+    await assert.rejects(loadReportInput(GRID, { metrics: ['accuracy', 'bleu'] }), /grid_full\.csv: no column "bleu"/);
+    await assert.rejects(loadReportInput(GRID, { predictors: ['lr', 'accuracy'] }), /accuracy is both a hyperparameter and a metric/);
+  } finally {
+    d.cleanup();
+  }
+});
