@@ -187,6 +187,7 @@ function robustFetch(base: typeof fetch, r: Resolved): typeof fetch {
     let lastError = '';
     for (let attempt = 0; attempt <= r.retries; attempt++) {
       const ctrl = new AbortController();
+      init?.signal?.addEventListener('abort', () => ctrl.abort(init.signal?.reason), { once: true });
       let timer: NodeJS.Timeout | undefined = setTimeout(() => ctrl.abort(new TimeoutError('timeout')), r.timeoutMs).unref();
       let delay = Math.min(30_000, r.retryBaseMs * 2 ** attempt);
       try {
@@ -210,7 +211,10 @@ function robustFetch(base: typeof fetch, r: Resolved): typeof fetch {
         if (e instanceof UserError) throw e;
         const timedOut = ctrl.signal.aborted && ctrl.signal.reason instanceof TimeoutError;
         if (init?.signal?.aborted) throw e;
-        lastError = timedOut ? `timed out after ${r.timeoutMs} ms waiting for ${url}` : `${(e as Error).message ?? e} (${url})`;
+        // undici says only "fetch failed"; the cause has the useful part (ECONNREFUSED, ENOTFOUND, …)
+        const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+        const why = [(e as Error).message ?? String(e), cause?.code ?? cause?.message].filter(Boolean).join(': ');
+        lastError = timedOut ? `timed out after ${r.timeoutMs} ms waiting for ${url}` : `${why} (${url})`;
         if (attempt < r.retries) {
           await sleep(delay);
           continue;
