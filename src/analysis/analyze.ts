@@ -104,6 +104,11 @@ export function analyze(table: Table, opts: AnalyzeOptions): AnalyzeResult {
     const raw = predictors.map((p) => use.map((i) => checkNumeric(t, i, p) as number));
     const yAbs = use.map((i) => checkNumeric(t, i, response) as number);
     const design = buildDesign(predictors, raw, opts.spec);
+    const constant = predictors.filter((_, i) => raw[i].length > 0 && raw[i].every((v) => v === raw[i][0]));
+    const notes = constant.map(
+      (c) => `predictor ${c} takes a single value (${raw[predictors.indexOf(c)][0]}) in the ${use.length} rows used, so its terms are aliased with the intercept`,
+    );
+    for (const note of notes) warnings.push(`${response}: ${note}`);
     for (const frame of frames) {
       const base = frame === 'relative' ? (lookupBaseline(opts.baseline, response) as number) : undefined;
       const y = base === undefined ? yAbs : yAbs.map((v) => v - base);
@@ -128,6 +133,7 @@ export function analyze(table: Table, opts: AnalyzeOptions): AnalyzeResult {
         ...core,
       };
       for (const w of core.warnings) warnings.push(`${response} (${frame}): ${w}`);
+      fit.warnings = [...notes, ...core.warnings];
       fits.push(fit);
     }
   }

@@ -52,19 +52,23 @@ export function formatSummary(fit: OlsFit): string {
     ]),
   );
   out.push(eq);
-  const cols = ['coef', 'std err', 't', 'P>|t|', '[0.025', '0.975]', 'HC3 se', 'HC3 P>|z|', 'VIF', 'P (BH)'];
+  // HC3 is undefined with leverage-1 observations; HC1 is shown then
+  const hc3ok = fit.hc3.bse.some((v) => v !== null && Number.isFinite(v));
+  const hc = hc3ok ? fit.hc3 : fit.hc1;
+  const hcName = hc3ok ? 'HC3' : 'HC1';
+  const cols = ['coef', 'std err', 't', 'P>|t|', '[0.025', '0.975]', `${hcName} se`, `${hcName} P>|z|`, 'VIF', 'P (BH)'];
   out.push(pad('', nameW, false) + cols.map((c) => pad(c, 11)).join(''));
   out.push(dash);
   fit.terms.forEach((t, j) => {
     const ci = fit.conf_int[j];
     const cells = [
       g(fit.params[j]), g(fit.bse[j]), g(fit.tvalues[j], 4), pval(fit.pvalues[j]), g(ci ? ci[0] : null), g(ci ? ci[1] : null),
-      g(fit.hc3.bse[j]), pval(fit.hc3.pvalues[j]), j === 0 ? '' : g(fit.vif[j - 1], 4), j === 0 ? '' : pval(fit.pvalues_fdr_bh[j - 1]),
+      g(hc.bse[j]), pval(hc.pvalues[j]), j === 0 ? '' : g(fit.vif[j - 1], 4), j === 0 ? '' : pval(fit.pvalues_fdr_bh[j - 1]),
     ];
     out.push(pad(t, nameW, false) + cells.map((c) => pad(c, 11)).join(''));
   });
   out.push(dash);
-  out.push(`HC3 robust Wald F (all non-intercept terms): F(${fit.hc3.f_df_num}, ${fit.df_resid}) = ${g(fit.hc3.fvalue)}, p = ${pval(fit.hc3.f_pvalue)}`);
+  out.push(`${hcName} robust Wald F (all non-intercept terms): ${Number.isFinite(hc.fvalue) ? `F(${hc.f_df_num}, ${fit.df_resid}) = ${g(hc.fvalue)}, p = ${pval(hc.f_pvalue)}` : 'undefined'}`);
   out.push('');
   out.push('Type-II ANOVA');
   out.push(pad('', nameW, false) + ['sum_sq', 'df', 'F', 'PR(>F)'].map((c) => pad(c, 12)).join(''));
@@ -87,7 +91,7 @@ export function formatSummary(fit: OlsFit): string {
   out.push(eq);
   const notes: string[] = [];
   if (fit.aliased.length > 0) notes.push(`Aliased (not estimable, shown as NA): ${fit.aliased.join(', ')}.`);
-  for (const w of fit.warnings) if (!w.startsWith('rank-deficient')) notes.push(w);
+  for (const w of fit.warnings) if (!w.startsWith('rank-deficient')) notes.push(!hc3ok && /HC3 is undefined/.test(w) ? `${w}; HC1 is shown instead` : w);
   if (fit.dropped > 0) notes.push(`${fit.dropped} row(s) with missing values were left out.`);
   const cu = fit.condition_number_unit_columns;
   if (Number.isFinite(cu) && cu > 1e3) notes.push(`Strong multicollinearity: condition number of the unit-scaled design is ${g(cu, 3)} (see VIF).`);

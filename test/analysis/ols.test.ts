@@ -182,3 +182,18 @@ test('TSV input and fitOls on raw columns', () => {
   assert.equal(core.df_resid, 2);
   assert.ok((core.params[1] as number) > 0.9 && (core.params[1] as number) < 1.1);
 });
+
+test('a leverage-1 row makes HC3 undefined (NaN, warned, HC1 shown); a constant predictor is named', async () => {
+  const { formatSummary } = await import('../../src/analysis/index.js');
+  const rows = [0, 0, 1, 1, 2, 0, 1].map((x, i) => ({ x, k: 5, y: [0.1, 0.12, 0.3, 0.28, 0.9, 0.11, 0.31][i] }));
+  const r = analyze(tableFromRows(rows), { predictors: ['x', 'k'], responses: ['y'], frame: 'absolute', spec: spec2 });
+  const f = r.fits[0];
+  assert.ok(f.hat_diag.some((h) => Math.abs(h - 1) < 1e-12));
+  assert.ok(f.hc3.bse.every((v) => v === null || Number.isNaN(v)));
+  assert.ok(f.hc1.bse.every((v) => v === null || Number.isFinite(v)));
+  assert.ok(f.aliased.includes('k') && f.aliased.includes('k^2') && f.aliased.includes('x:k'));
+  assert.ok(r.warnings.some((w) => /predictor k takes a single value \(5\)/.test(w)));
+  const text = formatSummary(f);
+  assert.match(text, /HC1 se/);
+  assert.match(text, /HC3 is undefined; HC1 is shown instead/);
+});
