@@ -59,6 +59,7 @@ export async function harvestCards(opts: HarvestOptions): Promise<HarvestResult>
   const hub = opts.hub ?? {};
   const endpoint = (hub.endpoint ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
   const ids: string[] = [];
+  const pipelineTags = new Map<string, string>();
   const seen = new Set<string>();
   const filters: HarvestResult['filters'] = [];
   for (const f of baseModelFilters(opts.base)) {
@@ -66,6 +67,7 @@ export async function harvestCards(opts: HarvestOptions): Promise<HarvestResult>
     let listed = 0;
     for await (const m of listModels({ ...hub, filter: { [f.slice(0, colon)]: f.slice(colon + 1) }, limit: opts.limit })) {
       listed++;
+      if (m.pipelineTag && !pipelineTags.has(m.id)) pipelineTags.set(m.id, m.pipelineTag);
       if (!seen.has(m.id)) {
         seen.add(m.id);
         ids.push(m.id);
@@ -92,7 +94,7 @@ export async function harvestCards(opts: HarvestOptions): Promise<HarvestResult>
     } else {
       try {
         const path = await downloadFile(id, 'README.md', hub);
-        rec = parseCardFile(path, { ...opts, modelId: id, source });
+        rec = parseCardFile(path, { ...opts, modelId: id, source, hubPipelineTag: pipelineTags.get(id) });
       } catch (e) {
         rec = emptyRecord(id, source, `README.md not fetched: ${(e as Error).message}`);
       }

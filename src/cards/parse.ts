@@ -17,6 +17,8 @@ export interface ParseCardOptions {
   maxAliasCount?: number;
   /** The file name or Hub id, used only to name the card in warnings. */
   source?: string;
+  /** The Hub listing's pipeline_tag for this model (derived by the Hub from its config), a task hint after the card's own. */
+  hubPipelineTag?: string;
 }
 
 const DEFAULT_MAX_BYTES = 2 * 1024 * 1024;
@@ -736,6 +738,7 @@ export function parseCard(input: string | Uint8Array, opts: ParseCardOptions = {
   const candidates: Array<[string | undefined, Provenance, string]> = [
     [mi.taskType, 'front_matter', 'model-index task.type'],
     [pipelineTag, 'front_matter', 'pipeline_tag'],
+    [opts.hubPipelineTag, 'hub', 'Hub pipeline_tag'],
     [tagTask, 'front_matter', 'tags'],
     [taskFromName(b.values.model_name), 'text', 'model name'],
     [taskFromMetrics(metricOrder), b.provenance.eval_accuracy ?? b.provenance.eval_f1 ?? 'text', 'metric set'],

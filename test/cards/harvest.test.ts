@@ -120,6 +120,10 @@ test('harvest: 429/500/timeout retried, 404 and a hanging repo become warnings, 
     const by = new Map(r.records.map((x) => [x.values.model_id, x]));
     assert.equal(by.get('u1/good')!.values.learning_rate, 2e-5);
     assert.equal(by.get('u1/good')!.source, `${endpoint}/u1/good`);
+    // the card names no task: the Hub listing's pipeline_tag decides it
+    assert.equal(by.get('u1/good')!.values.task, 'text-classification');
+    assert.equal(by.get('u1/good')!.taskBasis, 'Hub pipeline_tag');
+    assert.equal(by.get('u1/good')!.provenance.task, 'hub');
     assert.equal(by.get('u2/flaky429')!.values.eval_accuracy, 0.92);
     assert.equal(by.get('u3/flaky500')!.values.learning_rate, 5e-5);
     assert.equal(by.get('u4/slow')!.values.eval_accuracy, 0.89);
