@@ -1,8 +1,28 @@
 /**
  * `study analyze`: the analysis engine (src/analysis) on a study's rows — polynomial OLS of each metric on the
- * hyperparameters that vary, in the absolute frame and relative to the study's baseline.
+ * hyperparameters that vary, in the absolute frame and relative to the study's baseline (degree from the spec,
+ * or per metric by cross-validation) — and the variability questions replicates answer: seed noise vs
+ * hyperparameter effect, seeds needed for power, metric correlations, the Pareto set, the best configuration.
  */
-import { analyze, type OlsFit } from '../analysis/index.js';
+import {
+  analyze,
+  seedVariability,
+  effectVsNoise,
+  seedsForPower,
+  metricCorrelations,
+  paretoFront,
+  bestConfigurations,
+  selectDegreeByCV,
+  DEFAULT_OBJECTIVES,
+  type OlsFit,
+  type SeedVariability,
+  type EffectVsNoise,
+  type SeedsForPower,
+  type MetricCorrelation,
+  type BestConfiguration,
+  type DegreeSelection,
+  type Objective,
+} from '../analysis/index.js';
 import type { StudyStore } from '../store/index.js';
 import { UserError } from '../util/index.js';
 import { studyRows, type StudyTable } from './rows.js';
@@ -18,15 +38,30 @@ export interface AnalyzeStudyOptions {
   effectSize?: number;
 }
 
+export interface MetricVariability {
+  metric: string;
+  anova: SeedVariability;
+  /** per predictor: fitted effect over its range vs the seed-noise sd (absolute-frame fit) */
+  effects: EffectVsNoise[];
+  power: SeedsForPower | null;
+}
+
 export interface StudyAnalysis {
   name: string;
   nobs: number;
   predictors: string[];
   responses: string[];
-  degree: 1 | 2 | 3;
+  /** degree per response (equal unless chosen by cross-validation) */
+  degrees: Record<string, 1 | 2 | 3>;
+  degreeSelection: Record<string, DegreeSelection>;
   frames: Array<'absolute' | 'relative'>;
   baseline: Record<string, number> | null;
   fits: OlsFit[];
+  variability: MetricVariability[];
+  correlations: MetricCorrelation[];
+  pareto: { objectives: Objective[]; rows: Array<Record<string, string | number | null>> } | null;
+  best: BestConfiguration[];
+  effectSize: number;
   warnings: string[];
   /** everything above, JSON-ready */
   json: Record<string, unknown>;
@@ -71,44 +106,103 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
     frames = ['absolute'];
   }
 
-  let degreeOpt = opts.degree ?? spec.analysis?.degree ?? 2;
-  if (degreeOpt === 'cv') {
-    // TODO(analysis phase 2): selectDegreeByCV; until it is exported the largest estimable degree ≤ 2 is used.
-    warnings.push('degree by cross-validation is not available yet: using the largest estimable degree ≤ 2');
-    degreeOpt = 2;
-  }
-  let degree = degreeOpt;
-  // Keep at least one residual degree of freedom.
-  while (degree > 1 && termCount(predictors.length, degree) >= table.rows.length) degree = (degree - 1) as 1 | 2;
-  if (degree !== degreeOpt) warnings.push(`degree ${degreeOpt} needs more than ${table.rows.length} trials for ${predictors.length} factors: using degree ${degree}`);
-  if (termCount(predictors.length, degree) >= table.rows.length) throw new UserError(`${table.rows.length} finished trials are too few to fit ${predictors.length} factors`);
-
   const logLr = (opts.logLr ?? spec.analysis?.log_lr ?? true) && predictors.includes('learning_rate');
   const standardize = opts.standardize ?? spec.analysis?.standardize ?? false;
-  const result = analyze(
-    { columns: table.columns, rows: table.rows, source: store.location },
-    {
+  const lrColumn = predictors.includes('learning_rate') ? { lrColumn: 'learning_rate' } : {};
+  const asTable = { columns: table.columns, rows: table.rows, source: store.location };
+  const maxDegree = (d: 1 | 2 | 3): 1 | 2 | 3 => {
+    // keep at least one residual degree of freedom
+    let out = d;
+    while (out > 1 && termCount(predictors.length, out) >= table.rows.length) out = (out - 1) as 1 | 2;
+    return out;
+  };
+  if (termCount(predictors.length, 1) >= table.rows.length) throw new UserError(`${table.rows.length} finished trials are too few to fit ${predictors.length} factors`);
+
+  const degreeOpt = opts.degree ?? spec.analysis?.degree ?? 2;
+  const degrees: Record<string, 1 | 2 | 3> = {};
+  const degreeSelection: Record<string, DegreeSelection> = {};
+  for (const r of responses) {
+    if (degreeOpt === 'cv') {
+      const sel = selectDegreeByCV(asTable, { predictors, response: r, degrees: ([1, 2, 3] as const).filter((d) => maxDegree(d) === d), logLr, standardize, ...lrColumn });
+      degreeSelection[r] = sel;
+      degrees[r] = sel.chosen;
+    } else {
+      degrees[r] = maxDegree(degreeOpt);
+      if (degrees[r] !== degreeOpt) warnings.push(`${r}: degree ${degreeOpt} needs more than ${table.rows.length} trials for ${predictors.length} factors: using degree ${degrees[r]}`);
+    }
+  }
+  const fits: OlsFit[] = [];
+  for (const r of responses) {
+    const result = analyze(asTable, {
       predictors,
-      responses,
+      responses: [r],
       frame: frames.length === 2 ? 'both' : frames[0]!,
       ...(baseline ? { baseline } : {}),
-      spec: { degree, logLr, standardize, ...(predictors.includes('learning_rate') ? { lrColumn: 'learning_rate' } : {}) },
-    },
-  );
-  warnings.push(...result.warnings);
+      spec: { degree: degrees[r]!, logLr, standardize, ...lrColumn },
+    });
+    fits.push(...result.fits);
+    warnings.push(...result.warnings);
+  }
+
+  // Variability: seed noise (one-way ANOVA over configurations), effects vs noise, seeds for power.
+  const effectSize = opts.effectSize ?? 0.01;
+  const variability: MetricVariability[] = [];
+  const replicated = new Set(table.rows.map((r) => JSON.stringify(predictors.map((p) => r[p])))).size < table.rows.length;
+  if (replicated) {
+    for (const r of responses) {
+      const anova = seedVariability(table.rows, { configColumns: predictors, seedColumn: 'seed', metric: r });
+      warnings.push(...anova.warnings);
+      const fit = fits.find((f) => f.response === r && f.frame === 'absolute') ?? fits.find((f) => f.response === r)!;
+      const sigma = anova.sigma_seed;
+      const effects = Number.isFinite(sigma) && sigma > 0 ? effectVsNoise(fit, sigma) : [];
+      const power = Number.isFinite(sigma) && sigma > 0 ? seedsForPower({ effect: effectSize, sigma }) : null;
+      variability.push({ metric: r, anova, effects, power });
+    }
+  } else {
+    warnings.push('no configuration was run with more than one seed: seed noise cannot be separated from hyperparameter effects (add seeds)');
+  }
+  const correlations = responses.length >= 2 ? metricCorrelations(table.rows, responses) : [];
+  const objectives = DEFAULT_OBJECTIVES.filter((o) => table.metrics.includes(o.metric));
+  const pareto = objectives.length >= 2 ? { objectives, rows: paretoFront(table.rows, objectives).rows } : null;
+  const best = bestConfigurations(table.rows, responses, { configColumns: predictors });
+
   const json = {
     study: study.name,
     store: store.location,
     nobs: table.rows.length,
     predictors,
     responses,
-    degree,
+    degrees,
+    degree_selection: degreeSelection,
     frames,
     baseline: table.baseline,
-    fits: result.fits,
+    fits,
+    variability,
+    correlations,
+    pareto,
+    best,
+    effect_size: effectSize,
     warnings,
   };
-  return { name: study.name, nobs: table.rows.length, predictors, responses, degree, frames, baseline, fits: result.fits, warnings, json, table };
+  return {
+    name: study.name,
+    nobs: table.rows.length,
+    predictors,
+    responses,
+    degrees,
+    degreeSelection,
+    frames,
+    baseline,
+    fits,
+    variability,
+    correlations,
+    pareto,
+    best,
+    effectSize,
+    warnings,
+    json,
+    table,
+  };
 }
 
 function fmt(x: number | null | undefined, digits = 4): string {
@@ -123,10 +217,18 @@ function stars(p: number | null | undefined): string {
   return p < 0.001 ? '***' : p < 0.01 ? '**' : p < 0.05 ? '*' : p < 0.1 ? '.' : '';
 }
 
-/** A compact per-fit coefficient table (the full statsmodels-style summary is in --json). */
+function configText(c: Record<string, unknown>): string {
+  return Object.entries(c).map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(6)) : String(v)}`).join(' ');
+}
+
+/** A compact per-fit coefficient table (the full statsmodels-style summary is in --json), then the variability findings. */
 export function formatStudyAnalysis(a: StudyAnalysis): string {
   const out: string[] = [];
-  out.push(`study ${a.name}: ${a.nobs} finished trials; predictors ${a.predictors.join(', ')}; degree ${a.degree}; frames ${a.frames.join(' + ')}`);
+  const degs = [...new Set(Object.values(a.degrees))];
+  out.push(
+    `study ${a.name}: ${a.nobs} finished trials; predictors ${a.predictors.join(', ')}; degree ${degs.length === 1 ? degs[0] : Object.entries(a.degrees).map(([r, d]) => `${r} ${d}`).join(', ')}` +
+      `${Object.keys(a.degreeSelection).length ? ' (by cross-validation)' : ''}; frames ${a.frames.join(' + ')}`,
+  );
   if (a.baseline) out.push(`baseline: ${Object.entries(a.baseline).filter(([k]) => a.responses.includes(k)).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
   for (const fit of a.fits) {
     out.push('');
@@ -141,9 +243,56 @@ export function formatStudyAnalysis(a: StudyAnalysis): string {
       out.push(`${t.padEnd(w)}${fmt(fit.params[i]).padStart(12)}${(isAliased ? '' : fmt(fit.bse[i])).padStart(12)}${(isAliased ? '' : fmt(p, 3)).padStart(10)}${(bh === null || bh === undefined ? '' : fmt(bh, 3)).padStart(10)} ${stars(p)}`);
     });
   }
+  if (a.variability.length > 0) {
+    const v0 = a.variability[0]!.anova;
+    out.push('');
+    out.push(`== seed noise vs hyperparameters (one-way ANOVA, configuration as factor: ${v0.k} configurations, ${v0.n} trials)`);
+    out.push(`${'metric'.padEnd(12)}${'hyperparams'.padStart(12)}${'seeds'.padStart(8)}${'σ seed'.padStart(10)}${'σ config'.padStart(10)}${'F'.padStart(9)}${'p'.padStart(10)}${'max sd/config'.padStart(15)}`);
+    for (const v of a.variability) {
+      const maxSd = Math.max(...v.anova.configurations.map((c) => (Number.isFinite(c.sd) ? c.sd : 0)));
+      out.push(
+        `${v.metric.padEnd(12)}${`${(100 * v.anova.eta_squared).toFixed(1)}%`.padStart(12)}${`${(100 * v.anova.seed_share).toFixed(1)}%`.padStart(8)}` +
+          `${fmt(v.anova.sigma_seed).padStart(10)}${fmt(v.anova.sigma_config).padStart(10)}${fmt(v.anova.F, 3).padStart(9)}${fmt(v.anova.p, 3).padStart(10)}${fmt(maxSd).padStart(15)}`,
+      );
+    }
+    const below = a.variability.flatMap((v) => v.effects.filter((e) => e.below_noise).map((e) => `${v.metric}: ${e.predictor} moves the fit by ${fmt(e.effect)} < σ seed ${fmt(e.sigma_seed)}`));
+    out.push(below.length > 0 ? `effects smaller than the seed noise:\n  ${below.join('\n  ')}` : 'every fitted hyperparameter effect exceeds the seed noise');
+    const pw = a.variability.filter((v) => v.power);
+    if (pw.length > 0) {
+      out.push(
+        `seeds per configuration to detect a difference of ${a.effectSize} (α 0.05, power 0.8): ` +
+          pw.map((v) => `${v.metric} ${v.power!.n_per_config}`).join(', '),
+      );
+    }
+  }
+  if (a.correlations.length > 0) {
+    out.push('');
+    out.push('== trade-offs');
+    out.push(`correlations across trials (Pearson / Spearman): ${a.correlations.map((c) => `${c.a}–${c.b} ${fmt(c.pearson, 3)} / ${fmt(c.spearman, 3)}`).join(', ')}`);
+  }
+  if (a.pareto) {
+    out.push(`Pareto set over (${a.pareto.objectives.map((o) => `${o.metric} ${o.direction === 'max' ? '↑' : '↓'}`).join(', ')}): ${a.pareto.rows.length} trial(s)`);
+    for (const r of a.pareto.rows.slice(0, 8)) {
+      out.push(`  ${configText(Object.fromEntries(a.predictors.map((p) => [p, r[p]])))} seed=${r.seed} → ${a.pareto.objectives.map((o) => `${o.metric} ${fmt(r[o.metric] as number)}`).join(', ')}`);
+    }
+    if (a.pareto.rows.length > 8) out.push(`  … ${a.pareto.rows.length - 8} more (see --json)`);
+  }
+  if (a.best.length > 0) {
+    out.push('best configuration per metric (mean over seeds):');
+    for (const b of a.best) out.push(`  ${b.metric} (${b.direction}): ${configText(b.config)} → ${fmt(b.value)}${b.n > 1 ? ` ± ${fmt(b.sd)} (sd over ${b.n} seeds)` : ''}`);
+  }
   if (a.warnings.length > 0) {
     out.push('');
-    for (const w of a.warnings) out.push(`warning: ${w}`);
+    // "accuracy (absolute): X" for every fit → one line "X (accuracy, f1, …)"
+    const grouped = new Map<string, string[]>();
+    for (const w of a.warnings) {
+      const m = /^(\S+) \((absolute|relative)\): (.*)$/s.exec(w);
+      const key = m ? m[3]! : w;
+      const who = grouped.get(key) ?? [];
+      if (m) who.push(`${m[1]} ${m[2]}`);
+      grouped.set(key, who);
+    }
+    for (const [w, who] of grouped) out.push(`warning: ${w}${who.length > 0 ? ` (${who.join(', ')})` : ''}`);
   }
   return out.join('\n');
 }

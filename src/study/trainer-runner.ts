@@ -1,0 +1,90 @@
+/**
+ * The default trial runner: a real fine-tune through src/train (HF Trainer semantics on ONNX Runtime), or, for a
+ * baseline `evaluate` trial, an evaluation of the starting model on the eval split. Loaded by each worker
+ * thread. The dataset spec (not a loaded copy) goes to the trainer, so string labels map through each model's
+ * label2id; re-reading a TSV is cheap and token ids come from the trainer's on-disk token cache.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { TrialOutcome } from '../store/index.js';
+import type { TrialContext, TrialTask } from './runner.js';
+import type { DatasetSource } from './spec.js';
+import { fineTune, evaluateModel, type TrainingArguments } from '../train/index.js';
+import type { DatasetSpec } from '../data/index.js';
+
+export function toDatasetSpec(d: DatasetSource): DatasetSpec {
+  const s: DatasetSpec = { name: d.name };
+  if (d.data_dir !== undefined) s.dataDir = d.data_dir;
+  if (d.train_split !== undefined) s.trainSplit = d.train_split;
+  if (d.eval_split !== undefined) s.evalSplit = d.eval_split;
+  if (d.text_column !== undefined) s.textColumn = d.text_column;
+  if (d.label_column !== undefined) s.labelColumn = d.label_column;
+  if (d.max_train_samples !== undefined) s.maxTrainSamples = d.max_train_samples;
+  if (d.max_eval_samples !== undefined) s.maxEvalSamples = d.max_eval_samples;
+  if (d.seed !== undefined) s.seed = d.seed;
+  if (d.skip_bad_rows !== undefined) s.skipBadRows = d.skip_bad_rows;
+  return s;
+}
+
+
+let versionsCache: Record<string, string> | null = null;
+/** Versions that decide the numbers: tunescope, onnxruntime-node, Node. */
+export function packageVersions(): Record<string, string> {
+  if (versionsCache) return versionsCache;
+  const require = createRequire(import.meta.url);
+  const v: Record<string, string> = { node: process.versions.node };
+  try {
+    v.tunescope = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    /* not in a package */
+  }
+  try {
+    v['onnxruntime-node'] = (require('onnxruntime-node/package.json') as { version: string }).version;
+  } catch {
+    /* not installed */
+  }
+  versionsCache = v;
+  return v;
+}
+
+function metricsRecord(m: object): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  for (const [k, v] of Object.entries(m)) if (typeof v === 'number' || v === null) out[k] = v;
+  return out;
+}
+
+export async function runTrial(task: TrialTask, ctx: TrialContext): Promise<TrialOutcome> {
+  const data = toDatasetSpec(task.dataset);
+  const args = { ...task.args, intra_op_num_threads: ctx.threads } as Partial<TrainingArguments>;
+  const backend = `onnxruntime-node cpu, ${ctx.threads} thread(s)`;
+  if (task.kind === 'evaluate') {
+    const t0 = performance.now();
+    const m = await evaluateModel({ model: task.model, dataset: data, args, quiet: true });
+    return { metrics: metricsRecord(m), epochs: [], trainSeconds: (performance.now() - t0) / 1000, backend, versions: packageVersions() };
+  }
+  const r = await fineTune({
+    model: task.model,
+    dataset: data,
+    args,
+    signal: ctx.signal,
+    quiet: true,
+    onProgress: (p) => ctx.onProgress(p),
+  });
+  return {
+    metrics: metricsRecord(r.final),
+    epochs: r.epochs.map((e) => ({
+      epoch: e.epoch,
+      step: e.step,
+      trainLoss: e.train_loss,
+      learningRate: e.learning_rate,
+      seconds: e.seconds,
+      metrics: e.eval ? metricsRecord(e.eval) : {},
+    })),
+    trainSeconds: r.train_seconds,
+    examplesPerSecond: r.examples_per_second,
+    tokensPerSecond: r.tokens_per_second,
+    steps: r.steps,
+    backend,
+    versions: packageVersions(),
+  };
+}
