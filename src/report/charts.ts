@@ -28,14 +28,27 @@ function finite(o: Record<string, number | string | boolean>): boolean {
   return Object.values(o).every((v) => typeof v !== 'number' || Number.isFinite(v));
 }
 
+/** 1-2-5 ticks per decade inside [min, max]: Vega's default log ticks crowd a half-decade range. */
+export function logTicks(min: number, max: number): number[] {
+  if (!(min > 0) || !(max >= min)) return [];
+  const out: number[] = [];
+  for (let k = Math.floor(Math.log10(min)); k <= Math.ceil(Math.log10(max)); k++)
+    for (const m of [1, 2, 5]) {
+      const v = Number((m * Math.pow(10, k)).toPrecision(6));
+      if (v >= min * (1 - 1e-9) && v <= max * (1 + 1e-9)) out.push(v);
+    }
+  return out.length >= 2 ? out : [min, max];
+}
+
 function xEncoding(p: string, input: ReportInput, field = 'x'): Record<string, unknown> {
   const log = p === input.lrColumn;
+  const xs = log ? finiteColumn(input.rows, p) : [];
   return {
     field,
     type: 'quantitative',
     title: predictorLabel(p, input.lrColumn),
     scale: log ? { type: 'log', nice: false } : { zero: false, nice: false },
-    axis: log ? { format: '.1~e', tickCount: 5 } : { tickMinStep: 1 },
+    axis: log ? { format: '.0e', values: logTicks(Math.min(...xs), Math.max(...xs)) } : { tickMinStep: 1 },
   };
 }
 
@@ -313,11 +326,20 @@ export function surfaceChart(input: ReportInput, metric: string, px: string, py:
   const vals = cells.map((c) => c.value);
   const lo = Math.min(...vals);
   const hi = Math.max(...vals);
-  const colour: Record<string, unknown> = {
-    field: 'value', type: 'quantitative', title: metricLabel(metric),
-    scale: { scheme: 'redblue', reverse: dir === 'minimize', ...(b !== undefined && b > lo && b < hi ? { domainMid: b } : {}) },
-    legend: { format: '.4~g' },
-  };
+  // Blue = better than the baseline, red = worse: diverging around the baseline when the slice straddles it,
+  // otherwise one sequential hue (darker = further from the baseline) so the surface's shape stays visible.
+  const maximize = dir === 'maximize';
+  let scale: Record<string, unknown> = { scheme: 'redblue', reverse: !maximize };
+  let baseTxt = '';
+  if (b !== undefined && b > lo && b < hi) {
+    scale = { ...scale, domainMid: b };
+    baseTxt = ` The colour scale is centred on the baseline (${fmtNum(b)}): blue is better, red worse.`;
+  } else if (b !== undefined) {
+    const allBetter = maximize ? lo >= b : hi <= b;
+    scale = allBetter ? { scheme: 'blues', reverse: !maximize } : { scheme: 'reds', reverse: maximize };
+    baseTxt = ` Every fitted value on this slice is ${allBetter ? 'better' : 'worse'} than the baseline (${fmtNum(b)}); darker is ${allBetter ? 'better' : 'worse'}.`;
+  }
+  const colour: Record<string, unknown> = { field: 'value', type: 'quantitative', title: metricLabel(metric), scale, legend: { format: '.4~g' } };
   const xEnc = (f: string): Record<string, unknown> => ({ ...xEncoding(px, input, f) });
   const yEnc = (f: string): Record<string, unknown> => ({ ...xEncoding(py, input, f), title: predictorLabel(py, input.lrColumn) });
   const spec: ChartSpec = {
@@ -352,7 +374,6 @@ export function surfaceChart(input: ReportInput, metric: string, px: string, py:
     resolve: { scale: { color: 'independent' } },
   };
   const held = input.predictors.filter((q) => q !== px && q !== py).map((q) => `${q} = ${fmtNum(centre[q])}`);
-  const baseTxt = b !== undefined ? ` The colour scale is centred on the baseline (${fmtNum(b)}): ${dir === 'maximize' ? 'blue is better' : 'blue is lower loss'}.` : '';
   return {
     id, kind: 'surface', title, spec,
     caption: `Fitted ${metric}${held.length ? ' with ' + held.join(', ') + ' (centre of the observed range)' : ''}. Dots: observed configurations; diamond: best fitted value on this slice (${fmtNum(bestCell.value)}).${baseTxt}`,
@@ -377,7 +398,7 @@ function distinctPairs(rows: ReportRow[], px: string, py: string): { x: number; 
 /** Per-configuration spread across seeds: every run as a point, the mean as a tick, the range as a rule. */
 export function seedChart(input: ReportInput, metric: string): Chart | null {
   const id = slug('chart', 'seeds', metric);
-  const title = `${metric}: spread across seeds per configuration`;
+  const title = `${metric}: spread across runs (seeds) of each configuration`;
   const why = noRows(input, metric);
   if (why) return null;
   const groups = replicateGroups(input, metric).filter((g) => g.n >= 2);
