@@ -17,8 +17,7 @@ const camel = (s: string): string => s.replace(/[-_]([a-z])/g, (_, c: string) =>
 
 /** Adds `--name_with_underscores` (shown) and `--name-with-dashes` (hidden) for one option. */
 function dual(cmd: Command, name: string, arg: string, help: string, defaultHelp?: string): void {
-  const shown = new Option(`--${name}${arg ? ` ${arg}` : ''}`, help);
-  if (defaultHelp !== undefined) shown.default(undefined, defaultHelp);
+  const shown = new Option(`--${name}${arg ? ` ${arg}` : ''}`, defaultHelp !== undefined ? `${help} (default: ${defaultHelp})` : help);
   cmd.addOption(shown);
   if (name.includes('_') || name.includes('-')) {
     const other = name.includes('_') ? dashed(name) : name.replace(/-/g, '_');
