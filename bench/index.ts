@@ -15,6 +15,7 @@ const benches: Array<() => Promise<Bench>> = [
   () => import('./modelio.js'),
   () => import('./analysis.js'),
   () => import('./cards.js'),
+  () => import('./report.js'),
 ];
 
 const only = process.argv.slice(2);
