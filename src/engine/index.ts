@@ -6,3 +6,5 @@ export type { Grad, SparseGrad } from './autodiff.js';
 export { Session, availableExecutionProviders, resolveExecutionProvider, defaultThreads } from './session.js';
 export type { HostTensor, HostData, SessionOptions } from './session.js';
 export { RandomStream } from './random.js';
+export { AdamWStore } from './adamw.js';
+export type { AdamWHyper } from './adamw.js';

@@ -82,18 +82,29 @@ export class Session {
     return new Session(s, s.inputNames, s.outputNames, ep);
   }
 
-  /** Runs the model; feeds for inputs the model does not take are ignored. */
-  async run(feeds: Record<string, HostTensor>, outputs?: readonly string[]): Promise<Record<string, HostTensor>> {
+  /**
+   * Runs the model; feeds for inputs the model does not take are ignored. `into` gives preallocated buffers
+   * for some outputs (ORT writes them there; e.g. gradients straight into engine-owned storage).
+   */
+  async run(feeds: Record<string, HostTensor>, outputs?: readonly string[], into?: Record<string, HostTensor>): Promise<Record<string, HostTensor>> {
     const f: Record<string, ort.Tensor> = {};
     for (const name of this.inputNames) {
       const t = feeds[name];
       if (!t) throw new Error(`missing feed for model input '${name}'`);
       f[name] = new ort.Tensor(t.dtype === 'float64' ? 'float64' : t.dtype, t.data as never, t.dims);
     }
-    const r = outputs ? await this.session.run(f, outputs as string[]) : await this.session.run(f);
+    let r: ort.InferenceSession.ReturnType;
+    if (into) {
+      const fetches: Record<string, ort.Tensor | null> = {};
+      for (const name of outputs ?? this.outputNames) {
+        const t = into[name];
+        fetches[name] = t ? new ort.Tensor(t.dtype, t.data as never, t.dims) : null;
+      }
+      r = await this.session.run(f, fetches as ort.InferenceSession.FetchesType);
+    } else r = outputs ? await this.session.run(f, outputs as string[]) : await this.session.run(f);
     const out: Record<string, HostTensor> = {};
     for (const [k, v] of Object.entries(r)) {
-      out[k] = { dtype: v.type as DType, dims: v.dims, data: v.data as HostData };
+      out[k] = into?.[k] ?? { dtype: v.type as DType, dims: v.dims, data: v.data as HostData };
     }
     return out;
   }

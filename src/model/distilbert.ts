@@ -19,7 +19,7 @@
  * AdamW graph (global-norm clipping + torch AdamW for all parameters at once) — each one ORT session,
  * reused across steps and padded lengths (batch and sequence dims are symbolic).
  */
-import { Graph, Session, gradients, RandomStream, type Tensor, type HostTensor } from '../engine/index.js';
+import { AdamWStore, Graph, Session, gradients, RandomStream, type Tensor, type HostTensor } from '../engine/index.js';
 import { UserError } from '../util/index.js';
 
 /** The config keys the network reads (a parsed HF DistilBertConfig has them all). */
@@ -198,6 +198,8 @@ export class DistilBertForSequenceClassification {
   private expAvg = new Map<string, Float32Array>();
   private expAvgSq = new Map<string, Float32Array>();
   private stepCount = 0;
+  /** WASM storage + native AdamW (null: the ONNX optimizer graph path, e.g. TUNESCOPE_ADAMW=onnx or too large for wasm32). */
+  private readonly store: AdamWStore | null;
   private readonly sessions = new Map<string, Promise<{ session: Session; sites: DropoutSite[] }>>();
 
   private constructor(
@@ -211,6 +213,20 @@ export class DistilBertForSequenceClassification {
     // HF keeps sinusoidal position embeddings frozen (requires_grad False)
     this.trainable = this.names.filter((n) => !(config.sinusoidal_pos_embds && n === 'distilbert.embeddings.position_embeddings.weight'));
     this.params = params;
+    this.store = process.env.TUNESCOPE_ADAMW === 'onnx' ? null : AdamWStore.create(new Map(this.trainable.map((n) => [n, (params.get(n) as ParamTensor).data.length])));
+    if (this.store) {
+      // parameters move into engine-owned storage: ORT reads them in place, AdamW updates them in place
+      for (const n of this.trainable) {
+        const view = this.store.param(n);
+        view.set((params.get(n) as ParamTensor).data);
+        this.params.set(n, { shape: (params.get(n) as ParamTensor).shape, data: view });
+      }
+    }
+  }
+
+  /** 'wasm' when AdamW runs as the native WASM loop over engine-owned storage, 'onnx' when it is an ORT graph. */
+  get optimizerBackend(): 'wasm' | 'onnx' {
+    return this.store ? 'wasm' : 'onnx';
   }
 
   /**
@@ -325,14 +341,30 @@ export class DistilBertForSequenceClassification {
       f[s.name] = { dtype: 'uint32', dims, data: rng.uint32(dims.reduce((a, b) => a * b, 1)) };
     }
     if (acc) for (const n of this.trainable) f[`grad_acc.${n}`] = { dtype: 'float32', dims: this.shapes.get(n) as number[], data: acc.get(n) as Float32Array };
+    const store = this.store;
+    if (store && !acc) {
+      // first micro-batch: ORT writes the gradients straight into the engine's gradient storage
+      const into: Record<string, HostTensor> = {};
+      for (const n of this.trainable) into[`grad.${n}`] = { dtype: 'float32', dims: this.shapes.get(n) as number[], data: store.grad(n) };
+      const r = await session.run(f, undefined, into);
+      this.grads = new Map(this.trainable.map((n) => [n, store.grad(n)]));
+      return { loss: (r.loss?.data as Float32Array)[0] as number };
+    }
     const r = await session.run(f);
     const grads = new Map<string, Float32Array>();
-    for (const n of this.trainable) grads.set(n, r[`grad.${n}`]?.data as Float32Array);
+    for (const n of this.trainable) {
+      const g = r[`grad.${n}`]?.data as Float32Array;
+      if (store) {
+        const view = store.grad(n);
+        view.set(g); // the accumulated sum back into storage (the graph read the previous sum from there)
+        grads.set(n, view);
+      } else grads.set(n, g);
+    }
     this.grads = grads;
     return { loss: (r.loss?.data as Float32Array)[0] as number };
   }
 
-  /** The accumulated gradients (null right after an optimizer step); for checks and debugging. */
+  /** The accumulated gradients (null right after an optimizer step; live storage views): for checks and debugging. */
   gradients(): Map<string, ParamTensor> | null {
     if (!this.grads) return null;
     const m = new Map<string, ParamTensor>();
@@ -347,6 +379,18 @@ export class DistilBertForSequenceClassification {
   async optimizerStep(opts: { lr: number; maxGradNorm?: number; optimizer: OptimizerConfig }): Promise<{ gradNorm: number }> {
     if (!this.grads) throw new UserError('optimizerStep: no gradients accumulated since the last step');
     const o = opts.optimizer;
+    if (this.store) {
+      const gradNorm = this.store.update({
+        lr: opts.lr,
+        betas: o.betas,
+        eps: o.eps,
+        weightDecay: (n) => (o.noDecay?.(n) ? 0 : o.weightDecay),
+        maxGradNorm: opts.maxGradNorm,
+      });
+      this.stepCount = this.store.stepCount;
+      this.grads = null;
+      return { gradNorm };
+    }
     const decays = this.trainable.map((n) => !(o.noDecay?.(n) ?? false));
     const key = `adamw:${decays.map((d) => (d ? 1 : 0)).join('')}`;
     let sp = this.optSessions.get(key);
@@ -441,12 +485,13 @@ export class DistilBertForSequenceClassification {
     return Session.create(g.toModel(outputs), this.sessionOpts);
   }
 
-  /** Current weights under their HF names (the engine's own arrays: copy before mutating). */
+  /** Current weights under their HF names: a snapshot (later steps do not change it). */
   parameters(): Map<string, ParamTensor> {
     const m = new Map<string, ParamTensor>();
     for (const n of this.names) {
       const p = this.params.get(n) as ParamTensor;
-      m.set(n, { shape: [...p.shape], data: p.data });
+      // WASM storage is updated in place, so hand out copies; the ONNX path swaps arrays and never mutates them
+      m.set(n, { shape: [...p.shape], data: this.store ? p.data.slice() : p.data });
     }
     return m;
   }
