@@ -81,6 +81,11 @@ export function analyze(table: Table, opts: AnalyzeOptions): AnalyzeResult {
   for (const [k, v] of Object.entries(opts.baseline ?? {})) {
     if (!Number.isFinite(v)) throw new UserError(`baseline for ${k} is not a finite number`);
   }
+  if (frames.includes('relative')) {
+    const used = new Set(responses.map((r) => (r in (opts.baseline ?? {}) ? r : r.startsWith('eval_') ? r.slice(5) : `eval_${r}`)));
+    const unused = Object.keys(opts.baseline ?? {}).filter((k) => !used.has(k));
+    if (unused.length > 0) warnings.push(`baseline given for ${unused.join(', ')}, which ${unused.length === 1 ? 'is' : 'are'} not among the responses`);
+  }
   const { table: t, filters } = filterTable(table, opts.where ?? []);
   if (t.rows.length === 0) throw new UserError(`no rows left${filters.length ? ` after --where ${filters.map((f) => f.expr).join(' ')}` : ''} in ${table.source ?? 'the table'}`);
 

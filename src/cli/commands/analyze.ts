@@ -80,6 +80,8 @@ export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s:
   for (const fit of result.fits) {
     if (fit.dropped > 0 && fit.frame === result.fits[0].frame) head.push(`${fit.response}: left out ${fit.dropped} row(s) with missing values (--drop-missing), ${fit.nobs} used`);
   }
+  const general = result.warnings.filter((w) => /^baseline given for/.test(w));
+  for (const w of general) head.push(`warning: ${w}`);
   out(`${head.join('\n')}\n\n`);
   out(`${result.fits.map(formatSummary).join('\n\n')}\n`);
   if (opts.json) {
@@ -109,6 +111,11 @@ export function register(program: Command): void {
     .option('--drop-missing', 'leave out rows with a missing value in the used columns (default: stop with an error naming the row)')
     .option('--json <out>', 'write the fits as a JSON array')
     .action(async (data: string, opts: AnalyzeCliOptions) => {
+      // `tunescope analyze … | head`: a closed pipe is not an error
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code === 'EPIPE') process.exit(0);
+        throw e;
+      });
       await runAnalyze(data, opts);
     });
 }
