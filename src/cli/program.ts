@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 // command modules (one import + one call each):
 import { register as registerCards } from './commands/cards.js';
 import { register as registerStudy } from './commands/study.js';
+import { register as registerDemo } from './commands/demo.js';
 import { register as registerAnalyze } from './commands/analyze.js';
 import { register as registerTrain } from './commands/train.js';
 import { register as registerEvaluate } from './commands/evaluate.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: false });
   // register calls go here, in the order they should appear in --help.
+  registerDemo(program);
   registerTrain(program);
   registerEvaluate(program);
   registerPredict(program);

@@ -99,7 +99,7 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
 
   const frameOpt = opts.frame ?? spec.analysis?.frame ?? 'both';
   let frames: Array<'absolute' | 'relative'> = frameOpt === 'both' ? ['absolute', 'relative'] : [frameOpt];
-  const baseline = table.baseline?.metrics ?? null;
+  const baseline = table.baseline ? Object.fromEntries(Object.entries(table.baseline.metrics).filter(([k]) => responses.includes(k))) : null;
   if (frames.includes('relative') && !baseline) {
     if (frameOpt === 'relative') throw new UserError('the relative frame needs a baseline: add `baseline:` to the spec (or wait for the baseline trials)');
     warnings.push('no baseline: the relative frame is left out');

@@ -21,6 +21,7 @@ import { canonicalJson, loadStudySpec, specHash, specIdentity, type StudySpec } 
 import { materializeModel } from './model-dir.js';
 import { trialArgs, type TrialRunner, type TrialTask, type TrialProgress } from './runner.js';
 import { createStudyProgress, type StudyProgress } from './progress.js';
+import { resolveTrainingArguments, ARGUMENT_SPECS } from '../train/index.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
 const HEARTBEAT_MS = 10_000;
@@ -184,6 +185,24 @@ export async function prepareStudy(spec: StudySpec, store?: StudyStore): Promise
   }
 }
 
+/**
+ * For the built-in trainer: fixed args must be valid HF TrainingArguments and every factor a known argument,
+ * checked before anything runs. A bad factor *value* is left to the trials (recorded as failed, the study goes on).
+ */
+export function checkTrainingArguments(spec: StudySpec): void {
+  const where = spec.source ?? 'study spec';
+  try {
+    resolveTrainingArguments(spec.args as Parameters<typeof resolveTrainingArguments>[0]);
+  } catch (e) {
+    throw new UserError(`${where}: args: ${(e as Error).message}`);
+  }
+  const known = new Set(ARGUMENT_SPECS.map((a) => a.name));
+  const names = [...spec.design.factors.map((f) => f.name), ...(spec.baseline?.kind === 'config' ? Object.keys(spec.baseline.config) : [])];
+  for (const n of names) {
+    if (!known.has(n)) throw new UserError(`${where}: design.factors.${n}: not an HF training argument tunescope knows (e.g. learning_rate, per_device_train_batch_size, num_train_epochs, weight_decay, warmup_ratio)`);
+  }
+}
+
 interface Slot {
   name: string;
   run(task: TrialTask): Promise<TrialOutcome>;
@@ -313,6 +332,7 @@ function errorText(e: unknown): string {
 export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOptions = {}): Promise<StudySummary> {
   const t0 = Date.now();
   const spec = typeof specOrPath === 'string' ? loadStudySpec(specOrPath) : specOrPath;
+  if (!opts.runner && !opts.runnerModule) checkTrainingArguments(spec);
   const warnings: string[] = [];
   const warn = (message: string) => {
     warnings.push(message);
