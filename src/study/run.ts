@@ -196,7 +196,7 @@ export function checkTrainingArguments(spec: StudySpec): void {
   } catch (e) {
     throw new UserError(`${where}: args: ${(e as Error).message}`);
   }
-  const known = new Set(ARGUMENT_SPECS.map((a) => a.name));
+  const known = new Set<string>(ARGUMENT_SPECS.map((a) => a.name));
   const names = [...spec.design.factors.map((f) => f.name), ...(spec.baseline?.kind === 'config' ? Object.keys(spec.baseline.config) : [])];
   for (const n of names) {
     if (!known.has(n)) throw new UserError(`${where}: design.factors.${n}: not an HF training argument tunescope knows (e.g. learning_rate, per_device_train_batch_size, num_train_epochs, weight_decay, warmup_ratio)`);
