@@ -23,7 +23,7 @@ export { analyze, lookupBaseline } from './analyze.js';
 export type { OlsFit, AnalyzeOptions, AnalyzeResult, Frame, BaselineResolver } from './analyze.js';
 export { stationaryPoint, bestInBox, defaultDirection } from './surface.js';
 export type { StationaryPoint, GridOptimum } from './surface.js';
-export { formatSummary, fitToJson } from './summary.js';
+export { formatSummary, formatSideBySide, fitToJson } from './summary.js';
 export {
   seedVariability, effectVsNoise, seedsForPower, twoSampleTPower, noncentralTUpper, metricCorrelations, ranks,
   paretoFront, pareto, bestConfigurations, selectDegreeByCV, DEFAULT_OBJECTIVES,

@@ -162,3 +162,19 @@ export function fitToJson(fit: OlsFit): Record<string, unknown> {
     normalized_cov_params: fit.normalized_cov_params,
   };
 }
+
+/** The absolute and relative fits of one response next to each other (coefficients, p-values, fit statistics). */
+export function formatSideBySide(abs: OlsFit, rel: OlsFit): string {
+  const nameW = Math.max(12, ...abs.terms.map((t) => t.length + 1));
+  const cols = ['coef (abs)', 'P>|t|', `coef (rel)`, 'P>|t|'];
+  const out: string[] = [
+    `${abs.response}: absolute vs relative frame (baseline ${rel.baseline ?? 'NA'})`,
+    pad('', nameW, false) + cols.map((c) => pad(c, 13)).join(''),
+  ];
+  abs.terms.forEach((t, j) => {
+    out.push(pad(t, nameW, false) + [g(abs.params[j]), pval(abs.pvalues[j]), g(rel.params[j]), pval(rel.pvalues[j])].map((c) => pad(c, 13)).join(''));
+  });
+  const stat = (name: string, a: number, b: number, d = 4): string => pad(name, nameW, false) + [g(a, d), '', g(b, d), ''].map((c) => pad(c, 13)).join('');
+  out.push(stat('R-squared', abs.rsquared, rel.rsquared), stat('F-statistic', abs.fvalue, rel.fvalue), stat('AIC', abs.aic, rel.aic, 6));
+  return out.join('\n');
+}

@@ -63,6 +63,14 @@ for (const dataset of ['grid_full', 'observational', 'collinear', 'rankdef']) {
   });
 }
 
+test('--frame both prints the two frames side by side', async () => {
+  let text = '';
+  await runAnalyze(join(OLS, 'data', 'observational.csv'), { predictors: 'lr,bs,ep', response: 'accuracy', degree: '1', baseline: BASE } as never, (s) => { text += s; });
+  assert.match(text, /warning: baseline given for f1, loss, which are not among the responses/);
+  assert.match(text, /accuracy: absolute vs relative frame \(baseline 0\.9105504587155964\)/);
+  assert.match(text, /Intercept +0\.9098 +2\.84e-78 +-7\.601e-4 +0\.851/);
+});
+
 test('CLI (spawned): summary on stdout, JSON file, aliased terms named', () => {
   const tmp = tempDir();
   try {

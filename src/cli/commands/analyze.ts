@@ -4,7 +4,7 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { analyze, fitToJson, formatSummary, readTable, type Frame } from '../../analysis/index.js';
+import { analyze, fitToJson, formatSideBySide, formatSummary, readTable, type Frame, type OlsFit } from '../../analysis/index.js';
 import { UserError, stringifyJson } from '../../util/index.js';
 import { baselineForColumns, baselineFromCard } from '../../cards/index.js';
 
@@ -84,6 +84,12 @@ export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s:
   for (const w of general) head.push(`warning: ${w}`);
   out(`${head.join('\n')}\n\n`);
   out(`${result.fits.map(formatSummary).join('\n\n')}\n`);
+  // --frame both: the two frames of each response next to each other
+  const pairs = result.fits
+    .filter((f) => f.frame === 'absolute')
+    .map((a) => [a, result.fits.find((r) => r.frame === 'relative' && r.response === a.response)] as const)
+    .filter((p): p is readonly [OlsFit, OlsFit] => p[1] !== undefined);
+  if (pairs.length > 0) out(`\n${pairs.map(([a, r]) => formatSideBySide(a, r)).join('\n\n')}\n`);
   if (opts.json) {
     const tmp = `${opts.json}.tmp-${process.pid}`;
     writeFileSync(tmp, `${stringifyJson(result.fits.map(fitToJson))}\n`);
