@@ -58,7 +58,10 @@ export function buildReport(input: ReportInput): ReportDocument {
   md.push('## Data', '', markdownTable(data));
 
   const csv: Record<string, string> = {
-    data: csvTable(data.columns.map((c) => c.name), data.rows),
+    data: (() => {
+      const all = dataTable(input, { allColumns: true });
+      return csvTable(all.columns.map((c) => c.name), all.rows);
+    })(),
     fits: csvTable(fits.columns.map((c) => c.name), fits.rows),
     coefficients: csvTable(
       ['metric', 'frame', ...COEF_COLUMNS.map((c) => c.name)],

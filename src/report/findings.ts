@@ -104,7 +104,7 @@ export function findings(input: ReportInput): string[] {
     if (Number.isFinite(noise.sd)) {
       const small = effs.filter((e) => e.spread < noise.sd);
       out.push(
-        `${m}: seed-to-seed SD within a configuration is ${fmtNum(noise.sd, 3)} (pooled, ${noise.df} df)` +
+        `${m}: run-to-run SD within a configuration (${input.seedColumn ? 'seeds' : 'repeated configurations'}) is ${fmtNum(noise.sd, 3)} (pooled, ${noise.df} df)` +
           (small.length
             ? `; smaller than that noise: the effect of ${small.map((e) => `${e.predictor} (fitted ${m} varies by ${size(m, e.spread).replace(/^[+−]/, '')})`).join(', ')} — one run per configuration cannot show it.`
             : '; every hyperparameter moves the fitted value by more than that over its range.'),

@@ -140,6 +140,7 @@ export function renderHtml(
     ? Object.entries(input.baseline).map(([k, v]) => `${k} = ${fmtNum(v, 6)}`).join(', ')
     : 'none given (relative frame not shown)';
   const seeds = parts.charts.some((c) => c.kind === 'seed-variability');
+  const hidden = (input.columns ?? Object.keys(input.rows[0] ?? {})).length - parts.dataTable.columns.length;
   const regression = parts.coefTables
     .map(
       (m) =>
@@ -167,7 +168,7 @@ ${regression}</section>
 <section id="surfaces"><h2>Response surfaces</h2>${section('surface') || '<p class="missing">Response surfaces need at least two hyperparameters.</p>'}</section>
 ${seeds ? `<section id="seeds"><h2>Seed variability</h2>${section('seed-variability')}<h3>Per-configuration spread</h3><div class="scroll">${htmlTable(parts.seedTable, { sortable: true })}</div></section>` : ''}
 <section id="tradeoffs"><h2>Trade-offs between metrics</h2>${section('pareto') || '<p class="missing">Trade-off plots need at least two metrics.</p>'}</section>
-<section id="data"><h2>Data</h2><p class="note">Click a column header to sort.</p><div class="scroll">${htmlTable(parts.dataTable, { sortable: true, maxRows: 5000 })}</div></section>
+<section id="data"><h2>Data</h2><p class="note">Click a column header to sort.${hidden > 0 ? ` ${hidden} more column${hidden === 1 ? '' : 's'} (provenance, notes, …) are in the CSV beside this file.` : ''}</p><div class="scroll">${htmlTable(parts.dataTable, { sortable: true, maxRows: 5000 })}</div></section>
 ${input.notes && input.notes.length ? `<section id="notes"><h2>Notes</h2><ul>${input.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>` : ''}
 <p class="note">tunescope ${esc(input.version ?? '')} · charts: Vega-Lite (inlined, works offline)</p>
 </main>

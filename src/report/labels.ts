@@ -6,6 +6,10 @@ const PREDICTOR: Record<string, string> = {
   per_device_train_batch_size: 'per_device_train_batch_size (examples/step)',
   bs: 'per_device_train_batch_size (examples/step)',
   batch_size: 'batch_size (examples/step)',
+  train_batch_size: 'train_batch_size (examples/step)',
+  total_train_batch_size: 'total_train_batch_size (examples/step)',
+  effective_train_batch_size: 'effective_train_batch_size (examples/step)',
+  num_epochs: 'num_epochs (epochs)',
   num_train_epochs: 'num_train_epochs (epochs)',
   ep: 'num_train_epochs (epochs)',
   epochs: 'num_train_epochs (epochs)',
@@ -37,11 +41,12 @@ export function predictorLabel(p: string, lrColumn?: string | null): string {
 }
 
 export function metricLabel(m: string, frame: 'absolute' | 'relative' = 'absolute'): string {
-  const base = METRIC[m] ?? m;
+  const bare = m.startsWith('eval_') ? m.slice(5) : m;
+  const base = METRIC[m] ?? (METRIC[bare] ? `${m} (${METRIC[bare].replace(/^[^(]*\(/, '')}` : m);
   return frame === 'relative' ? `Δ ${base} vs baseline` : base;
 }
 
 /** Whether a metric is a proportion (shown as percentage points in findings). */
 export function isFraction(m: string): boolean {
-  return /^(accuracy|f1|f1_.*|precision|recall|roc_auc|eval_accuracy|eval_f1)$/.test(m);
+  return /^(eval_)?(accuracy|f1|f1_.*|precision|recall|roc_auc)$/.test(m);
 }

@@ -7,7 +7,7 @@
 import { openSync, readSync, closeSync, existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
-  analyze, bestInBox, filterTable, readTable, stationaryPoint, tableFromRows,
+  analyze, bestInBox, filterTable, lookupBaseline, readTable, stationaryPoint, tableFromRows,
   type OlsFit, type Table,
 } from '../analysis/index.js';
 import { openStore } from '../store/index.js';
@@ -88,6 +88,12 @@ export function reportInputFromTable(
   }
   Object.assign(baseline, opts.baseline ?? {});
   for (const [k, v] of Object.entries(baseline)) if (!Number.isFinite(v)) throw new UserError(`baseline for ${k} is not a finite number`);
+  // `accuracy=…` also serves an `eval_accuracy` column (card harvests), as in `tunescope analyze`.
+  for (const m of metrics) {
+    const b = lookupBaseline(baseline, m);
+    if (b !== undefined) baseline[m] = b;
+  }
+  for (const k of Object.keys(baseline)) if (!metrics.includes(k)) delete baseline[k];
 
   const lrColumn = detectLr(predictors, opts.lrColumn);
   const spec = { degree, logLr: Boolean(opts.logLr), standardize: Boolean(opts.standardize), ...(lrColumn ? { lrColumn } : {}) };

@@ -254,6 +254,8 @@ const SHORT: Record<string, string> = {
   learning_rate: 'lr',
   per_device_train_batch_size: 'bs',
   num_train_epochs: 'ep',
+  train_batch_size: 'bs',
+  num_epochs: 'ep',
 };
 export const shortName = (p: string): string => SHORT[p] ?? p;
 

@@ -21,8 +21,24 @@ export function formatCell(v: Cell, kind: ColumnKind): string {
   return String(v);
 }
 
-export function dataTable(input: ReportInput): TableModel {
-  const cols = input.columns ?? (input.rows[0] ? Object.keys(input.rows[0]) : []);
+const ID_COLUMNS = ['trial_id', 'run_id', 'model_id', 'id', 'name', 'task', 'dataset'];
+
+/** The columns worth reading in the HTML/Markdown data table: ids, hyperparameters, seed, metrics (CSV keeps all). */
+export function shownColumns(input: ReportInput): string[] {
+  const all = input.columns ?? (input.rows[0] ? Object.keys(input.rows[0]) : []);
+  const want = [
+    ...ID_COLUMNS,
+    ...input.predictors,
+    ...(input.seedColumn ? [input.seedColumn] : []),
+    ...input.metrics,
+    ...input.metrics.flatMap((m) => [`relative_${m}`, `${m}_rel`]),
+    'train_seconds',
+  ];
+  return want.filter((c, i) => all.includes(c) && want.indexOf(c) === i);
+}
+
+export function dataTable(input: ReportInput, opts: { allColumns?: boolean } = {}): TableModel {
+  const cols = opts.allColumns ? input.columns ?? (input.rows[0] ? Object.keys(input.rows[0]) : []) : shownColumns(input);
   const kinds = cols.map((c): ColumnKind => (input.rows.some((r) => typeof r[c] === 'number') ? 'num' : 'text'));
   return {
     id: 'data',

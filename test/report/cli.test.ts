@@ -127,3 +127,25 @@ test('bad input gives one clear error and writes nothing', async () => {
     d.cleanup();
   }
 });
+
+test('card-harvest columns: eval_* metrics take an accuracy=/f1=/loss= baseline; the data table keeps the readable columns', async () => {
+  const d = tempDir();
+  try {
+    const src = readFileSync(sharedPath('fixtures/ols/data/observational.csv'), 'utf8').split('\n');
+    const header = src[0].replace('lr,bs,ep,accuracy,f1,loss', 'learning_rate,train_batch_size,num_epochs,eval_accuracy,eval_f1,eval_loss');
+    const csv = join(d.path, 'cards.csv');
+    writeFileSync(csv, [header, ...src.slice(1)].join('\n'));
+    const input = await loadReportInput(csv, { baseline: HUB_BASELINE });
+    assert.deepEqual(input.predictors, ['learning_rate', 'train_batch_size', 'num_epochs']);
+    assert.deepEqual(input.metrics, ['eval_accuracy', 'eval_f1', 'eval_loss']);
+    assert.deepEqual(input.baseline, { eval_accuracy: HUB_BASELINE.accuracy, eval_f1: HUB_BASELINE.f1, eval_loss: HUB_BASELINE.loss });
+    assert.equal(input.fits.filter((f) => f.frame === 'relative').length, 3);
+    const doc = buildReport(input);
+    const head = /<table id="table-data"[^>]*><thead><tr>(.*?)<\/tr>/.exec(doc.html)![1];
+    assert.deepEqual([...head.matchAll(/>([^<]+)<\/th>/g)].map((m) => m[1]), ['model_id', 'learning_rate', 'train_batch_size', 'num_epochs', 'eval_accuracy', 'eval_f1', 'eval_loss']);
+    assert.ok(doc.html.includes('6 more columns (provenance, notes, …) are in the CSV'), 'hidden-column note');
+    assert.ok(doc.csv.data.startsWith('model_id,learning_rate,train_batch_size,num_epochs,eval_accuracy,eval_f1,eval_loss,baseline_accuracy'));
+  } finally {
+    d.cleanup();
+  }
+});

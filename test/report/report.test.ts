@@ -59,7 +59,7 @@ test('findings are generated from the numbers: significant terms, interior optim
   assert.match(text, /log10_lr:ep \(−, p = 3\.0e-8/);
   assert.match(text, /lr is best near 2\.\d+e-5, inside its range/);
   assert.match(text, /Trade-off: raising ep improves accuracy .* but worsens loss/);
-  assert.match(text, /seed-to-seed SD within a configuration is 0\.0045/);
+  assert.match(text, /f1: run-to-run SD within a configuration \(seeds\) is 0\.0045/);
   assert.match(text, /25 of 144 runs beat the baseline/);
   // Changing the numbers changes the findings (no canned text): flip every f1 coefficient.
   const flipped: ReportInput = { ...grid, fits: grid.fits.map((f) => (f.response === 'f1' ? { ...f, params: f.params.map((b) => (b === null ? b : -b)) } : f)) };
