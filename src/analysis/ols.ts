@@ -240,13 +240,14 @@ export function fitOls(input: OlsInput): OlsCore {
   for (let i = 0; i < n; i++) tss += (y[i] - ybar) * (y[i] - ybar);
   const ess = tss - ssr;
   const dfModel = r - 1;
-  const rsquared = 1 - ssr / tss;
+  const rsquared = tss > 0 ? 1 - ssr / tss : NaN;
   const rsquaredAdj = 1 - ((n - 1) / dfResid) * (1 - rsquared);
   const mseResid = ssr / dfResid;
   const mseModel = ess / dfModel;
-  const fvalue = mseModel / mseResid;
+  const fvalue = tss > 0 ? mseModel / mseResid : NaN;
   const fPvalue = dfModel > 0 ? fUpperP(fvalue, dfModel, dfResid) : NaN;
   if (!(tss > 0)) warnings.push('the response is constant: R², F and p-values are undefined');
+  else if (ssr <= 1e-28 * tss) warnings.push('the model reproduces the response exactly (residual sum of squares ≈ 0): standard errors and tests are degenerate');
   const llf = -(n / 2) * Math.log(2 * Math.PI) - (n / 2) * Math.log(ssr / n) - n / 2;
   const aic = -2 * llf + 2 * r;
   const bic = -2 * llf + Math.log(n) * r;

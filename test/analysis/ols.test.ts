@@ -250,3 +250,13 @@ test('aliased-in-degree-2 design matches a 50-digit reference (R convention) to 
     close(f.ssr, R.ssr, 1e-9, `${key} ssr`);
   }
 });
+
+test('exact fit and constant response are flagged, not silently reported', () => {
+  const t = tableFromRows([1, 2, 3, 4, 5].map((x) => ({ x, y: 1 + 2 * x, c: 0.5 })));
+  const spec1 = { degree: 1 as const, logLr: false, standardize: false };
+  const exact = analyze(t, { predictors: ['x'], responses: ['y'], frame: 'absolute', spec: spec1 });
+  assert.ok(exact.warnings.some((w) => /reproduces the response exactly/.test(w)));
+  const constant = analyze(t, { predictors: ['x'], responses: ['c'], frame: 'absolute', spec: spec1 });
+  assert.ok(constant.warnings.some((w) => /response is constant/.test(w)));
+  assert.ok(Number.isNaN(constant.fits[0].rsquared));
+});
