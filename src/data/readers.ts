@@ -104,6 +104,7 @@ export function readCsv(file: string, text: string): RawTable {
 }
 
 export function readJsonl(file: string, text: string): RawTable {
+  if (/^\uFEFF?\s*\[/.test(text)) return readJsonArray(file, text);
   const lines = splitLines(text);
   const rows: RawTable['rows'] = [];
   const columns = new Set<string>();
@@ -130,6 +131,27 @@ export function readJsonl(file: string, text: string): RawTable {
     rows.push({ line: i + 1, values, problem });
   }
   return { file, columns: [...columns], rows, unit: 'line' };
+}
+
+/** A .json file holding one array of row objects (rows are numbered from 1 in place of lines). */
+function readJsonArray(file: string, text: string): RawTable {
+  let arr: unknown;
+  try {
+    arr = JSON.parse(text.replace(/^\uFEFF/, ''));
+  } catch (e) {
+    throw new UserError(`${file}: invalid JSON: ${(e as Error).message}`);
+  }
+  const columns = new Set<string>();
+  const rows: RawTable['rows'] = (arr as unknown[]).map((obj, i) => {
+    const values: Record<string, RawValue> = {};
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return { line: i + 1, values, problem: 'expected a JSON object' };
+    for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+      columns.add(k);
+      values[k] = typeof v === 'object' && v !== null ? JSON.stringify(v) : (v as RawValue);
+    }
+    return { line: i + 1, values };
+  });
+  return { file, columns: [...columns], rows, unit: 'row' };
 }
 
 export async function readParquet(file: string, bytes: Buffer): Promise<RawTable> {

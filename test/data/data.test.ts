@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import {
@@ -90,6 +90,11 @@ test('CSV, JSONL and parquet splits; string labels through label2id', async () =
     // without label2id, names are sorted and numbered
     const n = await loadDataset({ name: t.path });
     assert.deepEqual(n.labelNames, ['POSITIVE', 'negative', 'positive']);
+    writeFileSync(join(t.path, 'validation.jsonl'), '{"text":"x","label":0}\n{"text":"y" "label":1}\n');
+    await assert.rejects(loadDataset({ name: t.path }), /validation\.jsonl:2: invalid JSON/);
+    rmSync(join(t.path, 'validation.jsonl'));
+    writeFileSync(join(t.path, 'validation.json'), '[{"text":"x","label":0},\n {"text":"y","label":7}, 3]');
+    await assert.rejects(loadDataset({ name: t.path, evalSplit: 'validation' }), /validation\.json row 3: expected a JSON object/);
     writeFileSync(join(t.path, 'train.csv'), 'text,label\nfine,1\n"oops",1,2\n');
     await assert.rejects(loadDataset({ name: t.path }), /train\.csv:3: expected 2 comma-separated columns, found 3/);
 
