@@ -235,6 +235,7 @@ export class DistilBertForSequenceClassification {
    */
   static async create(config: DistilBertNetworkConfig, parameters: Map<string, ParamTensor>, opts: { intraOpNumThreads?: number; executionProvider?: string } = {}): Promise<DistilBertForSequenceClassification> {
     const shapes = distilBertParameterShapes(config);
+    if (numLabelsOf(config) < 2) throw new UserError(`config: num_labels ${numLabelsOf(config)} — a one-output (regression) head is not supported; single-label classification needs num_labels ≥ 2`);
     const params = new Map<string, ParamTensor>();
     for (const [name, shape] of shapes) {
       const t = parameters.get(name);
