@@ -5,7 +5,7 @@
  */
 import tdist from '@stdlib/stats-base-dists-t';
 import type { Chart, ChartSpec, ReportFit, ReportInput, ReportRow } from './types.js';
-import { metricLabel, predictorLabel } from './labels.js';
+import { isFraction, metricLabel, predictorLabel } from './labels.js';
 import {
   completeRows, distinctSorted, finiteColumn, fmtNum, gridOver, levelMeans, makePredictor, metricDirection, num,
   paretoIndices, predictorBoxes, replicateGroups, shortName, type Box,
@@ -339,7 +339,13 @@ export function surfaceChart(input: ReportInput, metric: string, px: string, py:
     scale = allBetter ? { scheme: 'blues', reverse: !maximize } : { scheme: 'reds', reverse: maximize };
     baseTxt = ` Every fitted value on this slice is ${allBetter ? 'better' : 'worse'} than the baseline (${fmtNum(b)}); darker is ${allBetter ? 'better' : 'worse'}.`;
   }
-  const colour: Record<string, unknown> = { field: 'value', type: 'quantitative', title: metricLabel(metric), scale, legend: { format: '.4~g' } };
+  const colour: Record<string, unknown> = { field: 'value', type: 'quantitative', title: `fitted ${metric}`, scale, legend: { format: '.4~g' } };
+  // Say so when the surface is not trustworthy away from the data.
+  const warn: string[] = [];
+  if (isFraction(metric) && (lo < 0 || hi > 1))
+    warn.push(`Fitted values leave [0, 1] (${fmtNum(lo)} to ${fmtNum(hi)}): the polynomial extrapolates where there are no runs.`);
+  if (fit.aliased && fit.aliased.length)
+    warn.push(`Aliased terms (${fit.aliased.join(', ')}) count as 0, so the surface is not identified away from the observed configurations.`);
   const xEnc = (f: string): Record<string, unknown> => ({ ...xEncoding(px, input, f) });
   const yEnc = (f: string): Record<string, unknown> => ({ ...xEncoding(py, input, f), title: predictorLabel(py, input.lrColumn) });
   const spec: ChartSpec = {
@@ -376,7 +382,7 @@ export function surfaceChart(input: ReportInput, metric: string, px: string, py:
   const held = input.predictors.filter((q) => q !== px && q !== py).map((q) => `${q} = ${fmtNum(centre[q])}`);
   return {
     id, kind: 'surface', title, spec,
-    caption: `Fitted ${metric}${held.length ? ' with ' + held.join(', ') + ' (centre of the observed range)' : ''}. Dots: observed configurations; diamond: best fitted value on this slice (${fmtNum(bestCell.value)}).${baseTxt}`,
+    caption: `Fitted ${metric}${held.length ? ' with ' + held.join(', ') + ' (centre of the observed range)' : ''}. Dots: observed configurations; diamond: best fitted value on this slice (${fmtNum(bestCell.value)}).${baseTxt}${warn.length ? ' ⚠ ' + warn.join(' ') : ''}`,
   };
 }
 
