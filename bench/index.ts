@@ -16,6 +16,7 @@ const benches: Array<() => Promise<Bench>> = [
   () => import('./analysis.js'),
   () => import('./cards.js'),
   () => import('./report.js'),
+  () => import('./study.js'),
 ];
 
 const only = process.argv.slice(2);

@@ -136,8 +136,9 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
     const result = analyze(asTable, {
       predictors,
       responses: [r],
-      frame: frames.length === 2 ? 'both' : frames[0]!,
-      ...(baseline ? { baseline } : {}),
+      // a metric the baseline lacks gets the absolute frame only
+      frame: baseline && !(r in baseline) ? 'absolute' : frames.length === 2 ? 'both' : frames[0]!,
+      ...(baseline && r in baseline ? { baseline: { [r]: baseline[r]! } } : {}),
       spec: { degree: degrees[r]!, logLr, standardize, ...lrColumn },
     });
     fits.push(...result.fits);

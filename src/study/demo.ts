@@ -72,7 +72,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const print = opts.print ?? ((s: string) => process.stdout.write(s + '\n'));
   const out = resolve(opts.out);
   mkdirSync(out, { recursive: true });
-  const trainSamples = opts.trainSamples ?? 1024;
+  const trainSamples = opts.trainSamples ?? 2048;
   const evalSamples = opts.evalSamples ?? 400;
 
   const sst2 = findSharedSst2();

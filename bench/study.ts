@@ -1,0 +1,73 @@
+/**
+ * Study throughput: the same small design (a from-scratch DistilBERT as in the demo, 512 SST-2 sentences,
+ * 1 epoch, 8 trials) run as 1 worker × 1 thread, 1 worker × 2 threads and 2 workers × 1 thread, in trials/hour,
+ * with each split's speed-up over the single-thread figure and the split `execution: auto` picks.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { planExecution, runStudy } from '../src/study/index.js';
+
+export const name = 'study';
+
+const SHARED = resolve(fileURLToPath(new URL('../../shared', import.meta.url)));
+
+export async function run(): Promise<void> {
+  const sst2 = join(SHARED, 'datasets', 'sst2');
+  const vocab = join(SHARED, 'models', 'distilbert-base-uncased');
+  if (!existsSync(join(sst2, 'train.tsv')) || !existsSync(join(vocab, 'vocab.txt'))) {
+    console.log('skipped: ../shared/datasets/sst2 or ../shared/models/distilbert-base-uncased not found');
+    return;
+  }
+  const splits: Array<[number, number]> = [
+    [1, 1],
+    [1, 2],
+    [2, 1],
+  ];
+  const results: Array<{ workers: number; threads: number; seconds: number; perHour: number }> = [];
+  const dir = mkdtempSync(join(tmpdir(), 'tunescope-bench-study-'));
+  try {
+    for (const [workers, threads] of splits) {
+      const spec = join(dir, `bench-${workers}x${threads}.yaml`);
+      writeFileSync(
+        spec,
+        `name: bench-${workers}x${threads}
+model:
+  from_config: {dim: 32, n_layers: 1, n_heads: 2, hidden_dim: 128, max_position_embeddings: 128}
+  tokenizer: ${vocab}
+dataset: {name: sst2, data_dir: ${sst2}, max_train_samples: 512, max_eval_samples: 128}
+design:
+  type: grid
+  factors:
+    learning_rate: [5.0e-4, 1.0e-3, 2.0e-3, 4.0e-3]
+    per_device_train_batch_size: [16, 32]
+seeds: [1]
+args: {num_train_epochs: 1, max_seq_length: 64}
+execution: {workers: ${workers}, threads_per_worker: ${threads}, oversubscribe: true}
+store: ./bench-${workers}x${threads}.sqlite
+`,
+      );
+      const s = await runStudy(spec, { quiet: true });
+      if (s.counts.done !== 8) throw new Error(`bench study ${workers}x${threads}: ${s.counts.failed} trial(s) failed`);
+      results.push({ workers, threads, seconds: s.seconds, perHour: (8 / s.seconds) * 3600 });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const base = results[0]!.perHour;
+  console.log(`8 trials (dim 32, 1 layer, 512 sentences, 1 epoch); ${availableParallelism()} cores`);
+  for (const r of results) {
+    console.log(
+      `  ${r.workers} worker(s) × ${r.threads} thread(s): ${r.seconds.toFixed(1)} s, ${r.perHour.toFixed(0)} trials/hour, ${(r.perHour / base).toFixed(2)}× the 1×1 figure`,
+    );
+  }
+  const best = results.reduce((a, b) => (b.perHour > a.perHour ? b : a));
+  const auto = planExecution(loadStudySpecLike(), 8);
+  console.log(`  best measured: ${best.workers} × ${best.threads}; execution: auto picks ${auto.workers} × ${auto.threadsPerWorker} on this machine (goal: ≥ 1.8× for 2 workers × 1 thread)`);
+}
+
+function loadStudySpecLike(): Parameters<typeof planExecution>[0] {
+  return { execution: { workers: 'auto', threads_per_worker: 'auto', oversubscribe: false } };
+}
+

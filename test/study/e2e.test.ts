@@ -1,0 +1,119 @@
+/**
+ * End to end with the real trainer: tiny from-scratch DistilBERT (dim 16, 1 layer), 32 SST-2 sentences,
+ * two worker threads, through the CLI. Also the demo command at toy size.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSqliteStore } from '../../src/store/index.js';
+import { runCli, sharedPath, tempDir } from '../helpers.js';
+
+const HAVE_SHARED = existsSync(sharedPath('datasets', 'sst2', 'train.tsv')) && existsSync(sharedPath('models', 'distilbert-base-uncased', 'vocab.txt'));
+
+function tinySpec(dir: string, factors: string): string {
+  const p = join(dir, 'tiny.yaml');
+  writeFileSync(
+    p,
+    `name: tiny
+model:
+  from_config: {dim: 16, n_layers: 1, n_heads: 2, hidden_dim: 32, max_position_embeddings: 64}
+  tokenizer: ${sharedPath('models', 'distilbert-base-uncased')}
+dataset: {name: sst2, data_dir: ${sharedPath('datasets', 'sst2')}, max_train_samples: 32, max_eval_samples: 16}
+baseline: {evaluate: true}
+design:
+  type: grid
+  factors:
+${factors}
+seeds: [1, 2]
+args: {num_train_epochs: 2, max_seq_length: 32, per_device_train_batch_size: 8}
+execution: {workers: 2, threads_per_worker: 1}
+store: ./runs/tiny.sqlite
+`,
+  );
+  return p;
+}
+
+test('real fine-tunes in two worker threads: metrics, epochs, baseline, versions; a bad value fails its trials only; --retry-failed', { skip: !HAVE_SHARED && 'needs ../shared' }, async () => {
+  const d = tempDir();
+  try {
+    const spec = tinySpec(d.path, '    learning_rate: [1.0e-4, 1.0e-3]\n    adam_beta1: [0.9, 1.5]');
+    const r = runCli(['study', 'run', spec]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /study tiny: 5\/9 done, 4 failed, 0 pending/);
+    const s = openSqliteStore(join(d.path, 'runs', 'tiny.sqlite'), { readonly: true });
+    try {
+      const trials = await s.listTrials();
+      const failed = trials.filter((t) => t.status === 'failed');
+      assert.equal(failed.length, 4);
+      assert.ok(failed.every((t) => t.config.adam_beta1 === 1.5));
+      assert.match(failed[0]!.error!, /adam_beta1: must be in \[0, 1\), got 1\.5/);
+      const done = trials.filter((t) => t.status === 'done');
+      for (const t of done) {
+        assert.ok(t.metrics!.accuracy! >= 0 && t.metrics!.accuracy! <= 1);
+        assert.ok(t.metrics!.loss! > 0);
+        assert.match(t.backend!, /onnxruntime-node cpu, 1 thread/);
+        assert.ok(t.versions!['onnxruntime-node']);
+      }
+      const evalTrial = done.find((t) => t.kind === 'evaluate')!;
+      assert.ok(evalTrial.isBaseline);
+      assert.equal((await s.epochMetrics()).length, 4 * 2, 'two epochs per training trial');
+      // same seed, same config → same numbers (workers do not leak state between trials)
+      const b = await s.getBaseline();
+      assert.equal(b!.metrics.accuracy, evalTrial.metrics!.accuracy);
+    } finally {
+      await s.close();
+    }
+    // the bad value stays bad: --retry-failed reruns and records the failures again; attempts go up
+    const again = runCli(['study', 'run', spec, '--retry-failed', '--workers', '1']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /this run: 0 trial\(s\) finished, 4 failed/);
+    const s2 = openSqliteStore(join(d.path, 'runs', 'tiny.sqlite'), { readonly: true });
+    try {
+      assert.ok((await s2.listTrials({ status: 'failed' })).every((t) => t.attempts === 2));
+    } finally {
+      await s2.close();
+    }
+  } finally {
+    d.cleanup();
+  }
+});
+
+test('an unknown training argument as a factor stops before anything runs', { skip: !HAVE_SHARED && 'needs ../shared' }, () => {
+  const d = tempDir();
+  try {
+    const spec = tinySpec(d.path, '    learning_rate: [1.0e-4]\n    learning_rat: [1, 2]');
+    const r = runCli(['study', 'run', spec]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /design\.factors\.learning_rat: not an HF training argument/);
+    assert.equal(existsSync(join(d.path, 'runs', 'tiny.sqlite')), false);
+  } finally {
+    d.cleanup();
+  }
+});
+
+test('tunescope demo at toy size: runs, analyses, writes its files, says the model is not pretrained', { skip: !HAVE_SHARED && 'needs ../shared' }, () => {
+  const d = tempDir();
+  try {
+    const r = runCli(['demo', '--out', d.path, '--train-samples', '16', '--eval-samples', '16']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /NOT pretrained/);
+    assert.match(r.stdout, /24\/24 done, 0 failed/);
+    assert.match(r.stdout, /== accuracy \(absolute\)/);
+    assert.match(r.stdout, /== seed noise vs hyperparameters/);
+    assert.match(r.stdout, /Pareto set/);
+    assert.match(r.stdout, /tunescope study run .*paper-sst2\.yaml/);
+    const csv = readFileSync(join(d.path, 'trials.csv'), 'utf8').trim().split('\n');
+    assert.equal(csv.length, 25);
+    assert.ok(existsSync(join(d.path, 'analysis.json')));
+    // a second run resumes: nothing left to do
+    const again = runCli(['demo', '--out', d.path, '--train-samples', '16', '--eval-samples', '16']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /ran 0 fine-tune\(s\)/);
+    const other = runCli(['demo', '--out', d.path, '--train-samples', '24', '--eval-samples', '16']);
+    assert.equal(other.status, 2);
+    assert.match(other.stderr, /add --fresh to start over/);
+  } finally {
+    d.cleanup();
+  }
+});
