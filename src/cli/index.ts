@@ -4,6 +4,11 @@ import { isUserError } from '../util/index.js';
 import { buildProgram } from './program.js';
 
 async function main(): Promise<void> {
+  // `tunescope … | head`: a reader that closes the pipe early is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const program = buildProgram();
   program.exitOverride();
   try {

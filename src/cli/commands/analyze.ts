@@ -117,11 +117,6 @@ export function register(program: Command): void {
     .option('--drop-missing', 'leave out rows with a missing value in the used columns (default: stop with an error naming the row)')
     .option('--json <out>', 'write the fits as a JSON array')
     .action(async (data: string, opts: AnalyzeCliOptions) => {
-      // `tunescope analyze … | head`: a closed pipe is not an error
-      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-        if (e.code === 'EPIPE') process.exit(0);
-        throw e;
-      });
       await runAnalyze(data, opts);
     });
 }
