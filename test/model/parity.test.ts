@@ -18,6 +18,12 @@ for (const fixture of ['tiny-a', 'tiny-c']) {
   });
 }
 
+test('parity with a generated 3-label fixture of another shape (independent numpy reference, test/model/parity-fixtures)', async () => {
+  const results = await runParity(join(ROOT, 'test', 'model', 'parity-fixtures', 'tiny-3label'));
+  assert.deepEqual(results.filter((r) => !r.ok).map((r) => r.check), []);
+  assert.ok(results.length > 25);
+});
+
 test('npm run parity CLI: exit 0 on a fixture, 2 on a folder that is not one', () => {
   const ok = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/parity.ts'), sharedPath('fixtures', 'distilbert', 'tiny-a')], { encoding: 'utf8', cwd: ROOT });
   assert.equal(ok.status, 0, ok.stderr + ok.stdout);
