@@ -99,9 +99,18 @@ export function findings(input: ReportInput): string[] {
     }
     if (fit.aliased && fit.aliased.length)
       out.push(`${m}: aliased terms (exact linear combinations of others, not estimable; the design cannot separate them): ${fit.aliased.join(', ')}.`);
+    const v = input.variability?.find((x) => x.metric === m);
     const groups = replicateGroups(input, m);
     const noise = pooledSd(groups);
-    if (Number.isFinite(noise.sd)) {
+    if (v) {
+      const small = v.effects.filter((e) => e.below_noise);
+      const what = input.seedColumn ? 'seeds' : 'repeated configurations';
+      let txt = `${m}: run-to-run SD within a configuration (${what}) is ${fmtNum(v.sigma_seed, 3)} (${v.replicated} of ${v.k} configurations repeated, ${v.df_within} df); configurations explain η² = ${fmtNum(v.eta_squared, 3)} of the variance, ${input.seedColumn ? 'seeds' : 'repeats'} the rest`;
+      if (small.length)
+        txt += `. Smaller than that noise: ${small.map((e) => `${e.predictor} (fitted ${m} varies by ${size(m, e.effect).replace(/^[+−]/, '')}${e.seeds_needed ? `; ${e.seeds_needed} seeds per configuration to detect at 80% power` : ''})`).join(', ')} — a single run cannot show it`;
+      else if (v.effects.length) txt += '; every hyperparameter moves the fitted value by more than that over its range';
+      out.push(txt + '.');
+    } else if (Number.isFinite(noise.sd)) {
       const small = effs.filter((e) => e.spread < noise.sd);
       out.push(
         `${m}: run-to-run SD within a configuration (${input.seedColumn ? 'seeds' : 'repeated configurations'}) is ${fmtNum(noise.sd, 3)} (pooled, ${noise.df} df)` +
@@ -119,6 +128,12 @@ export function findings(input: ReportInput): string[] {
     if (good.length && bad.length)
       out.push(`Trade-off: raising ${p} improves ${good.map((e) => `${e.metric} (${size(e.metric, e.delta)})`).join(', ')} but worsens ${bad.map((e) => `${e.metric} (${size(e.metric, e.delta)})`).join(', ')}.`);
   }
+  // Correlations between metrics across runs: do they move together or trade off?
+  for (const c of input.correlations ?? []) {
+    if (!(c.spearman_p < a) || !Number.isFinite(c.spearman)) continue;
+    const agree = c.spearman * (metricDirection(c.a) === 'maximize' ? 1 : -1) * (metricDirection(c.b) === 'maximize' ? 1 : -1) > 0;
+    out.push(`${c.a} and ${c.b} ${agree ? 'improve together' : 'trade off'} across runs: Spearman ρ = ${fmtNum(c.spearman, 3)} (p = ${fmtP(c.spearman_p)}, n = ${c.n}; Pearson r = ${fmtNum(c.pearson, 3)}).`);
+  }
   for (const m of input.metrics) {
     const rows = completeRows(input, m);
     if (rows.length === 0) {
@@ -135,6 +150,9 @@ export function findings(input: ReportInput): string[] {
       const beat = rows.filter((r) => (dir === 'maximize' ? num(r[m]) > b : num(r[m]) < b)).length;
       txt += ` (${size(m, num(best[m]) - b)} vs the baseline ${fmtNum(b)}); ${beat} of ${rows.length} run${rows.length === 1 ? '' : 's'} beat${rows.length === 1 ? 's' : ''} the baseline`;
     }
+    const bc = input.bestConfigs?.find((x) => x.metric === m);
+    if (bc && bc.n > 1)
+      txt += `; best configuration by its mean over ${bc.n} runs: ${fmtNum(bc.value)} ± ${fmtNum(bc.sd, 2)} (SD) at ${input.predictors.map((p) => `${shortName(p)}=${fmtNum(num(bc.config[p]), 3)}`).join(' ')}`;
     const opt = input.optima?.find((o) => o.response === m);
     if (opt) txt += `; the fitted optimum in the observed box is ${fmtNum(opt.value)} at ${input.predictors.map((p) => `${shortName(p)}=${fmtNum(opt.point[p], 3)}`).join(' ')}`;
     const sp = input.stationary?.find((s) => s.response === m);

@@ -7,14 +7,15 @@
 import { openSync, readSync, closeSync, existsSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
-  analyze, bestInBox, filterTable, lookupBaseline, readTable, stationaryPoint, tableFromRows,
+  analyze, bestConfigurations, bestInBox, effectVsNoise, filterTable, lookupBaseline, metricCorrelations, readTable, seedVariability,
+  seedsForPower, stationaryPoint, tableFromRows,
   type OlsFit, type Table,
 } from '../analysis/index.js';
 import { openStore } from '../store/index.js';
 import { studyRows } from '../study/index.js';
 import { UserError, isUserError } from '../util/index.js';
-import type { Frame, ReportFit, ReportInput, ReportOptimum, ReportStationary } from './types.js';
-import { num } from './stats.js';
+import type { Frame, ReportBestConfig, ReportCorrelation, ReportFit, ReportInput, ReportOptimum, ReportStationary, ReportVariability } from './types.js';
+import { metricDirection, num } from './stats.js';
 
 export interface ReportOptions {
   /** Hyperparameter columns; default: the study's factors, else the known HF names present. */
@@ -102,6 +103,7 @@ export function reportInputFromTable(
   const fitErrors: { response: string; frame: Frame; message: string }[] = [];
   const optima: ReportOptimum[] = [];
   const stationary: ReportStationary[] = [];
+  const absFits = new Map<string, OlsFit>();
   const warnings = new Set<string>();
   const fitOne = (metric: string, frame: Frame, standardize: boolean): OlsFit | null => {
     const why = fitPrecheck(t, predictors, metric, degree);
@@ -123,6 +125,7 @@ export function reportInputFromTable(
     const abs = fitOne(m, 'absolute', spec.standardize);
     if (abs) {
       fits.push(abs);
+      absFits.set(m, abs);
       const opt = bestInBox(abs, t);
       if (opt) optima.push({ response: m, point: opt.best_point_raw, value: opt.best_value, direction: opt.direction });
       const sp = degree === 2 ? stationaryPoint(abs) : null;
@@ -135,9 +138,35 @@ export function reportInputFromTable(
     const std = abs && spec.standardize ? abs : abs ? fitOne(m, 'absolute', true) : null;
     if (std) standardizedFits.push(std);
   }
+  // Seed noise, metric correlations and the best configuration by its mean over seeds (analysis' variability tools).
+  const seedColumn = t.columns.includes('seed') && !predictors.includes('seed') ? 'seed' : null;
+  const variability: ReportVariability[] = [];
+  const bestConfigs: ReportBestConfig[] = [];
+  for (const m of metrics) {
+    const rows = t.rows.filter((r) => Number.isFinite(num(r[m])) && predictors.every((p) => Number.isFinite(num(r[p]))));
+    if (rows.length === 0) continue;
+    try {
+      const sv = seedVariability(rows, { configColumns: predictors, seedColumn: seedColumn ?? undefined, metric: m });
+      if (sv.replicated > 0 && sv.sigma_seed > 0) {
+        const fit = absFits.get(m);
+        const effects = fit
+          ? effectVsNoise(fit, sv.sigma_seed).map((e) => ({
+              ...e,
+              seeds_needed: e.effect > 0 ? seedsForPower({ effect: e.effect, sigma: sv.sigma_seed, alpha, power: 0.8, maxN: 10000 }).n_per_config : null,
+            }))
+          : [];
+        variability.push({ metric: m, sigma_seed: sv.sigma_seed, df_within: sv.df_within, k: sv.k, replicated: sv.replicated, eta_squared: sv.eta_squared, F: sv.F, p: sv.p, effects });
+        const [best] = bestConfigurations(rows, [{ metric: m, direction: metricDirection(m) === 'maximize' ? 'max' : 'min' }], { configColumns: predictors });
+        if (best) bestConfigs.push({ metric: m, value: best.value, config: best.config, n: best.n, sd: best.sd });
+      }
+    } catch (e) {
+      if (!isUserError(e)) throw e;
+      notes.push(e.message);
+    }
+  }
+  const correlations: ReportCorrelation[] = metrics.length >= 2 && t.rows.length >= 3 ? metricCorrelations(t.rows, metrics).filter((c) => c.n >= 3) : [];
   for (const w of warnings) notes.push(w);
   if (Object.keys(baseline).length === 0) notes.push('No baseline given (--baseline accuracy=…,f1=…,loss=…): the relative frame and baseline marks are left out.');
-  const seedColumn = t.columns.includes('seed') && !predictors.includes('seed') ? 'seed' : null;
   return {
     title: opts.title ?? opts.defaults?.title ?? `tunescope report: ${basename(t.source ?? 'data')}`,
     source: t.source ?? 'data',
@@ -155,6 +184,9 @@ export function reportInputFromTable(
     fitErrors,
     optima,
     stationary,
+    variability,
+    correlations,
+    bestConfigs,
     notes,
     version: opts.version,
   };

@@ -63,6 +63,28 @@ export interface ReportOptimum {
   direction: 'maximize' | 'minimize';
 }
 
+/** Seed noise of one metric (analysis.seedVariability / effectVsNoise / seedsForPower). */
+export interface ReportVariability {
+  metric: string;
+  /** pooled within-configuration SD, √MS_within */
+  sigma_seed: number;
+  df_within: number;
+  /** configurations, and those with ≥ 2 runs */
+  k: number;
+  replicated: number;
+  /** share of the metric's variance between configurations (the rest is seeds) */
+  eta_squared: number;
+  F: number;
+  p: number;
+  /** per hyperparameter: fitted effect over its range vs seed noise, seeds per configuration to detect it */
+  effects: { predictor: string; effect: number; ratio: number; below_noise: boolean; seeds_needed: number | null }[];
+}
+
+export interface ReportCorrelation { a: string; b: string; n: number; pearson: number; pearson_p: number; spearman: number; spearman_p: number }
+
+/** Best configuration by its mean over seeds (analysis.bestConfigurations). */
+export interface ReportBestConfig { metric: string; value: number; config: Record<string, Cell>; n: number; sd: number }
+
 export interface ReportInput {
   title: string;
   /** Where the data came from (shown in the header). */
@@ -90,6 +112,9 @@ export interface ReportInput {
   fitErrors?: { response: string; frame: Frame; message: string }[];
   optima?: ReportOptimum[];
   stationary?: ReportStationary[];
+  variability?: ReportVariability[];
+  correlations?: ReportCorrelation[];
+  bestConfigs?: ReportBestConfig[];
   /** Lines shown under "Notes" (skipped rows, filters, analysis warnings, …). */
   notes?: string[];
   /** Tool version shown in the footer. */

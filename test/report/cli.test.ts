@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { analyze, readTable } from '../../src/analysis/index.js';
+import { analyze, readTable, seedVariability } from '../../src/analysis/index.js';
 import { buildReport, loadReportInput } from '../../src/report/index.js';
 import { runCli, sharedPath, tempDir } from '../helpers.js';
 import { HUB_BASELINE, makeStudyDb } from './helpers.js';
@@ -39,6 +39,12 @@ test('CSV input: the report files exist and the coefficient CSV equals analyze()
     const md = readFileSync(join(d.path, 'report.md'), 'utf8');
     assert.match(md, /## Findings/);
     assert.match(md, /#### f1 \(relative frame\)/);
+    // seed noise, correlations and the best configuration come from analysis' variability tools
+    const sv = seedVariability(readTable(GRID).rows, { configColumns: ['lr', 'bs', 'ep'], seedColumn: 'seed', metric: 'f1' });
+    assert.ok(md.includes(`f1: run-to-run SD within a configuration (seeds) is ${Number(sv.sigma_seed.toPrecision(3))}`), 'sigma_seed');
+    assert.match(md, /configurations explain η² = 0\.904/);
+    assert.match(md, /accuracy and f1 improve together across runs: Spearman ρ = 0\.976/);
+    assert.match(md, /f1: best run 0\.9232 .* best configuration by its mean over 3 runs: 0\.9191/);
   } finally {
     d.cleanup();
   }
