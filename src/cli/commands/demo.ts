@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .description(
       'run a small but real study end to end: SST-2, a small from-scratch DistilBERT, a grid over learning rate × batch size × epochs with 2 seeds, then the analysis',
     )
-    .option('--out <dir>', 'where the spec, the store, trials.csv, analysis.json and report.html go', 'tunescope-demo')
+    .option('--out <dir>', 'where the spec, the store, trials.csv, analysis.json and report.html go', 'runs/demo')
     .option('--workers <n>', 'trials at once (worker threads)', positiveInt('--workers'), 2)
     .option('--threads <n>', 'engine threads per worker', positiveInt('--threads'))
     .option('--train-samples <n>', 'SST-2 training sentences (subsampled)', positiveInt('--train-samples'))
