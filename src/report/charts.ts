@@ -4,11 +4,12 @@
  * saying why, and the report prints that sentence in the chart's place.
  */
 import tdist from '@stdlib/stats-base-dists-t';
+import { paretoFront } from '../analysis/index.js';
 import type { Chart, ChartSpec, ReportFit, ReportInput, ReportRow } from './types.js';
 import { isFraction, metricLabel, predictorLabel } from './labels.js';
 import {
   completeRows, distinctSorted, finiteColumn, fmtNum, gridOver, levelMeans, makePredictor, metricDirection, num,
-  paretoIndices, predictorBoxes, replicateGroups, shortName, type Box,
+  predictorBoxes, replicateGroups, shortName, type Box,
 } from './stats.js';
 
 /** Two-sided 95% Student-t critical value for the confidence bands. */
@@ -442,7 +443,8 @@ export function paretoChart(input: ReportInput, ma: string, mb: string): Chart {
   if (rows.length < 2) return { id, kind: 'pareto', title, missing: `needs at least two runs with finite ${ma} and ${mb} (has ${rows.length})` };
   const a = rows.map((r) => num(r[ma]));
   const b = rows.map((r) => num(r[mb]));
-  const front = new Set(paretoIndices(a, b, metricDirection(ma), metricDirection(mb)));
+  const dir = (m: string): 'max' | 'min' => (metricDirection(m) === 'maximize' ? 'max' : 'min');
+  const front = new Set(paretoFront(rows, [{ metric: ma, direction: dir(ma) }, { metric: mb, direction: dir(mb) }]).indices);
   const cols = [...input.predictors, ...(input.seedColumn ? [input.seedColumn] : [])];
   const values = rows.map((r, i) => {
     const o: Record<string, number | string> = { a: a[i], b: b[i], set: front.has(i) ? 'Pareto set' : 'dominated' };

@@ -1,8 +1,8 @@
 /**
- * Presentation arithmetic for the report: per-level means, replicate groups, 2-D Pareto sets and
- * evaluating a fitted polynomial at a point from its term names. These are a few lines each and
- * tied to the report's layout, so they live here rather than in a dependency; the inference itself
- * (OLS, p-values, CIs) comes from src/analysis.
+ * Presentation arithmetic for the report: per-level means for the plots, replicate groups for the
+ * seed chart, number formatting, and evaluating a fitted polynomial (and its standard error) on plot
+ * grids from its term names. These are a few lines each and tied to the report's layout; everything
+ * inferential (OLS, p-values, CIs, seed noise, Pareto sets, optima) comes from src/analysis.
  */
 import type { ReportFit, ReportInput, ReportRow } from './types.js';
 
@@ -122,24 +122,6 @@ export function pooledSd(groups: ConfigGroup[]): { sd: number; df: number } {
     df += g.n - 1;
   }
   return { sd: df > 0 ? Math.sqrt(ss / df) : NaN, df };
-}
-
-/** Indices of the 2-D Pareto set (no other point at least as good on both and better on one). */
-export function paretoIndices(a: number[], b: number[], dirA: 'maximize' | 'minimize', dirB: 'maximize' | 'minimize'): number[] {
-  const sa = dirA === 'maximize' ? 1 : -1;
-  const sb = dirB === 'maximize' ? 1 : -1;
-  const out: number[] = [];
-  for (let i = 0; i < a.length; i++) {
-    let dominated = false;
-    for (let j = 0; j < a.length && !dominated; j++) {
-      if (j === i) continue;
-      const ge = sa * a[j] >= sa * a[i] && sb * b[j] >= sb * b[i];
-      const gt = sa * a[j] > sa * a[i] || sb * b[j] > sb * b[i];
-      dominated = ge && gt;
-    }
-    if (!dominated) out.push(i);
-  }
-  return out;
 }
 
 /** Mean and standard error of a metric at each level of one predictor. */

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compile } from 'vega-lite';
-import { buildReport, writeReport, paretoIndices, metricDirection, type ReportInput } from '../../src/report/index.js';
+import { buildReport, writeReport, metricDirection, type ReportInput } from '../../src/report/index.js';
+import { paretoChart } from '../../src/report/charts.js';
 import { makePredictor } from '../../src/report/stats.js';
 import { tempDir, sharedPath } from '../helpers.js';
 import { fixtureFit, gridFullInput, HUB_BASELINE } from './helpers.js';
@@ -80,11 +81,15 @@ test('the polynomial evaluator reproduces the fixture fitted values (raw, log10 
   }
 });
 
-test('Pareto set and metric directions', () => {
+test('Pareto set (analysis.paretoFront per metric pair) and metric directions', () => {
   assert.equal(metricDirection('loss'), 'minimize');
   assert.equal(metricDirection('f1'), 'maximize');
-  // (acc, loss): point 2 is dominated by 0; 0 and 1 trade off; 3 duplicates 1 (neither dominates)
-  assert.deepEqual(paretoIndices([0.9, 0.92, 0.89, 0.92], [0.3, 0.35, 0.31, 0.35], 'maximize', 'minimize'), [0, 1, 3]);
+  // (accuracy, loss): run 2 is dominated by run 0; 0 and 1 trade off; 3 duplicates 1 (neither dominates the other)
+  const rows = [[0.9, 0.3], [0.92, 0.35], [0.89, 0.31], [0.92, 0.35]].map(([accuracy, loss], i) => ({ run_id: `r${i}`, lr: 1e-5 * (i + 1), bs: 8, ep: 1, accuracy, loss }));
+  const c = paretoChart({ ...grid, rows, metrics: ['accuracy', 'loss'], fits: [] }, 'accuracy', 'loss');
+  assert.match(c.caption!, /^3 of 4 runs are Pareto-optimal \(higher accuracy, lower loss\)/);
+  const values = (c.spec!.layer as { data: { values: { set: string }[] } }[])[0].data.values.map((v) => v.set);
+  assert.deepEqual(values, ['Pareto set', 'Pareto set', 'dominated', 'Pareto set']);
 });
 
 function minimal(over: Partial<ReportInput>): ReportInput {
