@@ -138,3 +138,13 @@ test('writeReport writes HTML, Markdown and CSVs beside each other and leaves no
     t.cleanup();
   }
 });
+
+test('text from the data cannot break out of the page (tables escaped, chart JSON with < escaped)', () => {
+  const evil = '</script><script>alert(1)</script><b>x</b>';
+  const rows = grid.rows.map((r, i) => (i === 0 ? { ...r, run_id: evil } : r));
+  const d = buildReport({ ...grid, rows, title: evil });
+  assert.ok(!d.html.includes('<script>alert(1)'), 'no injected script tag');
+  assert.ok(!d.html.includes('<b>x</b>'), 'no injected markup');
+  assert.ok(d.html.includes('&lt;/script&gt;&lt;script&gt;alert(1)'), 'shown as text in the table');
+  assert.ok(d.markdown.includes(evil.replace(/\|/g, '\\|')), 'Markdown keeps the text');
+});
