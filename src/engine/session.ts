@@ -41,8 +41,9 @@ export function availableExecutionProviders(): string[] {
   return backends.map((b) => b.name);
 }
 
+/** The provider by name; unset → TUNESCOPE_DEVICE, else 'cpu'. */
 export function resolveExecutionProvider(name?: string): string {
-  const ep = (name ?? 'cpu').toLowerCase();
+  const ep = (name ?? process.env.TUNESCOPE_DEVICE ?? 'cpu').toLowerCase();
   const avail = availableExecutionProviders();
   if (!avail.includes(ep)) {
     throw new UserError(`execution provider '${ep}' is not available in this onnxruntime-node build (available: ${avail.join(', ')})`);
