@@ -3,10 +3,14 @@ export { loadStudySpec, parseStudySpec, parseStudySpecText, specHash, canonicalJ
 export type { StudySpec, StudySpecInput, Factor, FactorRange, ModelSource, BaselineSpec, DatasetSource } from './spec.js';
 export { expandDesign, designConfigs, trialId, sobolPoints, latinHypercube, mapUnit, SOBOL_MAX_DIMENSIONS } from './design.js';
 export type { Trial, TrialConfig, TrialKind } from './design.js';
-export { runStudy, prepareStudy, planExecution, runIsAlive, baselineFromTrials } from './run.js';
+export { runStudy, prepareStudy, planExecution, runIsAlive, baselineFromTrials, checkTrainingArguments } from './run.js';
 export type { RunStudyOptions, StudySummary, StudyEvent } from './run.js';
 export { trialArgs } from './runner.js';
 export type { TrialRunner, TrialRunnerModule, TrialTask, TrialContext, TrialProgress } from './runner.js';
 export { studyRows } from './rows.js';
 export type { StudyTable, StudyRow, StudyRowsOptions } from './rows.js';
 export { materializeModel } from './model-dir.js';
+export { analyzeStudy, formatStudyAnalysis } from './analysis.js';
+export type { AnalyzeStudyOptions, StudyAnalysis, MetricVariability } from './analysis.js';
+export { runDemo, DEMO_GRID, DEMO_SEEDS, DEMO_MODEL } from './demo.js';
+export type { DemoOptions, DemoResult } from './demo.js';
