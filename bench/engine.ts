@@ -77,7 +77,7 @@ export async function run(): Promise<void> {
   console.log(`AdamW step (clip + update, 66.96M params): ${median(opt).toFixed(1)} ms`);
   console.log(`full training step ${B}x${S}: ${median(total).toFixed(1)} ms/step  ${((tokens / median(total)) * 1000).toFixed(0)} tokens/s  (PyTorch reference on the issue's machine ≈1760 ms)`);
   // load-independent view: the step in units of the raw MatMul measured alongside (PyTorch on the issue's machine:
-  // 1760 ms / (1024·768·3072·2 FLOP at 187 GFLOP/s = 25.8 ms) ≈ 68 MatMul-equivalents; its forward ≈ 372/25.8 ≈ 14)
+  // 1760 ms / (1024·768·3072·2 FLOP at 187 GFLOP/s = 25.8 ms) ≈ 68 MatMul-equivalents; the issue's ORT forward 372 ms ≈ 14)
   console.log(`in raw-MatMul units: forward ${(fwd / matmulMs).toFixed(1)}×, training step ${(median(total) / matmulMs).toFixed(1)}×  (PyTorch ≈ 68×)`);
   await net.dispose();
 }
