@@ -4,6 +4,7 @@
  * grids from its term names. These are a few lines each and tied to the report's layout; everything
  * inferential (OLS, p-values, CIs, seed noise, Pareto sets, optima) comes from src/analysis.
  */
+import { designRow, transformPoint } from '../analysis/index.js';
 import type { ReportFit, ReportInput, ReportRow } from './types.js';
 
 export function num(v: unknown): number {
@@ -141,8 +142,9 @@ export function levelMeans(rows: ReportRow[], x: string, metric: string): { x: n
 }
 
 /**
- * Evaluates a fitted polynomial at a raw point, from the term names (`lr`, `log10_lr`, `z_bs`, `lr^2`, `lr:bs`, `lr^2:bs`).
- * z-scores use the mean and sample SD of the rows the fit used; aliased (null) coefficients count as 0, as in R.
+ * Evaluates a fitted polynomial at a raw point. Fits from analysis carry their design (powers, transform) and use
+ * analysis' designRow; other fits (e.g. stored fixture fits) are evaluated from the term names (`lr`, `log10_lr`,
+ * `z_bs`, `lr^2`, `lr:bs`, `lr^2:bs`) with z-scores from the rows the fit used. Aliased (null) coefficients count as 0, as in R.
  */
 export class FitPredictor {
   private readonly factors: { name: string; power: number }[][];
@@ -151,6 +153,14 @@ export class FitPredictor {
     private readonly predictors: string[],
     private readonly zStats: Record<string, { mean: number; sd: number }>,
   ) {
+    const { powers, raw_predictors: raw, transform } = fit;
+    if (powers && raw && transform && fit.predictors) {
+      // analysis' own design (log10, z-scores of logs, any degree): exactly the columns the fit used
+      const info = { rawPredictors: raw, predictors: fit.predictors, transform, powers };
+      this.factors = [];
+      this.row = (pt) => designRow(info, transformPoint(info, raw.map((p) => pt[p])));
+      return;
+    }
     this.factors = fit.terms.map((t) =>
       t === 'Intercept' ? [] : t.split(':').map((f) => {
         const m = /^(.*)\^(\d+)$/.exec(f);
@@ -173,9 +183,7 @@ export class FitPredictor {
   }
 
   /** The design-matrix row of a raw point, in terms order. */
-  row(raw: Record<string, number>): number[] {
-    return this.factors.map((fs) => fs.reduce((v, f) => v * Math.pow(this.resolve(f.name)(raw), f.power), 1));
-  }
+  row = (raw: Record<string, number>): number[] => this.factors.map((fs) => fs.reduce((v, f) => v * Math.pow(this.resolve(f.name)(raw), f.power), 1));
 
   predict(raw: Record<string, number>): number {
     const x = this.row(raw);
@@ -213,8 +221,6 @@ export function makePredictor(fit: ReportFit, input: ReportInput): FitPredictor 
       const xs = finiteColumn(rows, p);
       zStats[p] = { mean: mean(xs), sd: sd(xs) };
     }
-    // the fit's own constants when it reports them (exactly what the design used)
-    for (const st of Object.values(fit.transform?.standardize ?? {})) zStats[st.of] = { mean: st.mean, sd: st.sd };
     return new FitPredictor(fit, input.predictors, zStats);
   } catch {
     return null;

@@ -3,6 +3,8 @@
  * is a thin adapter (./source.ts) that fills a ReportInput; everything else is a pure function of it.
  */
 
+import type { DesignTransform } from '../analysis/index.js';
+
 export type Cell = string | number | null;
 export type ReportRow = Record<string, Cell>;
 export type Frame = 'absolute' | 'relative';
@@ -38,8 +40,10 @@ export interface ReportFit {
   warnings?: string[];
   predictors?: string[];
   baseline?: number | null;
-  /** z-score constants keyed by the transformed name (z_lr → {of: 'lr', mean, sd}), as analysis reports them. */
-  transform?: { standardize: Record<string, { of: string; mean: number; sd: number }> | null };
+  /** analysis' design description: with it, predictions use analysis' own transformPoint/designRow. */
+  transform?: DesignTransform;
+  raw_predictors?: string[];
+  powers?: number[][];
   /** (XᵀX)⁻¹ over all terms (null rows/cols for aliased): gives confidence bands on fitted curves. */
   normalized_cov_params?: (number | null)[][];
   mse_resid?: number;

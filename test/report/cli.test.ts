@@ -8,6 +8,7 @@ import { analyze, readTable, seedVariability } from '../../src/analysis/index.js
 import { buildReport, loadReportInput } from '../../src/report/index.js';
 import { runCli, sharedPath, tempDir } from '../helpers.js';
 import { HUB_BASELINE, makeStudyDb } from './helpers.js';
+import { makePredictor } from '../../src/report/stats.js';
 
 const GRID = sharedPath('fixtures/ols/data/grid_full.csv');
 const BASELINE_ARG = Object.entries(HUB_BASELINE).map(([k, v]) => `${k}=${v}`).join(',');
@@ -154,4 +155,16 @@ test('card-harvest columns: eval_* metrics take an accuracy=/f1=/loss= baseline;
   } finally {
     d.cleanup();
   }
+});
+
+test('fitted curves use analysis’ design: predictions equal analyze() fitted values for log10 + z-scored degree-3 fits', async () => {
+  const input = await loadReportInput(GRID, { logLr: true, standardize: true, degree: 3, metrics: ['f1'] });
+  const fit = input.fits[0] as ReturnType<typeof analyze>['fits'][number];
+  assert.ok(fit.terms.includes('z_log10_lr^2:z_bs'), fit.terms.join(','));
+  const pred = makePredictor(fit, input)!;
+  input.rows.forEach((r, i) => {
+    const y = pred.predict({ lr: r.lr as number, bs: r.bs as number, ep: r.ep as number });
+    assert.ok(Math.abs(y - fit.fittedvalues[i]) < 1e-12, `row ${i}: ${y} vs ${fit.fittedvalues[i]}`);
+  });
+  assert.ok(buildReport(input).charts.every((c) => c.spec), 'every chart drawn');
 });
