@@ -6,7 +6,7 @@
  * running one trial at a time with `intra_op_num_threads` engine threads; the main thread is the store's only
  * writer. A function runner (`opts.runner`) runs in-process instead — tests use it. Crash safety comes from the
  * store: a result and its `done` status are one transaction; `running` rows of a run whose process is gone
- * (pid dead on this host, or no heartbeat for STALE_MS) go back to `pending` on the next start.
+ * (pid dead on this host; on another host, no heartbeat for STALE_MS) go back to `pending` on the next start.
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism, hostname } from 'node:os';
@@ -25,7 +25,7 @@ import { resolveTrainingArguments, ARGUMENT_SPECS } from '../train/index.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
 const HEARTBEAT_MS = 10_000;
-const STALE_MS = 120_000;
+const STALE_MS = 120_000; // another host's run without a heartbeat for this long is dead
 const ABORT_GRACE_MS = 5_000;
 
 export type StudyEvent =
@@ -109,16 +109,23 @@ export function planExecution(
   return { workers, threadsPerWorker: threads, warnings };
 }
 
-/** Is the process behind a run still there? Same host: ask the OS; any host: a recent heartbeat. */
+/** Runs of this process that are still going (several studies may run in one process). */
+const activeRuns = new Set<string>();
+
+/**
+ * Is the process behind a run still there? On this host the OS knows (our own pid: only the runs still active
+ * here); from another host (a store on a shared disk) a heartbeat younger than STALE_MS.
+ */
 export function runIsAlive(run: RunRecord, nowMs = Date.now()): boolean {
   if (run.finishedAt !== null) return false;
   if (run.host === hostname()) {
+    if (run.pid === process.pid) return activeRuns.has(run.id);
     try {
       process.kill(run.pid, 0);
+      return true;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
+      return (e as NodeJS.ErrnoException).code === 'EPERM';
     }
-    if (run.pid === process.pid) return false; // our own pid from an earlier life (pid reuse) cannot be running now
   }
   return nowMs - Date.parse(run.heartbeatAt) < STALE_MS;
 }
@@ -358,6 +365,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     const model = counts0.pending > 0 ? materializeModel(spec.model, spec.store) : spec.model.kind === 'pretrained' ? spec.model.id : '';
     await store.startRun({ id: runId, host: hostname(), pid: process.pid, workers: plan.workers, threadsPerWorker: plan.threadsPerWorker });
     runStarted = true;
+    activeRuns.add(runId);
     heartbeat = setInterval(() => void store.heartbeat(runId).catch(() => {}), HEARTBEAT_MS);
     heartbeat.unref();
 
@@ -479,6 +487,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     };
   } finally {
     if (heartbeat) clearInterval(heartbeat);
+    activeRuns.delete(runId);
     progress?.stop();
     await Promise.all(
       slots.map((s) =>

@@ -210,6 +210,49 @@ test('kill -9 mid-study, rerun: all done, none duplicated, finished trials not r
   }
 });
 
+test('Ctrl-C (SIGINT) on study run: exit 130, running trials back to pending, store closed cleanly', async () => {
+  const d = tempDir();
+  try {
+    const spec = writeSpec(d.path, { args: '{num_train_epochs: 2, fake_ms: 800}' });
+    const db = join(d.path, 'runs', 'fake.sqlite');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), 'study', 'run', spec, '--runner', FAKE], {
+      cwd: ROOT,
+      env: { ...process.env, TUNESCOPE_QUIET: '1' },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    for (let i = 0; i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      try {
+        const s = openSqliteStore(db, { readonly: true });
+        try {
+          const c = await s.counts();
+          if (c.done >= 1 && c.running >= 1) {
+            child.kill('SIGINT');
+            break;
+          }
+        } finally {
+          await s.close();
+        }
+      } catch {
+        /* not created yet */
+      }
+    }
+    assert.equal(await exited, 130);
+    const s = openSqliteStore(db, { readonly: true });
+    try {
+      const c = await s.counts();
+      assert.equal(c.running, 0);
+      assert.ok(c.pending >= 1 && c.done >= 1);
+      assert.ok((await s.listRuns()).every((r) => r.finishedAt !== null));
+    } finally {
+      await s.close();
+    }
+  } finally {
+    d.cleanup();
+  }
+});
+
 test('CLI: status, export csv/json, analyze on a finished study; bad input errors', async () => {
   const d = tempDir();
   try {
