@@ -154,7 +154,8 @@ export function findings(input: ReportInput): string[] {
     if (bc && bc.n > 1)
       txt += `; best configuration by its mean over ${bc.n} runs: ${fmtNum(bc.value)} ± ${fmtNum(bc.sd, 2)} (SD) at ${input.predictors.map((p) => `${shortName(p)}=${fmtNum(num(bc.config[p]), 3)}`).join(' ')}`;
     const opt = input.optima?.find((o) => o.response === m);
-    if (opt) txt += `; the fitted optimum in the observed box is ${fmtNum(opt.value)} at ${input.predictors.map((p) => `${shortName(p)}=${fmtNum(opt.point[p], 3)}`).join(' ')}`;
+    if (opt)
+      txt += `; the fitted optimum in the observed box is ${fmtNum(opt.value)}${b !== undefined && Number.isFinite(b) ? ` (${size(m, opt.value - b)} vs the baseline)` : ''} at ${input.predictors.map((p) => `${shortName(p)}=${fmtNum(opt.point[p], 3)}`).join(' ')}`;
     const sp = input.stationary?.find((s) => s.response === m);
     if (sp)
       txt += `; the fitted quadratic surface has a ${sp.nature} ${sp.inside_box ? 'inside' : 'outside'} the observed box (${fmtNum(sp.value)} at ${input.predictors.map((p) => `${shortName(p)}=${fmtNum(sp.point[p], 3)}`).join(' ')})`;
