@@ -199,7 +199,7 @@ export class DistilBertForSequenceClassification {
   private expAvgSq = new Map<string, Float32Array>();
   private stepCount = 0;
   /** WASM storage + native AdamW (null: the ONNX optimizer graph path, e.g. TUNESCOPE_ADAMW=onnx or too large for wasm32). */
-  private readonly store: AdamWStore | null;
+  private store: AdamWStore | null;
   private readonly sessions = new Map<string, Promise<{ session: Session; sites: DropoutSite[] }>>();
 
   private constructor(
@@ -231,7 +231,9 @@ export class DistilBertForSequenceClassification {
 
   /**
    * Validates the parameters against the config (HF names and shapes; extra names are an error here — drop
-   * other heads' keys before) and prepares the sessions lazily. The engine takes ownership of the arrays.
+   * other heads' keys before) and prepares the sessions lazily. The caller's arrays are never modified: they
+   * are copied into engine storage (WASM path) or only read (ONNX fallback). Methods are not reentrant: await
+   * each call before the next.
    */
   static async create(config: DistilBertNetworkConfig, parameters: Map<string, ParamTensor>, opts: { intraOpNumThreads?: number; executionProvider?: string } = {}): Promise<DistilBertForSequenceClassification> {
     const shapes = distilBertParameterShapes(config);
@@ -498,6 +500,8 @@ export class DistilBertForSequenceClassification {
   }
 
   async dispose(): Promise<void> {
+    this.store = null; // the WASM memory (≈16 bytes per parameter) goes with the last reference
+    this.grads = null;
     const all = [...this.sessions.values(), ...[...this.optSessions.values()].map((p) => p.then((session) => ({ session })))];
     this.sessions.clear();
     this.optSessions.clear();
