@@ -74,7 +74,10 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
     lines.push(`  mean trial time ${mean.toFixed(1)} s; backend ${done[0]!.backend ?? 'unknown'}`);
   }
   const b = await store.getBaseline();
-  if (b) lines.push(`  baseline (${b.source}): ${Object.entries(b.metrics).map(([k, v]) => `${k}=${Number(v.toPrecision(6))}`).join(', ')}`);
+  if (b) {
+    const main = Object.entries(b.metrics).filter(([k]) => ['accuracy', 'f1', 'loss'].includes(k));
+    lines.push(`  baseline (${b.source}): ${(main.length > 0 ? main : Object.entries(b.metrics)).map(([k, v]) => `${k}=${Number(v.toPrecision(6))}`).join(', ')}`);
+  }
   const runs = await store.listRuns();
   const active = runs.filter((r) => r.finishedAt === null);
   if (runs.length > 0) lines.push(`  runs: ${runs.length} (${active.length} not finished: ${active.map((r) => `pid ${r.pid} on ${r.host}, heartbeat ${r.heartbeatAt}`).join('; ') || 'none'})`);
