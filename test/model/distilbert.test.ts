@@ -153,3 +153,33 @@ test('BigInt64 batches and three labels work; forward without labels returns log
   await net.optimizerStep({ lr: 1e-3, optimizer: opt });
   await net.dispose();
 });
+
+test('the ONNX-graph AdamW fallback (TUNESCOPE_ADAMW=onnx) matches the WASM AdamW over two clipped steps', async () => {
+  const b = batchOf([0, 1, 2, 3]);
+  const run = async (): Promise<{ backend: string; w: Float32Array; norms: number[] }> => {
+    const net = await DistilBertForSequenceClassification.create(noDropout(config()), params(), { intraOpNumThreads: 1 });
+    const norms: number[] = [];
+    for (let s = 0; s < 2; s++) {
+      await net.accumulateGradients(b, { lossScale: 1, dropoutSeed: s });
+      norms.push((await net.optimizerStep({ lr: 1e-3, maxGradNorm: 0.5, optimizer: opt })).gradNorm);
+    }
+    const w = (net.parameters().get('distilbert.transformer.layer.1.ffn.lin1.weight') as { data: Float32Array }).data;
+    const backend = net.optimizerBackend;
+    await net.dispose();
+    return { backend, w, norms };
+  };
+  const wasm = await run();
+  const prev = process.env.TUNESCOPE_ADAMW;
+  process.env.TUNESCOPE_ADAMW = 'onnx';
+  let onnx: Awaited<ReturnType<typeof run>>;
+  try {
+    onnx = await run();
+  } finally {
+    if (prev === undefined) delete process.env.TUNESCOPE_ADAMW;
+    else process.env.TUNESCOPE_ADAMW = prev;
+  }
+  assert.equal(wasm.backend, 'wasm');
+  assert.equal(onnx.backend, 'onnx');
+  wasm.norms.forEach((n, i) => assert.ok(Math.abs(n - (onnx.norms[i] as number)) <= 1e-5 * n));
+  assert.ok(maxDiff(wasm.w, onnx.w) < 1e-6, `max diff ${maxDiff(wasm.w, onnx.w)}`);
+});
