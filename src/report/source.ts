@@ -72,6 +72,11 @@ export function reportInputFromTable(
   if (metrics.length === 0) throw new UserError(`${t.source ?? 'table'}: no metric columns found (looked for ${METRIC_NAMES.join(', ')}); name them with --metrics`);
   for (const c of [...predictors, ...metrics])
     if (!t.columns.includes(c) && t.rows.length > 0) throw new UserError(`${t.source ?? 'table'}: no column "${c}" (columns: ${t.columns.join(', ')})`);
+  for (const p of predictors) {
+    if (t.rows.length === 0 || t.rows.some((r) => Number.isFinite(num(r[p])))) continue;
+    const example = t.rows.map((r) => r[p]).find((v) => v !== null && v !== '');
+    throw new UserError(`${t.source ?? 'table'}: hyperparameter column "${p}" has no numeric value${example !== undefined ? ` (e.g. ${JSON.stringify(example)})` : ''}; --predictors takes numeric columns`);
+  }
   const overlap = metrics.filter((m) => predictors.includes(m));
   if (overlap.length) throw new UserError(`column ${overlap.join(', ')} is both a hyperparameter and a metric`);
   const alpha = opts.alpha ?? 0.05;

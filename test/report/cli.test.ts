@@ -130,6 +130,7 @@ test('bad input gives one clear error and writes nothing', async () => {
     await assert.rejects(loadReportInput(GRID, { alpha: 2 }), /--alpha must be between 0 and 1/);
     await assert.rejects(loadReportInput(GRID, { metrics: ['accuracy', 'bleu'] }), /grid_full\.csv: no column "bleu"/);
     await assert.rejects(loadReportInput(GRID, { predictors: ['lr', 'accuracy'] }), /accuracy is both a hyperparameter and a metric/);
+    await assert.rejects(loadReportInput(GRID, { predictors: ['lr', 'run_id'] }), /hyperparameter column "run_id" has no numeric value \(e\.g\. "grid-001"\)/);
   } finally {
     d.cleanup();
   }
