@@ -109,6 +109,13 @@ const RULES: Record<string, Rule> = {
     const x = n.inputs[0] as Tensor;
     return [g.mul(d as Tensor, g.mul(g.exp(g.neg(g.mul(x, x))), 2 / Math.sqrt(Math.PI)))];
   },
+  // com.microsoft Gelu (exact): d/dx x·Φ(x) = Φ(x) + x·φ(x) = ½(1 + erf(t)) + t·e^(−t²)/√π with t = x/√2
+  Gelu: (g, n, [d]) => {
+    const t = g.mul(n.inputs[0] as Tensor, Math.SQRT1_2);
+    const pdf = g.mul(g.mul(t, g.exp(g.neg(g.mul(t, t)))), 1 / Math.sqrt(Math.PI));
+    const cdf = g.add(g.mul(g.erf(t), 0.5), 0.5);
+    return [g.mul(d as Tensor, g.add(cdf, pdf))];
+  },
   Relu: (g, n, [d]) => [g.where(g.greater(n.inputs[0] as Tensor, 0), d as Tensor, 0)],
   Tanh: (g, n, [d]) => {
     const y = n.outputs[0] as Tensor;

@@ -193,6 +193,13 @@ export class Graph {
   identity(x: Tensor): Tensor { return this.unary('Identity', x); }
   not(x: Tensor): Tensor { return this.unary('Not', x); }
   softmax(x: Tensor, axis = -1): Tensor { return this.unary('Softmax', x, { axis }); }
+  /**
+   * Exact (erf) GELU, x·Φ(x), as ORT's com.microsoft Gelu (one fused pass; CPU, CUDA and WebGPU have it);
+   * its gradient rule is the closed form, leaner than differentiating the erf decomposition.
+   */
+  gelu(x: Tensor): Tensor {
+    return this.node('Gelu', [x], {}, [{ dtype: x.dtype, shape: x.shape }], { domain: 'com.microsoft' })[0] as Tensor;
+  }
   logSoftmax(x: Tensor, axis = -1): Tensor { return this.unary('LogSoftmax', x, { axis }); }
   cast(x: Tensor, to: DType): Tensor {
     if (x.dtype === to) return x;
@@ -467,7 +474,10 @@ export class Graph {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'tunescope',
-      opsetImport: [{ domain: '', version: opts.opset ?? 18 }],
+      opsetImport: [
+        { domain: '', version: opts.opset ?? 18 },
+        ...(this.nodes.some((n) => needed.has(n) && n.domain === 'com.microsoft') ? [{ domain: 'com.microsoft', version: 1 }] : []),
+      ],
       graph,
     });
     return { bytes: onnx.ModelProto.encode(model).finish(), inputNames: inputs.map((t) => t.name), outputNames: Object.keys(outputs) };

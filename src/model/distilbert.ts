@@ -162,7 +162,7 @@ function buildNetwork(g: Graph, cfg: DistilBertNetworkConfig, shapes: Map<string
     const sa = linear(ctx, `${pre}attention.out_lin`);
     x = g.layerNorm(g.add(sa, x), p(`${pre}sa_layer_norm.weight`), p(`${pre}sa_layer_norm.bias`), LN_EPS);
     let h = linear(x, `${pre}ffn.lin1`);
-    if (cfg.activation === 'gelu') h = g.mul(g.mul(h, 0.5), g.add(g.erf(g.div(h, Math.SQRT2)), 1));
+    if (cfg.activation === 'gelu') h = g.gelu(h); // exact erf GELU (HF "gelu")
     else if (cfg.activation === 'relu') h = g.relu(h);
     else throw new UserError(`config: activation '${cfg.activation}' is not supported (gelu, relu)`);
     h = dropout(linear(h, `${pre}ffn.lin2`), cfg.dropout, (b, s) => [b, s, D]);

@@ -118,6 +118,10 @@ test('Erf and the exact GELU built from it (float32: ORT has no double Erf)', as
   }, { dtype: 'float32' });
 });
 
+test('com.microsoft Gelu (fused exact GELU) has the closed-form gradient', async () => {
+  await fdCheck({ a: { shape: [2, 5], values: [-3, -1.5, -0.7, -0.2, 0, 0.1, 0.6, 1.2, 2.2, 3.5] } }, (g, x) => g.gelu(x.a as Tensor), { dtype: 'float32' });
+});
+
 test('Softmax, LogSoftmax and reductions (keepdims on/off)', async () => {
   await fdCheck({ a: { shape: [2, 3, 4] } }, (g, x) => g.softmax(x.a as Tensor, -1));
   await fdCheck({ a: { shape: [3, 5] } }, (g, x) => g.logSoftmax(x.a as Tensor, 1));
