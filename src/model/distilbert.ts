@@ -345,8 +345,9 @@ export class DistilBertForSequenceClassification {
     }
     if (acc) for (const n of this.trainable) f[`grad_acc.${n}`] = { dtype: 'float32', dims: this.shapes.get(n) as number[], data: acc.get(n) as Float32Array };
     const store = this.store;
-    if (store && !acc) {
-      // first micro-batch: ORT writes the gradients straight into the engine's gradient storage
+    if (store) {
+      // ORT writes the gradients straight into the engine's gradient storage. With accumulation the same
+      // buffers are also the inputs: each is read only by the one node (Add / ScatterND-add) that writes it.
       const into: Record<string, HostTensor> = {};
       for (const n of this.trainable) into[`grad.${n}`] = { dtype: 'float32', dims: this.shapes.get(n) as number[], data: store.grad(n) };
       const r = await session.run(f, undefined, into);
@@ -355,14 +356,7 @@ export class DistilBertForSequenceClassification {
     }
     const r = await session.run(f);
     const grads = new Map<string, Float32Array>();
-    for (const n of this.trainable) {
-      const g = r[`grad.${n}`]?.data as Float32Array;
-      if (store) {
-        const view = store.grad(n);
-        view.set(g); // the accumulated sum back into storage (the graph read the previous sum from there)
-        grads.set(n, view);
-      } else grads.set(n, g);
-    }
+    for (const n of this.trainable) grads.set(n, r[`grad.${n}`]?.data as Float32Array);
     this.grads = grads;
     return { loss: (r.loss?.data as Float32Array)[0] as number };
   }
