@@ -215,6 +215,8 @@ interface Slot {
   run(task: TrialTask): Promise<TrialOutcome>;
   abort(): void;
   close(): Promise<void>;
+  /** the worker died (its trial was recorded as failed): the loop starts a fresh one */
+  dead(): boolean;
 }
 
 class AbortedTrial extends Error {}
@@ -298,6 +300,7 @@ function workerSlot(name: string, runnerModule: string, threads: number, onProgr
       closed = true;
       await worker.terminate();
     },
+    dead: () => fatal !== null && !closed,
   };
 }
 
@@ -323,6 +326,7 @@ function inProcessSlot(name: string, runner: TrialRunner, threads: number, signa
       ac?.abort();
     },
     async close() {},
+    dead: () => false,
   };
 }
 
@@ -398,19 +402,23 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         ? opts.runnerModule
         : pathToFileURL(resolve(opts.runnerModule)).href
       : defaultRunnerModule();
-    for (const name of counts0.pending > 0 ? workerNames : []) {
-      slots.push(
-        opts.runner
-          ? inProcessSlot(name, opts.runner, plan.threadsPerWorker, stop.signal, onProgress)
-          : workerSlot(name, runnerModule, plan.threadsPerWorker, onProgress),
-      );
-    }
+    const makeSlot = (name: string): Slot =>
+      opts.runner
+        ? inProcessSlot(name, opts.runner, plan.threadsPerWorker, stop.signal, onProgress)
+        : workerSlot(name, runnerModule, plan.threadsPerWorker, onProgress);
+    for (const name of counts0.pending > 0 ? workerNames : []) slots.push(makeSlot(name));
 
     let ranNow = 0;
     let failedNow = 0;
     let fatal: Error | null = null;
-    const loop = async (slot: Slot) => {
+    const loop = async (index: number) => {
       while (!stop.signal.aborted && !fatal) {
+        let slot = slots[index]!;
+        if (slot.dead()) {
+          // a worker that crashed (its trial is recorded as failed) is replaced by a fresh one
+          await slot.close().catch(() => {});
+          slot = slots[index] = makeSlot(slot.name);
+        }
         const trial = await store.claimNext(runId, slot.name);
         if (!trial) break;
         live.running++;
@@ -462,7 +470,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         }
       }
     };
-    await Promise.all(slots.map(loop));
+    await Promise.all(slots.map((_, i) => loop(i)));
     opts.signal?.removeEventListener('abort', onUserAbort);
     if (fatal) throw fatal;
     baseline = await refreshBaseline(store, spec);

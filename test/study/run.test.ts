@@ -124,6 +124,24 @@ test('worker threads: a runner module in 2 workers, each trial once', async () =
   }
 });
 
+test('a worker that dies mid-trial: that trial fails, a fresh worker takes the rest', async () => {
+  const d = tempDir();
+  try {
+    const spec = writeSpec(d.path, { args: '{num_train_epochs: 1, crash_lr: 1.0e-4}', baseline: '{metrics: {accuracy: 0.5}}' });
+    const s = await runStudy(spec, { runnerModule: FAKE, quiet: true, cores: 2 });
+    assert.deepEqual(s.counts, { pending: 0, running: 0, done: 8, failed: 4 });
+    const store = openSqliteStore(join(d.path, 'runs', 'fake.sqlite'));
+    try {
+      const failed = await store.listTrials({ status: 'failed' });
+      assert.ok(failed.every((t) => t.config.learning_rate === 1e-4 && /exited \(code 7\)/.test(t.error!)), JSON.stringify(failed.map((t) => t.error)));
+    } finally {
+      await store.close();
+    }
+  } finally {
+    d.cleanup();
+  }
+});
+
 test('an abort signal stops cleanly: running trials go back to pending, finished ones stay', async () => {
   const d = tempDir();
   try {
