@@ -212,6 +212,18 @@ export class Graph {
     return this.one('Where', [cond, ta, tb], {}, ta.dtype, broadcastShapes(cond.shape, broadcastShapes(ta.shape, tb.shape)));
   }
 
+  /**
+   * Inverted dropout with the mask taken from `bits` (uint32, same shape as x, e.g. from RandomStream): an
+   * element survives when bits ≥ p·2³² (probability 1−p, as torch's bernoulli(1−p)) and is scaled by 1/(1−p).
+   * The mask is a pure function of an input, so the backward pass reuses it (Mul's rule).
+   */
+  dropout(x: Tensor, bits: Tensor, p: number): Tensor {
+    if (!(p >= 0 && p < 1)) throw new Error(`dropout probability must be in [0, 1), got ${p}`);
+    if (p === 0) return x;
+    const keep = this.greaterOrEqual(this.cast(bits, x.dtype), p * 4294967296);
+    return this.mul(x, this.where(keep, 1 / (1 - p), 0, x.dtype));
+  }
+
   // ---- linear algebra ------------------------------------------------------------------------------------
   matmul(a: Tensor, b: Tensor): Tensor {
     let shape: Shape | null = null;

@@ -67,7 +67,6 @@ export const hfNoDecay = (name: string): boolean => name.endsWith('.bias') || /(
 
 const LN_EPS = 1e-12;
 const FLOAT32_MIN = -3.4028234663852886e38;
-const TWO_32 = 4294967296;
 
 export function distilBertParameterShapes(cfg: DistilBertNetworkConfig): Map<string, number[]> {
   const numLabels = numLabelsOf(cfg);
@@ -129,10 +128,7 @@ function buildNetwork(g: Graph, cfg: DistilBertNetworkConfig, shapes: Map<string
     if (!opts.train || prob <= 0) return x;
     const name = `dropout.${sites.length}`;
     sites.push({ name, p: prob, dims });
-    const r = g.input(name, 'uint32', x.shape ?? []);
-    // keep with probability 1-p (torch: bernoulli(1-p)), survivors scaled by 1/(1-p)
-    const keep = g.greaterOrEqual(g.cast(r, 'float32'), prob * TWO_32);
-    return g.mul(x, g.where(keep, 1 / (1 - prob), 0));
+    return g.dropout(x, g.input(name, 'uint32', x.shape ?? []), prob);
   };
   const { dim, n_heads: H } = cfg;
   if (dim % H !== 0) throw new UserError(`config: dim ${dim} is not a multiple of n_heads ${H}`);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Graph, Session, gradients, type Tensor, type DType, type HostTensor } from '../../src/engine/index.js';
+import { Graph, Session, RandomStream, gradients, type Tensor, type DType, type HostTensor } from '../../src/engine/index.js';
 import { Rng } from '../../src/util/index.js';
 
 interface Spec {
@@ -195,4 +195,30 @@ test('an op without a rule is a clear error', () => {
   const a = g.input('a', 'float32', [3]);
   const y = g.node('Cos', [a], {}, [{ dtype: 'float32', shape: [3] }])[0] as Tensor;
   assert.throws(() => gradients(g.reduceSum(y, [0], false), [a]), /no gradient rule for ONNX op Cos/);
+});
+
+test('dropout: threshold at p·2³², survivors scaled by 1/(1−p), the same mask in backward; RandomStream keeps ≈1−p', async () => {
+  const g = new Graph();
+  const x = g.input('x', 'float32', [6]);
+  const bits = g.input('bits', 'uint32', [6]);
+  const y = g.dropout(x, bits, 0.25);
+  const [dx] = gradients(g.reduceSum(y, [0], false), [x]);
+  const s = await Session.create(g.toModel({ y, dx: dx as Tensor }), { intraOpNumThreads: 1 });
+  const q = 0.25 * 2 ** 32;
+  const r = await s.run({
+    x: { dtype: 'float32', dims: [6], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+    bits: { dtype: 'uint32', dims: [6], data: Uint32Array.from([0, q - 1024, q, q + 1024, 2 ** 32 - 1, 12345]) },
+  });
+  const scale = Math.fround(1 / 0.75);
+  assert.deepEqual(Array.from(r.y?.data as Float32Array), [0, 0, 3, 4, 5, 0].map((v) => Math.fround(v * scale)));
+  assert.deepEqual(Array.from(r.dx?.data as Float32Array), [0, 0, 1 / 0.75, 1 / 0.75, 1 / 0.75, 0].map(Math.fround));
+  await s.dispose();
+  const n = 200_000;
+  const a = new RandomStream(7).uint32(n);
+  const b = new RandomStream(7).uint32(n);
+  assert.deepEqual(a.subarray(0, 16), b.subarray(0, 16));
+  assert.notDeepEqual(Array.from(new RandomStream(8).uint32(16)), Array.from(a.subarray(0, 16)));
+  let kept = 0;
+  for (const v of a) if (v >= 0.1 * 2 ** 32) kept++;
+  assert.ok(Math.abs(kept / n - 0.9) < 4 * Math.sqrt((0.9 * 0.1) / n), `kept ${kept / n}`);
 });
