@@ -28,8 +28,7 @@ interface Backend {
   bundled: boolean;
 }
 
-/** Execution providers this onnxruntime-node build can use. */
-export function availableExecutionProviders(): string[] {
+function backends(): Backend[] {
   const list = (ort as unknown as { listSupportedBackends?: () => Backend[] }).listSupportedBackends;
   let backends: Backend[] = [{ name: 'cpu', bundled: true }];
   try {
@@ -38,7 +37,12 @@ export function availableExecutionProviders(): string[] {
   } catch {
     /* older builds: cpu only */
   }
-  return backends.map((b) => b.name);
+  return backends;
+}
+
+/** Execution providers this onnxruntime-node build can use. */
+export function availableExecutionProviders(): string[] {
+  return backends().map((b) => b.name);
 }
 
 /** The provider by name; unset → TUNESCOPE_DEVICE, else 'cpu'. */
@@ -77,7 +81,11 @@ export class Session {
         ...(process.env.TUNESCOPE_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.TUNESCOPE_ORT_PROFILE } : {}),
       });
     } catch (e) {
-      if (ep !== 'cpu') throw new UserError(`execution provider '${ep}' could not start: ${(e as Error).message}`);
+      if (ep !== 'cpu') {
+        const bundled = backends().find((b) => b.name === ep)?.bundled ?? true;
+        const hint = bundled ? '' : ` (its libraries are not bundled with onnxruntime-node: the package's postinstall, skipped here, downloads them)`;
+        throw new UserError(`execution provider '${ep}' could not start${hint}: ${(e as Error).message.split('\n')[0]}`);
+      }
       throw e;
     }
     return new Session(s, s.inputNames, s.outputNames, ep);
