@@ -12,5 +12,5 @@ export type { StudyTable, StudyRow, StudyRowsOptions } from './rows.js';
 export { materializeModel } from './model-dir.js';
 export { analyzeStudy, formatStudyAnalysis } from './analysis.js';
 export type { AnalyzeStudyOptions, StudyAnalysis, MetricVariability } from './analysis.js';
-export { runDemo, DEMO_GRID, DEMO_SEEDS, DEMO_MODEL } from './demo.js';
+export { runDemo, DEMO_GRID, DEMO_SEEDS, DEMO_MODEL, DEMO_BASELINE } from './demo.js';
 export type { DemoOptions, DemoResult } from './demo.js';
