@@ -196,6 +196,10 @@ export class DistilBertForSequenceClassification {
   private stepCount = 0;
   /** WASM storage + native AdamW (null: the ONNX optimizer graph path, e.g. TUNESCOPE_ADAMW=onnx or too large for wasm32). */
   private store: AdamWStore | null;
+  private disposed = false;
+  private live(): void {
+    if (this.disposed) throw new Error('DistilBertForSequenceClassification: used after dispose()');
+  }
   private readonly sessions = new Map<string, Promise<{ session: Session; sites: DropoutSite[] }>>();
 
   private constructor(
@@ -315,6 +319,7 @@ export class DistilBertForSequenceClassification {
 
   /** Eval-mode forward (no dropout): logits [B, num_labels] row-major, and the mean cross-entropy when labels are given. */
   async forward(batch: Batch, opts: { outputHiddenStates?: boolean } = {}): Promise<{ logits: Float32Array; loss?: number; hiddenStates?: Float32Array[] }> {
+    this.live();
     const withLabels = !!batch.labels && !opts.outputHiddenStates;
     const kind = opts.outputHiddenStates ? 'evalHidden' : withLabels ? 'evalLoss' : 'eval';
     const { session } = await this.session(kind);
@@ -330,6 +335,7 @@ export class DistilBertForSequenceClassification {
    * lossScale·loss are added to the engine's buffers. Returns the micro-batch's mean loss (unscaled).
    */
   async accumulateGradients(batch: Batch, opts: { lossScale: number; dropoutSeed: number }): Promise<{ loss: number }> {
+    this.live();
     const acc = this.grads;
     const { session, sites } = await this.session(acc ? 'trainAcc' : 'trainFresh');
     const f = this.feeds(batch, true);
@@ -370,6 +376,7 @@ export class DistilBertForSequenceClassification {
    * applies one torch AdamW step at `lr`, and clears the gradients. Returns the pre-clip global norm.
    */
   async optimizerStep(opts: { lr: number; maxGradNorm?: number; optimizer: OptimizerConfig }): Promise<{ gradNorm: number }> {
+    this.live();
     if (!this.grads) throw new UserError('optimizerStep: no gradients accumulated since the last step');
     const o = opts.optimizer;
     if (this.store) {
@@ -480,6 +487,7 @@ export class DistilBertForSequenceClassification {
 
   /** Current weights under their HF names: a snapshot (later steps do not change it). */
   parameters(): Map<string, ParamTensor> {
+    this.live();
     const m = new Map<string, ParamTensor>();
     for (const n of this.names) {
       const p = this.params.get(n) as ParamTensor;
@@ -490,8 +498,14 @@ export class DistilBertForSequenceClassification {
   }
 
   async dispose(): Promise<void> {
-    this.store = null; // the WASM memory (≈16 bytes per parameter) goes with the last reference
+    // drop every view into the WASM memory (≈16 bytes per parameter) so it can be collected even while
+    // the caller still holds this object
+    this.disposed = true;
+    this.store = null;
     this.grads = null;
+    this.params = new Map();
+    this.expAvg.clear();
+    this.expAvgSq.clear();
     const all = [...this.sessions.values(), ...[...this.optSessions.values()].map((p) => p.then((session) => ({ session })))];
     this.sessions.clear();
     this.optSessions.clear();

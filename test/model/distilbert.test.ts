@@ -204,3 +204,10 @@ test('one session serves every padded length, and extra padding does not change 
   assert.ok(maxDiff(gs, gf) < 1e-5 * Math.max(...Array.from(gf, Math.abs)));
   await net.dispose();
 });
+
+test('a disposed model says so instead of running', async () => {
+  const net = await DistilBertForSequenceClassification.create(config(), params(), { intraOpNumThreads: 1 });
+  await net.dispose();
+  await assert.rejects(net.forward(batchOf([0])), /used after dispose/);
+  assert.throws(() => net.parameters(), /used after dispose/);
+});
