@@ -3,7 +3,7 @@
  * source has one, and the key path (`design.factors.learning_rate.values[2]: expected a positive number`).
  * Relative paths inside a spec (store, model dir, tokenizer, data_dir) resolve against the spec file's folder.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
@@ -254,7 +254,8 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
   let model: ModelSource;
   if (typeof s.model === 'string') {
     // A path-looking string is a local folder (resolved against the spec); anything else is a Hub id or a folder as written.
-    model = { kind: 'pretrained', id: isPathLike(s.model) ? abs(s.model) : s.model };
+    // A path-looking string, or a folder that exists beside the spec, is a local model; anything else a Hub id.
+    model = { kind: 'pretrained', id: isPathLike(s.model) || existsSync(abs(s.model)) ? abs(s.model) : s.model };
   } else {
     const c = s.model.from_config as Record<string, unknown>;
     if (typeof c.dim === 'number' && typeof c.n_heads === 'number' && c.dim % c.n_heads !== 0) {
@@ -320,7 +321,7 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
   }
   const ds = s.dataset;
   const dataset: DatasetSource = { ...ds, ...(ds.data_dir ? { data_dir: abs(ds.data_dir) } : {}) };
-  if (isPathLike(ds.name)) dataset.name = abs(ds.name);
+  if (isPathLike(ds.name) || (ds.name.includes('/') && existsSync(abs(ds.name)))) dataset.name = abs(ds.name);
 
   const storePath = abs(s.store ?? `./runs/${s.name}.sqlite`);
   return {
