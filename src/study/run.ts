@@ -22,6 +22,10 @@ import { materializeModel } from './model-dir.js';
 import { trialArgs, type TrialRunner, type TrialTask, type TrialProgress } from './runner.js';
 import { createStudyProgress, type StudyProgress } from './progress.js';
 import { resolveTrainingArguments, ARGUMENT_SPECS } from '../train/index.js';
+import { loadDataset } from '../data/index.js';
+import { downloadFile, isHubId } from '../hub/index.js';
+import { existsSync } from 'node:fs';
+import { toDatasetSpec } from './dataset-spec.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
 const HEARTBEAT_MS = 10_000;
@@ -210,6 +214,27 @@ export function checkTrainingArguments(spec: StudySpec): void {
   }
 }
 
+/**
+ * Before any trial of the built-in trainer: the dataset loads (splits, columns, labels) and a Hub model is
+ * reachable, so a typo or an offline machine is one clear error instead of every trial failing the same way.
+ */
+export async function preflight(spec: StudySpec, model: string): Promise<void> {
+  const where = spec.source ?? 'study spec';
+  try {
+    await loadDataset(toDatasetSpec(spec.dataset));
+  } catch (e) {
+    throw new UserError(`${where}: dataset: ${(e as Error).message}`);
+  }
+  if (spec.model.kind === 'pretrained' && !existsSync(model)) {
+    if (!isHubId(model)) throw new UserError(`${where}: model: ${model} is neither a local folder nor a Hub id`);
+    try {
+      await downloadFile(model, 'config.json');
+    } catch (e) {
+      throw new UserError(`${where}: model: ${(e as Error).message}`);
+    }
+  }
+}
+
 interface Slot {
   name: string;
   run(task: TrialTask): Promise<TrialOutcome>;
@@ -367,6 +392,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     if (counts0.failed > 0 && !opts.retryFailed) warn(`${counts0.failed} failed trial(s) are not rerun (use --retry-failed)`);
 
     const model = counts0.pending > 0 ? materializeModel(spec.model, spec.store) : spec.model.kind === 'pretrained' ? spec.model.id : '';
+    if (counts0.pending > 0 && !opts.runner && !opts.runnerModule) await preflight(spec, model);
     await store.startRun({ id: runId, host: hostname(), pid: process.pid, workers: plan.workers, threadsPerWorker: plan.threadsPerWorker });
     runStarted = true;
     activeRuns.add(runId);

@@ -92,6 +92,25 @@ test('an unknown training argument as a factor stops before anything runs', { sk
   }
 });
 
+test('a dataset that cannot load is one error before any trial runs', { skip: !HAVE_SHARED && 'needs ../shared' }, async () => {
+  const d = tempDir();
+  try {
+    const spec = tinySpec(d.path, '    learning_rate: [1.0e-4, 1.0e-3]');
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace(/data_dir: [^,]+,/, `data_dir: ${join(d.path, 'no-such-dir')},`));
+    const r = runCli(['study', 'run', spec]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /tiny\.yaml: dataset: /);
+    const s = openSqliteStore(join(d.path, 'runs', 'tiny.sqlite'), { readonly: true });
+    try {
+      assert.equal((await s.counts()).done + (await s.counts()).failed, 0);
+    } finally {
+      await s.close();
+    }
+  } finally {
+    d.cleanup();
+  }
+});
+
 test('tunescope demo at toy size: runs, analyses, writes its files, says the model is not pretrained', { skip: !HAVE_SHARED && 'needs ../shared' }, () => {
   const d = tempDir();
   try {
