@@ -173,13 +173,20 @@ async function refreshBaseline(store: StudyStore, spec: StudySpec): Promise<Base
 export async function prepareStudy(spec: StudySpec, store?: StudyStore): Promise<{ store: StudyStore; created: boolean }> {
   const s = store ?? openStore(spec.store);
   try {
-    const existing = await s.getStudy();
+    let existing = await s.getStudy();
     const hash = specHash(spec);
     let created = false;
     if (!existing) {
-      await s.createStudy({ name: spec.name, spec, specHash: hash, tunescopeVersion: tunescopeVersion() });
-      created = true;
-    } else if (existing.specHash !== hash) {
+      try {
+        await s.createStudy({ name: spec.name, spec, specHash: hash, tunescopeVersion: tunescopeVersion() });
+        created = true;
+      } catch (e) {
+        // another process created it between our read and our insert: compare with theirs
+        existing = await s.getStudy();
+        if (!existing) throw e;
+      }
+    }
+    if (existing && existing.specHash !== hash) {
       const stored = existing.spec as StudySpec;
       const diff = specDiff(specIdentity(stored), specIdentity(spec));
       throw new UserError(

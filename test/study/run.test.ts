@@ -271,6 +271,34 @@ test('Ctrl-C (SIGINT) on study run: exit 130, running trials back to pending, st
   }
 });
 
+test('two processes on one study share the trials: each runs once', async () => {
+  const d = tempDir();
+  try {
+    const spec = writeSpec(d.path, { args: '{num_train_epochs: 1, fake_ms: 150}', execution: '{workers: 1}' });
+    const start = () =>
+      new Promise<number | null>((res) => {
+        const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), 'study', 'run', spec, '--runner', FAKE], {
+          cwd: ROOT,
+          env: { ...process.env, TUNESCOPE_QUIET: '1' },
+          stdio: 'ignore',
+        });
+        c.on('exit', (code) => res(code));
+      });
+    assert.deepEqual(await Promise.all([start(), start()]), [0, 0]);
+    const s = openSqliteStore(join(d.path, 'runs', 'fake.sqlite'), { readonly: true });
+    try {
+      const trials = await s.listTrials();
+      assert.equal(trials.length, 12);
+      assert.ok(trials.every((t) => t.status === 'done' && t.attempts === 1));
+      assert.equal(new Set(trials.map((t) => t.runId)).size, 2, 'both processes took trials');
+    } finally {
+      await s.close();
+    }
+  } finally {
+    d.cleanup();
+  }
+});
+
 test('CLI: status, export csv/json, analyze on a finished study; bad input errors', async () => {
   const d = tempDir();
   try {
