@@ -1,7 +1,7 @@
 /**
  * `tunescope demo`: a small but real study end to end — SST-2, a small from-scratch DistilBERT with the real
  * distilbert-base-uncased vocabulary, a grid over learning rate × batch size × epochs with two seeds, run by
- * two workers, then the analysis. Sized to finish in about two minutes on a quiet 2-core machine (see the
+ * two workers, then the analysis. Sized to finish in about a minute on a 2-core machine (see the
  * README's Studies section for the measurement). The spec it writes is an ordinary study spec: rerunning the
  * demo resumes it, `tunescope study …` commands work on it.
  */

@@ -471,7 +471,6 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         };
         try {
           const outcome = await slot.run(task);
-          if (stop.signal.aborted && !outcome) throw new AbortedTrial('aborted');
           const ok = await store.completeTrial(trial.id, runId, outcome);
           if (ok) {
             ranNow++;
