@@ -3,7 +3,9 @@
  * (dim 64, 2 layers, 2 heads, hidden 256) and the DistilBERT-base shape (dim 768, 6 layers, 12 heads,
  * hidden 3072), random init with the real 30522-token vocab, batch 8 (HF default), max_seq_length 128:
  * dynamic padding, padding to max_seq_length, and group_by_length. A fixed number of optimizer steps
- * (TUNESCOPE_BENCH_TRAIN_STEPS / _BASE_STEPS) after one warm-up step, evaluation excluded.
+ * (TUNESCOPE_BENCH_TRAIN_STEPS / _BASE_STEPS, default 250 / 50) after one warm-up step, evaluation excluded.
+ * Step counts are multiples of 50 because a length-grouped megabatch is 50 batches (its first batch holds the
+ * longest examples): shorter runs would overstate group_by_length's padding and cost.
  */
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +29,8 @@ interface Shape {
 
 export async function run(): Promise<void> {
   const shapes: Shape[] = [
-    { label: 'small (dim 64, 2 layers)', dim: 64, n_layers: 2, n_heads: 2, hidden_dim: 256, steps: Number(process.env.TUNESCOPE_BENCH_TRAIN_STEPS ?? 40) },
-    { label: 'distilbert-base shape (dim 768, 6 layers)', dim: 768, n_layers: 6, n_heads: 12, hidden_dim: 3072, steps: Number(process.env.TUNESCOPE_BENCH_TRAIN_BASE_STEPS ?? 4) },
+    { label: 'small (dim 64, 2 layers)', dim: 64, n_layers: 2, n_heads: 2, hidden_dim: 256, steps: Number(process.env.TUNESCOPE_BENCH_TRAIN_STEPS ?? 250) },
+    { label: 'distilbert-base shape (dim 768, 6 layers)', dim: 768, n_layers: 6, n_heads: 12, hidden_dim: 3072, steps: Number(process.env.TUNESCOPE_BENCH_TRAIN_BASE_STEPS ?? 50) },
   ];
   const data = await loadDataset({ name: 'sst2', dataDir: join(SHARED, 'datasets', 'sst2'), maxEvalSamples: 8 });
   const tokenizer = await loadTokenizer(join(SHARED, 'models', 'distilbert-base-uncased'));
