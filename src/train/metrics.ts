@@ -18,6 +18,8 @@ export interface EvalMetrics {
   precision_macro: number;
   recall_macro: number;
   f1_macro: number;
+  precision_micro: number;
+  recall_micro: number;
   f1_micro: number;
   precision_weighted: number;
   recall_weighted: number;
@@ -158,6 +160,8 @@ export function classificationMetrics(
   const sumTp = per.reduce((s, x) => s + x.tp, 0);
   const sumFp = per.reduce((s, x) => s + x.fp, 0);
   const sumFn = per.reduce((s, x) => s + x.fn, 0);
+  const precisionMicro = divide(sumTp, sumTp + sumFp, 'micro precision is ill-defined (no samples); set to 0.0', macroWarnings);
+  const recallMicro = divide(sumTp, sumTp + sumFn, 'micro recall is ill-defined (no samples); set to 0.0', macroWarnings);
   const f1Micro = divide(2 * sumTp, 2 * sumTp + sumFp + sumFn, 'micro F1 is ill-defined (no samples); set to 0.0', macroWarnings);
   const precisionMacro = mean(per.map((x) => x.precision));
   const recallMacro = mean(per.map((x) => x.recall));
@@ -182,6 +186,8 @@ export function classificationMetrics(
     precision_macro: precisionMacro,
     recall_macro: recallMacro,
     f1_macro: f1Macro,
+    precision_micro: precisionMicro,
+    recall_micro: recallMicro,
     f1_micro: f1Micro,
     precision_weighted: weighted((x) => x.precision),
     recall_weighted: weighted((x) => x.recall),

@@ -52,6 +52,8 @@ test('multiclass macro/micro/weighted (sklearn docs example)', () => {
   const m = classificationMetrics([0, 1, 2, 0, 1, 2], [0, 2, 1, 0, 0, 1], { binary: false });
   close(m.f1_macro, 0.26666666666666666, 1e-12);
   close(m.f1_micro, 1 / 3, 1e-12);
+  close(m.precision_micro, 1 / 3, 1e-12);
+  close(m.recall_micro, 1 / 3, 1e-12);
   close(m.f1_weighted, 0.26666666666666666, 1e-12);
   // precision_score docs: macro 0.2222, weighted 0.2222
   close(m.precision_macro, 0.2222222222222222, 1e-12);
