@@ -39,6 +39,8 @@ export interface TrainingArguments {
   save_strategy?: SaveStrategy;
   /** ONNX Runtime intra-op threads; default: the runtime's choice. */
   intra_op_num_threads?: number;
+  /** ONNX Runtime execution provider (cpu, cuda, webgpu, …); default TUNESCOPE_DEVICE, else cpu. */
+  device?: string;
 }
 
 type Kind = 'float' | 'int' | 'bool' | 'string' | 'enum';
@@ -81,6 +83,7 @@ export const ARGUMENT_SPECS: readonly ArgumentSpec[] = [
   { name: 'output_dir', kind: 'string', help: 'where the model, metrics.json and trainer_state.json go' },
   { name: 'save_strategy', kind: 'enum', choices: ['no', 'epoch', 'end'], help: "save the model per epoch, at the end, or not (default: 'end' with output_dir)" },
   { name: 'intra_op_num_threads', kind: 'int', help: 'ONNX Runtime intra-op threads', check: positiveInt },
+  { name: 'device', kind: 'string', help: 'ONNX Runtime execution provider: cpu (default), cuda, webgpu, … where installed' },
 ];
 
 const SPEC_BY_NAME = new Map(ARGUMENT_SPECS.map((s) => [s.name as string, s]));

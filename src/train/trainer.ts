@@ -117,6 +117,14 @@ function writeJsonAtomic(path: string, value: unknown): void {
   renameSync(tmp, path);
 }
 
+/** The network on the engine, with the run's threads and execution provider. */
+function createModel(pretrained: PretrainedModel, args: TrainingArguments): Promise<DistilBertForSequenceClassification> {
+  return DistilBertForSequenceClassification.create(pretrained.config, pretrained.parameters, {
+    ...(args.intra_op_num_threads !== undefined ? { intraOpNumThreads: args.intra_op_num_threads } : {}),
+    ...(args.device !== undefined ? { executionProvider: args.device } : {}),
+  });
+}
+
 /** Fine-tunes `model` on `dataset` with HF Trainer semantics; see FineTuneResult. */
 export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const args = resolveTrainingArguments(opts.args);
@@ -126,9 +134,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const train = tokenize(p, 'train', opts.tokenCacheDir);
   const ev = tokenize(p, 'eval', opts.tokenCacheDir);
   const { config } = p.pretrained;
-  const model = await DistilBertForSequenceClassification.create(config, p.pretrained.parameters, {
-    ...(args.intra_op_num_threads !== undefined ? { intraOpNumThreads: args.intra_op_num_threads } : {}),
-  });
+  const model = await createModel(p.pretrained, args);
   const save = (dir: string): void =>
     savePretrained(dir, { config, parameters: model.parameters(), tokenizerDir: p.pretrained.tokenizerDir });
   // savePretrained swaps in a whole folder; the final model goes into output_dir file by file so that
@@ -224,9 +230,7 @@ export async function evaluateModel(opts: CommonOptions & { args?: Partial<Train
   const p = await prepare(opts, args);
   if (p.dataset.eval.length === 0) throw new UserError(`evaluation split of ${p.dataset.source} is empty`);
   const ev = tokenize(p, 'eval', opts.tokenCacheDir);
-  const model = await DistilBertForSequenceClassification.create(p.pretrained.config, p.pretrained.parameters, {
-    ...(args.intra_op_num_threads !== undefined ? { intraOpNumThreads: args.intra_op_num_threads } : {}),
-  });
+  const model = await createModel(p.pretrained, args);
   try {
     return await evaluateSplit(model, ev, {
       numLabels: p.numLabels,

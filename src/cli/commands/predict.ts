@@ -29,6 +29,7 @@ interface PredictOptions {
   revision?: string;
   tokenizer?: string;
   threads?: string;
+  device?: string;
 }
 
 function posInt(v: string | undefined, flag: string): number | undefined {
@@ -83,7 +84,7 @@ export function readTextsTsv(path: string, textColumn?: string, labelColumn?: st
 /** Loads model + tokenizer once and classifies texts in batches (dynamic padding to each batch's longest). */
 export async function predictTexts(
   texts: string[],
-  opts: { model: string; maxLength?: number; batchSize?: number; offline?: boolean; revision?: string; tokenizerDir?: string; intraOpNumThreads?: number },
+  opts: { model: string; maxLength?: number; batchSize?: number; offline?: boolean; revision?: string; tokenizerDir?: string; intraOpNumThreads?: number; device?: string },
 ): Promise<{ predictions: Prediction[]; notes: string[] }> {
   const pm = await loadPretrained(opts.model, { hub: { offline: opts.offline || undefined, revision: opts.revision } });
   const tokDir = opts.tokenizerDir ?? pm.tokenizerDir;
@@ -94,7 +95,10 @@ export async function predictTexts(
   }
   const maxLength = Math.min(opts.maxLength ?? tok.modelMaxLength, pm.config.max_position_embeddings);
   const labels = Array.from({ length: pm.config.num_labels }, (_, i) => pm.config.id2label[String(i)] ?? `LABEL_${i}`);
-  const net = await DistilBertForSequenceClassification.create(pm.config, pm.parameters, { intraOpNumThreads: opts.intraOpNumThreads });
+  const net = await DistilBertForSequenceClassification.create(pm.config, pm.parameters, {
+    intraOpNumThreads: opts.intraOpNumThreads,
+    ...(opts.device !== undefined ? { executionProvider: opts.device } : {}),
+  });
   const predictions: Prediction[] = [];
   try {
     const bs = opts.batchSize ?? 32;
@@ -140,6 +144,7 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'texts per forward pass', '32')
     .option('--tokenizer <dir>', 'tokenizer folder when the model has none')
     .option('--threads <n>', 'ONNX Runtime intra-op threads')
+    .option('--device <provider>', 'ONNX Runtime execution provider: cpu (default), cuda, webgpu, … where installed')
     .option('--revision <rev>', 'Hub branch, tag or commit', undefined)
     .option('--offline', 'use only the local Hub cache (same as HF_HUB_OFFLINE=1)')
     .option('--json', 'print JSON instead of a table')
@@ -160,6 +165,7 @@ export function register(program: Command): void {
         revision: o.revision,
         tokenizerDir: o.tokenizer,
         intraOpNumThreads: posInt(o.threads, '--threads'),
+        device: o.device,
       });
       for (const n of notes) process.stderr.write(`tunescope: note: ${n}\n`);
       predictions.forEach((p, i) => {
