@@ -101,7 +101,7 @@ export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s:
 export function register(program: Command): void {
   program
     .command('analyze')
-    .description('Fit polynomial OLS of metrics on hyperparameters (absolute and/or relative to a baseline) with statsmodels-grade inference')
+    .description('fit polynomial OLS of metrics on hyperparameters (absolute and/or relative to a baseline) with statsmodels-grade inference')
     .argument('<data>', 'CSV/TSV with a header row (e.g. a study export or a cards harvest)')
     .requiredOption('--predictors <cols>', 'comma-separated predictor columns, e.g. lr,bs,ep or learning_rate,train_batch_size,num_epochs')
     .requiredOption('--response <cols>', 'comma-separated metric columns, e.g. accuracy,f1,loss')

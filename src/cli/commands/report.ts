@@ -42,7 +42,7 @@ function version(): string {
 export function register(program: Command): void {
   program
     .command('report')
-    .description('Write a self-contained HTML report (tables, regression, charts, findings) of a study or a results CSV, plus Markdown and CSV tables')
+    .description('write a self-contained HTML report (tables, regression, charts, findings) of a study or a results CSV, plus Markdown and CSV tables')
     .argument('<input>', 'a study database (SQLite, from `tunescope study run`) or a results CSV/TSV (study export, cards harvest)')
     .option('--out <file>', 'the HTML file to write; report.md and report-*.csv go beside it', 'report.html')
     .option('--predictors <cols>', 'hyperparameter columns [default: the study factors, or learning_rate/lr, batch size, epochs columns found]')
