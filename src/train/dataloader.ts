@@ -5,16 +5,8 @@
  * max_seq_length with pad_to_max_length). The Trainer's torch generator cannot be reproduced bit for
  * bit in JS, so the permutation comes from util's MT19937 Rng: same seed, same order.
  */
+import type { Batch } from '../model/index.js';
 import { Rng } from '../util/index.js';
-
-/** Row-major [batchSize, seqLength] model inputs, padded with pad_token_id / attention mask 0 (src/model's Batch). */
-export interface Batch {
-  inputIds: Int32Array | BigInt64Array;
-  attentionMask: Int32Array | BigInt64Array;
-  labels?: Int32Array | BigInt64Array;
-  batchSize: number;
-  seqLength: number;
-}
 
 export interface TokenizedSplit {
   /** Token ids per example, [CLS] … [SEP], already truncated. */

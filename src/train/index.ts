@@ -8,6 +8,6 @@ export type { EvalMetrics } from './metrics.js';
 export { lrLambda, learningRateAt, warmupSteps, planSteps, LR_SCHEDULER_TYPES } from './schedule.js';
 export type { LrSchedulerType, StepPlan } from './schedule.js';
 export { collate, chunk, epochOrder, lengthGroupedIndices, realTokens } from './dataloader.js';
-export type { Batch, TokenizedSplit } from './dataloader.js';
+export type { TokenizedSplit } from './dataloader.js';
 export { trainLoop, evaluateSplit, hfNoDecay, optimizerConfig } from './loop.js';
 export type { TrainableClassifier, OptimizerConfig, EpochRecord, LogEntry, ProgressInfo, TrainLoopOptions, TrainLoopResult } from './loop.js';

@@ -8,7 +8,8 @@
  */
 import { createProgress, Rng } from '../util/index.js';
 import type { TrainingArguments } from './arguments.js';
-import { chunk, collate, epochOrder, realTokens, type Batch, type TokenizedSplit } from './dataloader.js';
+import type { Batch } from '../model/index.js';
+import { chunk, collate, epochOrder, realTokens, type TokenizedSplit } from './dataloader.js';
 import { computeMetrics, type EvalMetrics } from './metrics.js';
 import { learningRateAt, planSteps, type StepPlan } from './schedule.js';
 
