@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { trainLoop, evaluateSplit, type TrainableClassifier, type OptimizerConfig } from '../../src/train/loop.js';
-import { collate, lengthGroupedIndices, epochOrder, chunk, type Batch, type TokenizedSplit } from '../../src/train/dataloader.js';
+import { collate, lengthGroupedIndices, epochOrder, chunk, type TokenizedSplit } from '../../src/train/dataloader.js';
+import type { Batch } from '../../src/model/index.js';
 import { resolveTrainingArguments } from '../../src/train/arguments.js';
 import { lrLambda } from '../../src/train/schedule.js';
 import { Rng } from '../../src/util/index.js';
