@@ -13,3 +13,17 @@ test('an unknown command is one clear error with a non-zero exit', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /error: (unknown command|too many arguments)/);
 });
+
+test('a bad flag value of a subcommand is one line `tunescope: error: …` naming the flag, exit 2', () => {
+  const csv = 'fixtures/ols/data/grid_full.csv';
+  for (const [flag, value] of [['--degree', '5'], ['--frame', 'foo']] as const) {
+    const r = runCli(['analyze', `../shared/${csv}`, '--predictors', 'lr,bs,ep', '--response', 'accuracy', flag, value]);
+    assert.equal(r.status, 2, r.stderr);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], new RegExp(`^tunescope: error: option '${flag} <\\w+>' argument '${value}' is invalid`));
+  }
+  const u = runCli(['study', 'export', 'x.sqlite', '--bogus']);
+  assert.equal(u.status, 2, u.stderr);
+  assert.match(u.stderr.trim(), /^tunescope: error: unknown option '--bogus'[^\n]*$/);
+});
