@@ -127,6 +127,14 @@ test('bad input: one clear error naming the file, line and column', async () => 
       runAnalyze(join(OLS, 'data', 'grid_full.csv'), { predictors: 'lr,bs,ep', response: 'accuracy', degree: '2', baseline: 'accuracy=abc' } as never, () => {}),
       /--baseline: expected METRIC=NUMBER/,
     );
+    // an output path in a folder that does not exist: a UserError before any fitting, nothing written
+    const out = join(tmp.path, 'no-such-folder', 'fits.json');
+    let printed = '';
+    await assert.rejects(
+      runAnalyze(join(OLS, 'data', 'grid_full.csv'), { predictors: 'lr,bs,ep', response: 'accuracy', degree: '1', json: out } as never, (s) => (printed += s)),
+      (e: Error) => e.name === 'UserError' && /--json .*fits\.json: the folder .*no-such-folder does not exist/.test(e.message),
+    );
+    assert.equal(printed, '');
   } finally {
     tmp.cleanup();
   }

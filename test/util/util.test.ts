@@ -41,3 +41,21 @@ test('jsonSafe writes non-finite numbers as strings and reads them back', () => 
   assert.equal(parseJsonNumber(null), null);
   assert.throws(() => parseJsonNumber('x'));
 });
+
+test('writeFileAtomic: writes whole files; a missing folder or a folder as target is a UserError naming the path', async () => {
+  const { writeFileAtomic, checkOutputPath } = await import('../../src/util/index.js');
+  const { mkdtempSync, readFileSync, readdirSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'tunescope-util-'));
+  try {
+    writeFileAtomic(join(dir, 'a.json'), '{"x":1}\n');
+    assert.equal(readFileSync(join(dir, 'a.json'), 'utf8'), '{"x":1}\n');
+    assert.deepEqual(readdirSync(dir), ['a.json']); // no temp file left behind
+    assert.throws(() => writeFileAtomic(join(dir, 'nope', 'b.json'), 'x', '--json'), (e: Error) => e.name === 'UserError' && /^--json .*b\.json: the folder .*nope does not exist$/.test(e.message));
+    assert.throws(() => checkOutputPath(dir, '--out'), (e: Error) => e.name === 'UserError' && /is a folder, not a file/.test(e.message));
+    assert.deepEqual(readdirSync(dir), ['a.json']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

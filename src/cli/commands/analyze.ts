@@ -2,10 +2,9 @@
  * `tunescope analyze DATA.csv --predictors … --response …`: polynomial OLS per (response, frame),
  * a statsmodels-like summary on stdout and, with --json, the fits as a JSON array (written atomically).
  */
-import { renameSync, writeFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { analyze, fitToJson, formatSideBySide, formatSummary, readTable, type Frame, type OlsFit } from '../../analysis/index.js';
-import { UserError, stringifyJson } from '../../util/index.js';
+import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { baselineForColumns, baselineFromCard } from '../../cards/index.js';
 
 function list(v: string): string[] {
@@ -60,6 +59,7 @@ async function resolveBaseline(opts: AnalyzeCliOptions, notes: string[]): Promis
 export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
   const degree = Number(opts.degree);
   if (degree !== 1 && degree !== 2 && degree !== 3) throw new UserError(`--degree must be 1, 2 or 3 (got ${opts.degree})`);
+  if (opts.json) checkOutputPath(opts.json, '--json');
   const notes: string[] = [];
   const baseline = await resolveBaseline(opts, notes);
   const frame = (opts.frame ?? (baseline ? 'both' : 'absolute')) as Frame | 'both';
@@ -91,9 +91,7 @@ export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s:
     .filter((p): p is readonly [OlsFit, OlsFit] => p[1] !== undefined);
   if (pairs.length > 0) out(`\n${pairs.map(([a, r]) => formatSideBySide(a, r)).join('\n\n')}\n`);
   if (opts.json) {
-    const tmp = `${opts.json}.tmp-${process.pid}`;
-    writeFileSync(tmp, `${stringifyJson(result.fits.map(fitToJson))}\n`);
-    renameSync(tmp, opts.json);
+    writeFileAtomic(opts.json, `${stringifyJson(result.fits.map(fitToJson))}\n`, '--json');
     out(`\nwrote ${result.fits.length} fit(s) to ${opts.json}\n`);
   }
 }

@@ -2,10 +2,9 @@
  * `tunescope study run|status|export|analyze`: designed sweeps of real fine-tunes, stored in SQLite.
  */
 import { Command, Option } from 'commander';
-import { closeSync, existsSync, openSync, readSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, resolve, basename, join } from 'node:path';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
-import { UserError, stringifyJson } from '../../util/index.js';
+import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { openStore, type StudyStore } from '../../store/index.js';
 import { loadStudySpec, runStudy, studyRows, type StudySpec, type StudySummary } from '../../study/index.js';
 import { analyzeStudy, formatStudyAnalysis } from '../../study/analysis.js';
@@ -33,9 +32,7 @@ export function openStudyStore(specOrDb: string): { store: StudyStore; spec: Stu
 }
 
 function writeAtomic(path: string, text: string): void {
-  const tmp = join(dirname(resolve(path)), `.${basename(path)}.tmp-${process.pid}`);
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  writeFileAtomic(path, text);
 }
 
 function positiveInt(name: string) {
@@ -107,6 +104,7 @@ export function register(program: Command): void {
     .option('--runner <module>', 'a module exporting runTrial(task, ctx) to use instead of the built-in fine-tuner')
     .option('--json <out>', 'also write the run summary as JSON')
     .action(async (specPath: string, o: { retryFailed?: boolean; workers?: number; threads?: number; runner?: string; json?: string }) => {
+      if (o.json) checkOutputPath(o.json, '--json'); // before hours of trials, not after
       const ac = new AbortController();
       let interrupts = 0;
       const onSigint = () => {
@@ -163,6 +161,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'write here instead of stdout')
     .option('--all', 'every trial (pending, failed, baseline-only) with status, role and error columns')
     .action(async (path: string, o: { format: 'csv' | 'json'; out?: string; all?: boolean }) => {
+      if (o.out) checkOutputPath(o.out, '--out');
       const { store } = openStudyStore(path);
       try {
         const table = await studyRows(store, { all: o.all ?? false });
@@ -190,6 +189,7 @@ export function register(program: Command): void {
     .option('--effect-size <x>', 'effect size (metric units) for the seeds-needed power calculation', Number)
     .option('--json <out>', 'write the full analysis as JSON')
     .action(async (path: string, o: { degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; json?: string }) => {
+      if (o.json) checkOutputPath(o.json, '--json');
       const { store } = openStudyStore(path);
       try {
         const result = await analyzeStudy(store, {
