@@ -5,7 +5,7 @@
  * lr_scheduler_type by HF scheduler name (the manifest copies "Linear" as written), text exactly.
  * An empty manifest cell means "the card does not give it": the parser must leave the field absent too.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { UserError } from '../util/index.js';
@@ -43,13 +43,22 @@ function same(field: string, expected: string, got: string | number | undefined)
 }
 
 export function cardsAccuracy(manifestPath: string, rawDir: string): AccuracyReport & { records: CardRecord[] } {
-  let rows: Array<Record<string, string>>;
+  let parsed: Array<{ record: Record<string, string>; info: { lines: number } }>;
   try {
-    rows = parse(readFileSync(manifestPath), { columns: true, skip_empty_lines: true }) as Array<Record<string, string>>;
+    parsed = parse(readFileSync(manifestPath), { columns: true, skip_empty_lines: true, info: true }) as typeof parsed;
   } catch (e) {
     throw new UserError(`${manifestPath}: cannot read manifest (${(e as Error).message})`);
   }
-  if (rows.length === 0) throw new UserError(`${manifestPath}: manifest has no rows`);
+  if (parsed.length === 0) throw new UserError(`${manifestPath}: manifest has no rows`);
+  const rows = parsed.map((p) => p.record);
+  if (!('file' in rows[0])) throw new UserError(`${manifestPath}: the manifest has no "file" column (columns: ${Object.keys(rows[0]).join(', ')})`);
+  // a card the manifest names but the folder lacks is a wrong folder or manifest, not a parser miss
+  for (const { record, info } of parsed) {
+    const path = join(rawDir, record.file ?? '');
+    if (!record.file || !existsSync(path)) {
+      throw new UserError(`${manifestPath}: line ${info.lines}: ${record.file ? `no card ${path}` : 'empty "file" cell'}`);
+    }
+  }
   const fields = Object.keys(rows[0]).filter((c) => !NOT_FIELDS.has(c));
   const perField: AccuracyReport['perField'] = Object.fromEntries(fields.map((f) => [f, { correct: 0, total: 0 }]));
   const mismatches: FieldMismatch[] = [];

@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'csv-parse/sync';
@@ -225,6 +225,12 @@ test('CLI: cards ingest writes one row per card with provenance and a per-epoch 
     const missing = await runCliAsync(['cards', 'ingest', join(dir.path, 'nope')], {});
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /cannot read folder/);
+    // a bad --out fails before anything is written, so --epochs-out is not left behind alone
+    const epochs2 = join(dir.path, 'epochs2.csv');
+    const badOut = await runCliAsync(['cards', 'ingest', sharedPath('fixtures', 'cards', 'raw'), '--out', join(dir.path, 'nope', 'c.csv'), '--epochs-out', epochs2], {});
+    assert.equal(badOut.status, 2);
+    assert.match(badOut.stderr.trim(), /^tunescope: error: --out .*c\.csv: the folder .*nope does not exist$/);
+    assert.equal(existsSync(epochs2), false);
   } finally {
     dir.cleanup();
   }

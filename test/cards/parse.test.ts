@@ -26,6 +26,22 @@ test('every value in fixtures/cards/manifest.csv is extracted exactly', () => {
   assert.equal(colter.values.lr_scheduler_type, 'linear');
 });
 
+test('cardsAccuracy: a manifest without a file column, or a card missing from the folder, is a UserError naming it', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'tunescope-cards-acc-'));
+  try {
+    const noFile = join(dir, 'nofile.csv');
+    writeFileSync(noFile, 'model_id,learning_rate\na/b,5e-5\n');
+    assert.throws(() => cardsAccuracy(noFile, `${FIX}/raw`), (e: Error) => e.name === 'UserError' && /nofile\.csv: the manifest has no "file" column/.test(e.message));
+    // the real manifest against an empty folder: every card is missing, not "0% accurate"
+    assert.throws(() => cardsAccuracy(`${FIX}/manifest.csv`, dir), (e: Error) => e.name === 'UserError' && /manifest\.csv: line 2: no card .*\.md$/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('provenance: results line beats model-index; baseline metrics from model-index validation split', () => {
   const twoEn = parseCard(readFileSync(`${FIX}/raw/2en__distilbert-base-uncased-finetuned-emotion.md`, 'utf8'));
   assert.equal(twoEn.values.eval_f1, 0.9289);

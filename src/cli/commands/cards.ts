@@ -3,7 +3,7 @@
  */
 import { Command } from 'commander';
 import { resolve } from 'node:path';
-import { UserError, createProgress, stringifyJson } from '../../util/index.js';
+import { UserError, checkOutputPath, createProgress, stringifyJson } from '../../util/index.js';
 import {
   cardsAccuracy,
   cardsCsv,
@@ -28,6 +28,12 @@ function positiveInt(name: string) {
     if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a positive integer (got ${JSON.stringify(v)})`);
     return n;
   };
+}
+
+/** Both output paths are checked before any work, so one bad path leaves neither file half-done. */
+function checkOutputs(o: OutputOpts): void {
+  if (o.out) checkOutputPath(o.out, '--out');
+  if (o.epochsOut) checkOutputPath(o.epochsOut, '--epochs-out');
 }
 
 function writeOutputs(records: CardRecord[], o: OutputOpts): void {
@@ -61,6 +67,7 @@ export function register(program: Command): void {
     .option('--json', 'JSON array (provenance, metrics, per-epoch rows nested) instead of CSV')
     .option('--epochs-out <file>', 'also write the per-epoch Training results rows as CSV (model_id, source, epoch, step, …)')
     .action((dir: string, o: OutputOpts) => {
+      checkOutputs(o);
       const records = ingestCards(resolve(dir));
       writeOutputs(records, o);
     });
@@ -82,6 +89,7 @@ export function register(program: Command): void {
       return n;
     })
     .action(async (o: OutputOpts & { base: string; limit?: number; cache?: string; offline?: boolean; timeout?: number; retries?: number }) => {
+      checkOutputs(o);
       let bar: ReturnType<typeof createProgress> | null = null;
       const result = await harvestCards({
         base: o.base,
