@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { UserError } from '../util/index.js';
+import { UserError, decodeUtf8 } from '../util/index.js';
 
 export type Cell = string | number | null;
 export type Row = Record<string, Cell>;
@@ -32,13 +32,14 @@ export function parseCell(text: string): Cell {
 
 /** Reads a CSV (or TSV: `.tsv`/`.tab` extension or a tab-separated header) with a header row. */
 export function readTable(path: string): Table {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     throw new UserError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return parseTable(text, path);
+  if (bytes.includes(0)) throw new UserError(`${path}: not a text CSV file (contains NUL bytes)`);
+  return parseTable(decodeUtf8(bytes, path), path);
 }
 
 export function parseTable(text: string, source = '<input>'): Table {

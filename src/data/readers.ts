@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parquetReadObjects } from 'hyparquet';
-import { UserError } from '../util/index.js';
+import { UserError, decodeUtf8 } from '../util/index.js';
 
 export type RawValue = string | number | bigint | boolean | null | undefined;
 
@@ -41,11 +41,11 @@ export async function readRawTable(file: string): Promise<RawTable> {
   }
   switch (format) {
     case 'tsv':
-      return readTsv(file, bytes.toString('utf8'));
+      return readTsv(file, decodeUtf8(bytes, file));
     case 'csv':
-      return readCsv(file, bytes.toString('utf8'));
+      return readCsv(file, decodeUtf8(bytes, file));
     case 'jsonl':
-      return readJsonl(file, bytes.toString('utf8'));
+      return readJsonl(file, decodeUtf8(bytes, file));
     case 'parquet':
       return readParquet(file, bytes);
   }

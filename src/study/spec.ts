@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import YAML, { LineCounter, isNode, type Document } from 'yaml';
-import { UserError } from '../util/index.js';
+import { UserError, decodeUtf8, isUserError } from '../util/index.js';
 
 const positive = (what = 'a positive number') => z.number({ error: `expected ${what}` }).finite({ error: `expected ${what}` }).positive({ error: `expected ${what}` });
 const nonNegInt = z.number({ error: 'expected an integer ≥ 0' }).int({ error: 'expected an integer ≥ 0' }).min(0, { error: 'expected an integer ≥ 0' });
@@ -376,8 +376,9 @@ export function parseStudySpecText(text: string, opts: { file?: string; baseDir?
 export function loadStudySpec(path: string): StudySpec {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    text = decodeUtf8(readFileSync(path), path);
   } catch (e) {
+    if (isUserError(e)) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(code === 'ENOENT' ? `study spec not found: ${path}` : `cannot read study spec ${path}: ${(e as Error).message}`);
   }

@@ -102,13 +102,14 @@ test('bad input: one clear error naming the file, line and column', async () => 
       ['quote.csv', 'lr,bs,ep,accuracy\n1,2,"3,4\n', {}, /quote\.csv: Quote Not Closed.*line 2/],
       ['inf.csv', 'lr,bs,ep,accuracy\n1e-5,8,1,inf\n', {}, /inf\.csv: line 2, column "accuracy": non-finite value/],
       ['binary.csv', 'lr,bs\u0000\u0001', {}, /binary\.csv: not a text CSV file/],
+      ['latin1.csv', 'lr,bs,ep,accuracy\n1e-5,8,1,0.9\n2e-5,16,2,\u00e9\n', {}, /latin1\.csv: line 3, column 11: not valid UTF-8 \(byte 0xe9/],
       ['loglr.csv', 'lr,bs,ep,accuracy\n1e-5,8,1,0.9\n0,8,2,0.9\n1e-5,16,1,0.9\n2e-5,8,3,0.8\n3e-5,16,2,0.85\n', { logLr: true }, /--log-lr: lr must be > 0, found 0/],
       ['const.csv', 'lr,bs,ep,accuracy\n1e-5,8,1,0.9\n2e-5,8,2,0.9\n1e-5,8,1,0.9\n2e-5,8,3,0.8\n3e-5,8,2,0.85\n', { standardize: true }, /--standardize: predictor bs is constant/],
       ['few.csv', 'lr,bs,ep,accuracy\n1e-5,8,1,0.9\n2e-5,16,2,0.91\n3e-5,32,4,0.93\n4e-5,8,3,0.92\n', {}, /too few rows .*4 observation\(s\) for 4 terms/],
     ];
     for (const [name, text, extra, re] of cases) {
       const p = join(tmp.path, name);
-      writeFileSync(p, text);
+      writeFileSync(p, text, name === 'latin1.csv' ? 'latin1' : 'utf8');
       await assert.rejects(
         runAnalyze(p, { predictors: 'lr,bs,ep', response: 'accuracy', degree: '1', ...extra } as never, () => {}),
         (e: Error) => e.name === 'UserError' && re.test(e.message) && !e.message.includes('\n'),

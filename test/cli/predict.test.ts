@@ -36,6 +36,9 @@ test('TSV reading: header with sentence/label, headerless one-per-line, errors n
     const d = join(t.path, 'd.tsv');
     writeFileSync(d, 'x\ty\n1\t2\n');
     assert.throws(() => readTextsTsv(d), (e: unknown) => e instanceof UserError && /--text-column/.test(e.message));
+    const latin1 = join(t.path, 'latin1.tsv');
+    writeFileSync(latin1, Buffer.from('sentence\tlabel\nok\t1\ncaf\xe9\t0\n', 'latin1'));
+    assert.throws(() => readTextsTsv(latin1), (e: unknown) => e instanceof UserError && e.message === `${latin1}: line 3, column 4: not valid UTF-8 (byte 0xe9 at offset 23); save the file as UTF-8`);
   } finally {
     t.cleanup();
   }
@@ -60,6 +63,12 @@ test('CLI: tunescope predict prints a table with accuracy for a labelled TSV, --
     const bad = runCli(['predict', '--model', join(t.path, 'nope'), 'x']);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /tunescope: error: .*no such folder/);
+    // a gold label the model does not have is an error naming line and column, not a silent miss
+    const g = join(t.path, 'gold.tsv');
+    writeFileSync(g, 'sentence\tlabel\nloved it!\t1\nworst film ever\tneg\n');
+    const gr = runCli(['predict', '--model', TINY_C, '--file', g]);
+    assert.equal(gr.status, 2, gr.stdout);
+    assert.match(gr.stderr.trim(), /^tunescope: error: .*gold\.tsv: line 3, column "label": gold label "neg" is neither a label of the model \(NEGATIVE, POSITIVE\) nor a class id 0–1$/);
   } finally {
     t.cleanup();
   }

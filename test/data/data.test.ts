@@ -74,6 +74,10 @@ test('bad rows: error names file and line; skipBadRows counts them', async () =>
     writeFileSync(join(t.path, 'validation.tsv'), 'sentence\tlabel\n');
     writeFileSync(join(t.path, 'train.tsv'), 'sentence\tlabel\na\t1\n');
     await assert.rejects(loadDataset({ name: t.path }), /validation split .* is empty/);
+    // a Latin-1 file is refused with line and column, not decoded into U+FFFD and trained on
+    writeFileSync(join(t.path, 'validation.tsv'), 'sentence\tlabel\nok\t1\n');
+    writeFileSync(join(t.path, 'train.tsv'), Buffer.from('sentence\tlabel\ngood\t1\ncaf\xe9 noir\t0\n', 'latin1'));
+    await assert.rejects(loadDataset({ name: t.path }), (e: Error) => e.name === 'UserError' && /train\.tsv: line 3, column 4: not valid UTF-8/.test(e.message));
   } finally {
     t.cleanup();
   }

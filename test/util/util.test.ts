@@ -59,3 +59,12 @@ test('writeFileAtomic: writes whole files; a missing folder or a folder as targe
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('decodeUtf8: valid UTF-8 (with a real U+FFFD) passes; an invalid byte is a UserError with line and column', async () => {
+  const { decodeUtf8 } = await import('../../src/util/index.js');
+  assert.equal(decodeUtf8(Buffer.from('a\uFFFDb\nxé', 'utf8'), 'f.tsv'), 'a\uFFFDb\nxé');
+  assert.throws(
+    () => decodeUtf8(Buffer.concat([Buffer.from('héllo\nwo', 'utf8'), Buffer.from([0xc3]), Buffer.from('rld')]), 'f.tsv'),
+    (e: Error) => e.name === 'UserError' && e.message === 'f.tsv: line 2, column 3: not valid UTF-8 (byte 0xc3 at offset 9); save the file as UTF-8',
+  );
+});

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadPretrained, DistilBertForSequenceClassification, type Batch } from '../../model/index.js';
 import { loadTokenizer } from '../../tokenizer/index.js';
-import { UserError, stringifyJson } from '../../util/index.js';
+import { UserError, decodeUtf8, stringifyJson } from '../../util/index.js';
 
 export interface Prediction {
   text: string;
@@ -41,12 +41,13 @@ function posInt(v: string | undefined, flag: string): number | undefined {
 
 /** GLUE-style TSV: a header naming the text column (`sentence`/`text` or --text-column), or one text per line without header. */
 export function readTextsTsv(path: string, textColumn?: string, labelColumn?: string): { texts: string[]; gold: (string | undefined)[] } {
-  let raw: string;
+  let bytes: Buffer;
   try {
-    raw = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
+  const raw = decodeUtf8(bytes, path);
   const lines = raw.replace(/^\uFEFF/, '').split(/\r?\n/);
   if (lines[lines.length - 1] === '') lines.pop();
   if (lines.length === 0) throw new UserError(`${path}: empty file`);
@@ -176,7 +177,17 @@ export function register(program: Command): void {
       let accuracy: number | undefined;
       if (labelled.length) {
         const names = Object.keys(predictions[0]!.probabilities);
-        const hit = (p: Prediction): boolean => p.gold === p.label || (/^\d+$/.test(p.gold!) && names[Number(p.gold)] === p.label);
+        const goldName = (g: string): string | undefined => (names.includes(g) ? g : /^\d+$/.test(g) ? names[Number(g)] : undefined);
+        // a gold label the model does not know would silently count as wrong: name its line instead
+        const first = textsArg.length;
+        predictions.forEach((p, i) => {
+          if (p.gold !== undefined && goldName(p.gold) === undefined) {
+            throw new UserError(
+              `${o.file}: line ${i - first + 2}, column ${JSON.stringify(o.labelColumn ?? 'label')}: gold label ${JSON.stringify(p.gold)} is neither a label of the model (${names.join(', ')}) nor a class id 0–${names.length - 1}`,
+            );
+          }
+        });
+        const hit = (p: Prediction): boolean => goldName(p.gold!) === p.label;
         accuracy = labelled.filter(hit).length / labelled.length;
       }
       if (o.json) {
