@@ -233,6 +233,17 @@ async function resolveModelDir(idOrDir: string, hub: HubOptions | undefined): Pr
   return { dir, source: `hf://${idOrDir}@${hub?.revision ?? 'main'}`, hubRepo: idOrDir };
 }
 
+/** Shape-setting keys config.json lacks (HF then uses its defaults): the likely cause of a shape mismatch. */
+function defaultedShapeKeys(json: unknown, config: DistilBertConfig): string {
+  const j = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
+  const aliases: Record<string, string | undefined> = { dim: 'hidden_size', n_heads: 'num_attention_heads', n_layers: 'num_hidden_layers' };
+  const keys = (['vocab_size', 'max_position_embeddings', 'dim', 'hidden_dim', 'n_layers'] as const).filter(
+    (k) => j[k] === undefined && (aliases[k] === undefined || j[aliases[k]!] === undefined),
+  );
+  if (keys.length === 0) return '';
+  return ` (config.json has no ${keys.map((k) => `"${k}"`).join(', ')}, so HF's default${keys.length > 1 ? 's' : ''} ${keys.map((k) => `${k}=${config[k]}`).join(', ')} appl${keys.length > 1 ? 'y' : 'ies'})`;
+}
+
 /**
  * Loads a DistilBERT checkpoint for sequence classification from a local folder or a Hub id (HF `from_pretrained`):
  * config.json + model.safetensors (F32/F16/BF16; sharded too). A folder with only config.json is initialised from the
@@ -244,7 +255,8 @@ export async function loadPretrained(idOrDir: string, opts: LoadPretrainedOption
   const { dir, source, hubRepo } = await resolveModelDir(idOrDir, opts.hub);
   const cfgPath = join(dir, 'config.json');
   if (!existsSync(cfgPath)) throw new UserError(`${dir}: no config.json (not a Hugging Face model folder)`);
-  let config = parseDistilBertConfig(readJsonFile(cfgPath), cfgPath);
+  const cfgJson = readJsonFile(cfgPath);
+  let config = parseDistilBertConfig(cfgJson, cfgPath);
   const notes: string[] = [];
   if (opts.id2label || (opts.numLabels !== undefined && opts.numLabels !== config.num_labels)) {
     const id2label =
@@ -290,13 +302,13 @@ export async function loadPretrained(idOrDir: string, opts: LoadPretrainedOption
     if (t === undefined) missing.push(spec.name);
     else {
       throw new UserError(
-        `${files.join(', ')}: tensor ${spec.name} has shape [${t.shape.join(', ')}] but config.json implies [${spec.shape.join(', ')}]`,
+        `${files.join(', ')}: tensor ${spec.name} has shape [${t.shape.join(', ')}] but config.json implies [${spec.shape.join(', ')}]${defaultedShapeKeys(cfgJson, config)}`,
       );
     }
   }
   if (missing.length) {
     throw new UserError(
-      `${files.join(', ')}: missing ${missing.length} DistilBERT encoder weight(s), e.g. ${missing.slice(0, 3).join(', ')} — not a DistilBERT checkpoint matching config.json?`,
+      `${files.join(', ')}: missing ${missing.length} DistilBERT encoder weight(s), e.g. ${missing.slice(0, 3).join(', ')} — not a DistilBERT checkpoint matching config.json?${defaultedShapeKeys(cfgJson, config)}`,
     );
   }
   if (newHead.length) {

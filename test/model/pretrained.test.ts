@@ -151,6 +151,13 @@ test('bad checkpoints: pickle only, missing encoder weights, wrong shapes, no co
     writeFileSync(join(shapes, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(TINY_A, 'config.json'), 'utf8')), hidden_dim: 128 }));
     copyFileSync(join(TINY_A, 'model.safetensors'), join(shapes, 'model.safetensors'));
     await assert.rejects(loadPretrained(shapes), (e: unknown) => e instanceof UserError && /lin1\.weight has shape \[64, 32\] but config\.json implies \[128, 32\]/.test(e.message));
+    // a config.json without "dim": HF's default 768 applies, and the error says so (the real cause, not just a shape)
+    const nodim = join(t.path, 'nodim');
+    mkdirSync(nodim);
+    const { dim: _dim, ...cfgNoDim } = JSON.parse(readFileSync(join(TINY_A, 'config.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(nodim, 'config.json'), JSON.stringify(cfgNoDim));
+    copyFileSync(join(TINY_A, 'model.safetensors'), join(nodim, 'model.safetensors'));
+    await assert.rejects(loadPretrained(nodim), (e: unknown) => e instanceof UserError && /implies \[\d+, 768\] \(config\.json has no "dim", so HF's default dim=768 applies\)$/.test(e.message));
     await assert.rejects(loadPretrained(t.path), (e: unknown) => e instanceof UserError && /no config\.json/.test(e.message));
     await assert.rejects(loadPretrained(join(TINY_A, 'config.json')), (e: unknown) => e instanceof UserError && /is a file/.test(e.message));
     await assert.rejects(loadPretrained('./no/such/dir'), (e: unknown) => e instanceof UserError && /no such folder/.test(e.message));
