@@ -284,6 +284,10 @@ async function readFiles(files: string[], spec: DatasetSpec, bad: BadRows): Prom
 /** Loads train and evaluation examples for `spec`; see DatasetSpec for the options. */
 export async function loadDataset(spec: DatasetSpec, opts: { label2id?: Record<string, number> } = {}): Promise<LoadedDataset> {
   const seed = spec.seed ?? 42;
+  // checked before any file is read; named as HF's run_glue arguments (and the study spec keys) are
+  for (const [key, v] of [['max_train_samples', spec.maxTrainSamples], ['max_eval_samples', spec.maxEvalSamples]] as const) {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UserError(`${key} must be a positive integer, got ${v}`);
+  }
   const r = await resolveSpec(spec);
   const bad = new BadRows(spec.skipBadRows ?? false);
   const notes = [...r.notes];

@@ -255,6 +255,9 @@ export async function loadPretrained(idOrDir: string, opts: LoadPretrainedOption
   const { dir, source, hubRepo } = await resolveModelDir(idOrDir, opts.hub);
   const cfgPath = join(dir, 'config.json');
   if (!existsSync(cfgPath)) throw new UserError(`${dir}: no config.json (not a Hugging Face model folder)`);
+  if (opts.numLabels !== undefined && (!Number.isInteger(opts.numLabels) || opts.numLabels < 2)) {
+    throw new UserError(`num_labels must be an integer >= 2 (single-label classification), got ${opts.numLabels}`);
+  }
   const cfgJson = readJsonFile(cfgPath);
   let config = parseDistilBertConfig(cfgJson, cfgPath);
   const notes: string[] = [];

@@ -117,6 +117,16 @@ function writeJsonAtomic(path: string, value: unknown): void {
   renameSync(tmp, path);
 }
 
+/** Creates output_dir before training (as HF's Trainer does), so a path that cannot be a folder fails at once, not after the run. */
+function ensureOutputDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new UserError(`output_dir ${dir}: cannot create the folder (${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : code})`);
+  }
+}
+
 /** The network on the engine, with the run's threads and execution provider. */
 function createModel(pretrained: PretrainedModel, args: TrainingArguments): Promise<DistilBertForSequenceClassification> {
   return DistilBertForSequenceClassification.create(pretrained.config, pretrained.parameters, {
@@ -128,6 +138,7 @@ function createModel(pretrained: PretrainedModel, args: TrainingArguments): Prom
 /** Fine-tunes `model` on `dataset` with HF Trainer semantics; see FineTuneResult. */
 export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const args = resolveTrainingArguments(opts.args);
+  if (args.output_dir) ensureOutputDir(args.output_dir);
   const p = await prepare(opts, args);
   if (p.dataset.train.length === 0) throw new UserError(`train split of ${p.dataset.source} is empty`);
   if (p.dataset.eval.length === 0) throw new UserError(`evaluation split of ${p.dataset.source} is empty`);

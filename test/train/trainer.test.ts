@@ -81,6 +81,21 @@ test('labels beyond the head are a clear error', async () => {
   await assert.rejects(fineTune({ model: modelDir, dataset: { name: d }, args: {}, quiet: true }), /label ids up to 2.*num_labels=2; pass --num_labels 3/);
 });
 
+test('bad run settings fail before training: output_dir blocked by a file, num_labels < 2, max_train_samples < 1', async () => {
+  const file = join(t.path, 'a-file');
+  writeFileSync(file, 'x');
+  await assert.rejects(fineTune({ model: modelDir, dataset: { name: dataDir }, args: { output_dir: join(file, 'run') }, quiet: true }),
+    (e: Error) => e.name === 'UserError' && /^output_dir .*a-file\/run: cannot create the folder \(a file is in the way\)$/.test(e.message));
+  await assert.rejects(fineTune({ model: modelDir, dataset: { name: dataDir }, args: {}, numLabels: 0, quiet: true }),
+    (e: Error) => e.name === 'UserError' && /^num_labels must be an integer >= 2/.test(e.message));
+  await assert.rejects(fineTune({ model: modelDir, dataset: { name: dataDir, maxTrainSamples: -5 }, args: {}, quiet: true }),
+    (e: Error) => e.name === 'UserError' && e.message === 'max_train_samples must be a positive integer, got -5');
+  // --json into a folder that cannot be created: one line, exit 2, before any training
+  const r = runCli(['train', '--model', modelDir, '--dataset', dataDir, '--json', join(file, 'r.json')]);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr.trim(), /^tunescope: error: --json .*a-file\/r\.json: cannot create the folder [^\n]*$/);
+});
+
 test('CLI: train prints metrics JSON and writes output-dir files; evaluate; bad flags exit 2', () => {
   const out = join(t.path, 'cli-run');
   const r = runCli(['train', '--model', modelDir, '--dataset', dataDir, '--learning-rate', '3e-3', '--per_device_train_batch_size', '8',

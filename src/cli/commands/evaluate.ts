@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { evaluateModel } from '../../train/index.js';
 import { stringifyJson } from '../../util/index.js';
-import { addDataOptions, addTrainingArguments, datasetSpec, int, pick, trainingArgs, writeJson, type Opts } from './train.js';
+import { addDataOptions, addTrainingArguments, datasetSpec, int, pick, prepareOutputFile, trainingArgs, writeJson, type Opts } from './train.js';
 
 const EVAL_ARGS = new Set(['per_device_eval_batch_size', 'max_seq_length', 'pad_to_max_length', 'seed', 'intra_op_num_threads', 'device']);
 
@@ -15,6 +15,7 @@ export function register(program: Command): void {
   addDataOptions(evaluate);
   addTrainingArguments(evaluate, EVAL_ARGS);
   evaluate.action(async (o: Opts) => {
+    if (typeof o.json === 'string') prepareOutputFile(o.json);
     const metrics = await evaluateModel({
       model: String(o.model),
       dataset: datasetSpec(o),

@@ -3,12 +3,12 @@
  * Every TrainingArguments key is a flag spelled as HF spells it (`--learning_rate`), with the dashed
  * spelling (`--learning-rate`) accepted too (hidden from help).
  */
-import { writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { DatasetSpec } from '../../data/index.js';
 import { ARGUMENT_SPECS, fineTune, type TrainingArguments } from '../../train/index.js';
-import { stringifyJson, UserError } from '../../util/index.js';
+import { checkOutputPath, stringifyJson, UserError, writeFileAtomic } from '../../util/index.js';
 
 export type Opts = Record<string, string | boolean | undefined>;
 
@@ -106,12 +106,20 @@ export function datasetSpec(o: Opts): DatasetSpec {
   return spec;
 }
 
-export function writeJson(file: string, value: unknown): void {
-  const path = resolve(file);
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, stringifyJson(value) + '\n');
-  renameSync(tmp, path);
+/** Creates the folder of an output file (as HF creates output_dir) and checks the file can go there; run before the work. */
+export function prepareOutputFile(file: string, what = '--json'): void {
+  const dir = dirname(resolve(file));
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UserError(`${what} ${file}: cannot create the folder ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  checkOutputPath(file, what);
+}
+
+export function writeJson(file: string, value: unknown, what = '--json'): void {
+  prepareOutputFile(file, what);
+  writeFileAtomic(resolve(file), stringifyJson(value) + '\n', what);
 }
 
 export function register(program: Command): void {
@@ -122,6 +130,7 @@ export function register(program: Command): void {
   addDataOptions(train);
   addTrainingArguments(train);
   train.action(async (o: Opts) => {
+    if (typeof o.json === 'string') prepareOutputFile(o.json); // fail before training, not after
     const spec = datasetSpec(o);
     const args = trainingArgs(o);
     const result = await fineTune({
