@@ -224,9 +224,14 @@ export function fitOls(input: OlsInput): OlsCore {
     );
   }
   const keptNorms = qr.kept.map((j) => qr.norms[j]);
+  // An exactly constant response (e.g. every run predicting the majority class) has nothing to explain: all of Qᵀy
+  // beyond the intercept direction is rounding noise, which would otherwise come out as slopes with p-values.
+  const constantY = n > 0 && Array.prototype.every.call(y, (v: number) => v === y[0]) && terms[0] === 'Intercept' && qr.kept[0] === 0;
   const c = applyQt(qr, y);
+  if (constantY) for (let i = 1; i < c.length; i++) c[i] = 0;
   const bScaled = solveUpper(qr.r, c);
   const beta = bScaled.map((b, a) => b / keptNorms[a]);
+  if (constantY) beta[0] = y[0]; // the intercept alone fits it, exactly
   const cr = Float64Array.from(c);
   for (let i = 0; i < r; i++) cr[i] = 0;
   const resid = applyQ(qr, cr);
@@ -237,7 +242,7 @@ export function fitOls(input: OlsInput): OlsCore {
   for (let i = 0; i < n; i++) ybar += y[i];
   ybar /= n;
   let tss = 0;
-  for (let i = 0; i < n; i++) tss += (y[i] - ybar) * (y[i] - ybar);
+  if (!constantY) for (let i = 0; i < n; i++) tss += (y[i] - ybar) * (y[i] - ybar);
   const ess = tss - ssr;
   const dfModel = r - 1;
   const rsquared = tss > 0 ? 1 - ssr / tss : NaN;
@@ -267,8 +272,8 @@ export function fitOls(input: OlsInput): OlsCore {
     const se = Math.sqrt(mseResid * covScaled[a][a]) / keptNorms[a];
     params[j] = beta[a];
     bse[j] = se;
-    tvalues[j] = beta[a] / se;
-    pvalues[j] = tTwoSidedP(beta[a] / se, dfResid);
+    tvalues[j] = constantY ? NaN : beta[a] / se;
+    pvalues[j] = constantY ? NaN : tTwoSidedP(beta[a] / se, dfResid);
     confInt[j] = [beta[a] - tq * se, beta[a] + tq * se];
     for (let b = 0; b < r; b++) ncov[j][qr.kept[b]] = covScaled[a][b] / (keptNorms[a] * keptNorms[b]);
   }
@@ -290,6 +295,9 @@ export function fitOls(input: OlsInput): OlsCore {
   if (highLeverage > 0) warnings.push(`${highLeverage} observation(s) have leverage 1 (fitted exactly): HC3 is undefined`);
   const hc1 = robust(w1, q, rinv, keptNorms, beta, qr.kept, dfResid, tq, p, c);
   const hc3 = robust(w3, q, rinv, keptNorms, beta, qr.kept, dfResid, tq, p, c);
+  if (constantY) {
+    for (const hc of [hc1, hc3]) for (const a of [hc.zvalues, hc.pvalues, hc.pvalues_t]) for (let j = 0; j < p; j++) if (a[j] !== null) a[j] = NaN;
+  }
 
   // Benjamini–Hochberg over non-intercept, non-aliased terms
   const bhIdx: number[] = [];
@@ -328,7 +336,7 @@ export function fitOls(input: OlsInput): OlsCore {
     const qa = qrAliased(aSet.map((m) => columns[m]), n);
     const df = qb.kept.length - qa.kept.length;
     if (df <= 0) { anova2.push({ term: terms[j], sum_sq: 0, df: 0, F: NaN, 'PR(>F)': NaN }); continue; }
-    const ss = sumSq(residualOf(qa, projectionOf(qb, y)));
+    const ss = constantY ? 0 : sumSq(residualOf(qa, projectionOf(qb, y)));
     const F = ss / df / mseResid;
     anova2.push({ term: terms[j], sum_sq: ss, df, F, 'PR(>F)': fUpperP(F, df, dfResid) });
   }

@@ -26,7 +26,8 @@ function configKey(row: Row, cols: string[]): string {
   return JSON.stringify(cols.map((c) => row[c] ?? null));
 }
 
-function mean(x: number[]): number { return x.reduce((a, b) => a + b, 0) / x.length; }
+/** Exact for constant data (a summed mean of equal values can miss by an ulp, which would make SS and correlations noise). */
+function mean(x: number[]): number { return x.length > 0 && x.every((v) => v === x[0]) ? x[0] : x.reduce((a, b) => a + b, 0) / x.length; }
 function sampleSd(x: number[]): number {
   if (x.length < 2) return NaN;
   const m = mean(x);

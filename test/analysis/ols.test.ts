@@ -260,3 +260,19 @@ test('exact fit and constant response are flagged, not silently reported', () =>
   assert.ok(constant.warnings.some((w) => /response is constant/.test(w)));
   assert.ok(Number.isNaN(constant.fits[0].rsquared));
 });
+
+test('a constant response whose mean is inexact in floating point (every run at the majority class) gets no noise slopes or p-values', () => {
+  // 0.7326732673267327 × 8 / 8 is not 0.7326732673267327: the centred sum of squares used to come out ~1e-32,
+  // giving R² 0.375 and slopes with p = 0.36 out of rounding noise; minus a baseline the same happened.
+  const y = 0.7326732673267327;
+  const t = tableFromRows([1e-3, 3e-3].flatMap((lr) => [16, 32].flatMap((bs) => [1, 2].map((seed) => ({ lr, bs, seed, f1: y })))));
+  for (const frame of ['absolute', 'relative'] as const) {
+    const r = analyze(t, { predictors: ['lr', 'bs'], responses: ['f1'], frame, baseline: { f1: 0.9137168141592922 }, spec: { degree: 1, logLr: true, standardize: false } });
+    const fit = r.fits[0];
+    assert.ok(r.warnings.some((w) => /response is constant/.test(w)), frame);
+    assert.ok(Number.isNaN(fit.rsquared) && Number.isNaN(fit.fvalue), frame);
+    assert.deepEqual(fit.params.slice(1).map((b) => (b as number) + 0), [0, 0], frame); // -0 allowed
+    for (const pv of [...fit.pvalues, ...fit.hc3.pvalues, ...fit.anova_type2.map((a) => a['PR(>F)'])]) assert.ok(Number.isNaN(pv as number), `${frame}: p ${pv}`);
+    assert.equal(fit.params[0], frame === 'absolute' ? y : y - 0.9137168141592922);
+  }
+});

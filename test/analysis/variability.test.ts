@@ -108,3 +108,13 @@ test('selectDegreeByCV picks 2 for a curved response and 1 for a straight one', 
   assert.equal(s.chosen, 1);
   assert.ok(s.scores[0].rmse < s.scores[2].rmse);
 });
+
+test('seedVariability and metricCorrelations: a constant metric is undefined (NaN), not 100 % hyperparameters from an ulp', async () => {
+  const { seedVariability, metricCorrelations } = await import('../../src/analysis/index.js');
+  const rows = [1e-3, 3e-3].flatMap((lr) => [16, 32].flatMap((bs) => [1, 2].map((seed) => ({ lr, bs, seed, f1: 0.7326732673267327, loss: 0.69 + lr + seed / 1000 }))));
+  const v = seedVariability(rows, { configColumns: ['lr', 'bs'], seedColumn: 'seed', metric: 'f1' });
+  assert.equal(v.ss_between, 0);
+  assert.ok(Number.isNaN(v.eta_squared) && Number.isNaN(v.F));
+  const c = metricCorrelations(rows, ['f1', 'loss']);
+  assert.ok(Number.isNaN(c[0].pearson), String(c[0].pearson));
+});
