@@ -111,8 +111,10 @@ const RULES: Record<string, Rule> = {
   },
   // com.microsoft Gelu (exact): d/dx x·Φ(x) = Φ(x) + x·φ(x) = ½(1 + erf(t)) + t·e^(−t²)/√π with t = x/√2
   Gelu: (g, n, [d]) => {
-    const t = g.mul(n.inputs[0] as Tensor, Math.SQRT1_2);
-    const pdf = g.mul(g.mul(t, g.exp(g.neg(g.mul(t, t)))), 1 / Math.sqrt(Math.PI));
+    const x = n.inputs[0] as Tensor;
+    const t = g.mul(x, Math.SQRT1_2);
+    // −t² as t·(−x/√2): exactly −(t·t), without ORT's Neg (a slow unvectorised pass)
+    const pdf = g.mul(g.mul(t, g.exp(g.mul(t, g.mul(x, -Math.SQRT1_2)))), 1 / Math.sqrt(Math.PI));
     const cdf = g.add(g.mul(g.erf(t), 0.5), 0.5);
     return [g.mul(d as Tensor, g.add(cdf, pdf))];
   },
@@ -203,8 +205,14 @@ const RULES: Record<string, Rule> = {
     const B = b as Tensor;
     let dA: Tensor | null = null;
     let dB: Tensor | null = null;
-    if (need[0]) dA = tA ? g.gemm(B, dy, null, { transA: tB, transB: true, alpha }) : g.gemm(dy, B, null, { transB: !tB, alpha });
-    if (need[1]) dB = tB ? g.gemm(dy, A, null, { transA: true, transB: tA, alpha }) : g.gemm(A, dy, null, { transA: !tA, alpha });
+    // op(X)·op(Y)·alpha. A transposed first operand goes through MatMul(Transpose(X), …), which ORT fuses into
+    // FusedMatMul: measured ~2× faster than Gemm(transA=1) for the [M,K]ᵀ·[M,N] weight gradients of a linear layer
+    const prod = (x: Tensor, tx: boolean, y: Tensor, ty: boolean): Tensor => {
+      if (!tx || alpha !== 1) return g.gemm(x, y, null, { transA: tx, transB: ty, alpha });
+      return g.matmul(g.transpose(x), ty ? g.transpose(y) : y);
+    };
+    if (need[0]) dA = tA ? prod(B, tB, dy, true) : prod(dy, false, B, !tB);
+    if (need[1]) dB = tB ? prod(dy, true, A, tA) : prod(A, !tA, dy, false);
     const dC = c && need[2] ? reduceTo(g, beta === 1 ? dy : g.mul(dy, beta), c) : null;
     return [dA, dB, dC];
   },

@@ -215,12 +215,27 @@ export class Graph {
   /**
    * Inverted dropout with the mask taken from `bits` (uint32, same shape as x, e.g. from RandomStream): an
    * element survives when bits ≥ p·2³² (probability 1−p, as torch's bernoulli(1−p)) and is scaled by 1/(1−p).
+   * `bits` may instead be int32 draws in RandomStream.int32's form (u − 2³¹): the same survivors, tested with
+   * one int32 compare instead of a uint32→float Cast and a float compare (ORT's Cast is the slow part).
    * The mask is a pure function of an input, so the backward pass reuses it (Mul's rule).
    */
   dropout(x: Tensor, bits: Tensor, p: number): Tensor {
     if (!(p >= 0 && p < 1)) throw new Error(`dropout probability must be in [0, 1), got ${p}`);
     if (p === 0) return x;
-    const keep = this.greaterOrEqual(this.cast(bits, x.dtype), p * 4294967296);
+    let keep: Tensor;
+    if (bits.dtype === 'int32') {
+      // the uint32 rule float32(u) ≥ float32(p·2³²) is monotone in u: it is u ≥ u0 for one integer u0
+      const c = Math.fround(p * 4294967296);
+      let lo = 0;
+      let hi = 4294967296;
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (Math.fround(mid) >= c) hi = mid;
+        else lo = mid + 1;
+      }
+      if (lo >= 4294967296) return this.mul(x, 0);
+      keep = this.greaterOrEqual(bits, this.constant(lo - 2147483648, 'int32', []));
+    } else keep = this.greaterOrEqual(this.cast(bits, x.dtype), p * 4294967296);
     return this.mul(x, this.where(keep, 1 / (1 - p), 0, x.dtype));
   }
 

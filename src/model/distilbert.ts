@@ -116,7 +116,7 @@ interface BuiltNetwork {
   sites: DropoutSite[];
 }
 
-/** Records the network into `g`. With `train`, dropout masks become uint32 random inputs `dropout.{k}`. */
+/** Records the network into `g`. With `train`, dropout masks come from int32 random inputs `dropout.{k}` (RandomStream.int32). */
 function buildNetwork(g: Graph, cfg: DistilBertNetworkConfig, shapes: Map<string, number[]>, opts: { train: boolean; withLoss: boolean }): BuiltNetwork {
   const P = new Map<string, Tensor>();
   for (const [name, shape] of shapes) P.set(name, g.input(name, 'float32', shape));
@@ -128,45 +128,53 @@ function buildNetwork(g: Graph, cfg: DistilBertNetworkConfig, shapes: Map<string
     if (!opts.train || prob <= 0) return x;
     const name = `dropout.${sites.length}`;
     sites.push({ name, p: prob, dims });
-    return g.dropout(x, g.input(name, 'uint32', x.shape ?? []), prob);
+    return g.dropout(x, g.input(name, 'int32', x.shape ?? []), prob);
   };
   const { dim, n_heads: H } = cfg;
   if (dim % H !== 0) throw new UserError(`config: dim ${dim} is not a multiple of n_heads ${H}`);
   const dh = dim / H;
   const D = cfg.dim;
-  const linear = (x: Tensor, name: string): Tensor => g.add(g.matmul(x, g.transpose(p(`${name}.weight`))), p(`${name}.bias`));
+  // nn.Linear as one Gemm (y = x·Wᵀ + b, bias fused into the product) on 2-D activations: the encoder keeps
+  // its hidden states as [batch·seq, dim] rows, so no bias pass and no batched-MatMul broadcasting
+  const linear = (x: Tensor, name: string): Tensor => g.gemm(x, p(`${name}.weight`), p(`${name}.bias`), { transB: true });
 
   // embeddings: word + learned positions 0..S-1 (a slice of the table), LayerNorm, dropout
   const word = g.gather(p('distilbert.embeddings.word_embeddings.weight'), ids, 0, { paddingIdx: cfg.pad_token_id ?? 0 });
   const seqLen = g.gather(g.shapeOf(ids), g.ints([1]), 0);
   const pos = g.slice(p('distilbert.embeddings.position_embeddings.weight'), g.constant([0], 'int64', [1]), seqLen, [0]);
-  let x = g.layerNorm(g.add(word, pos), p('distilbert.embeddings.LayerNorm.weight'), p('distilbert.embeddings.LayerNorm.bias'), LN_EPS);
-  x = dropout(x, cfg.dropout, (b, s) => [b, s, D]);
+  const emb = g.layerNorm(g.add(word, pos), p('distilbert.embeddings.LayerNorm.weight'), p('distilbert.embeddings.LayerNorm.bias'), LN_EPS);
+  let x = g.reshape(emb, [-1, D]); // [B·S, D]
+  x = dropout(x, cfg.dropout, (b, s) => [b * s, D]);
   const hidden: Tensor[] = [x];
 
-  const maskedKey = g.equal(g.unsqueeze(mask, [1, 2]), 0); // [B,1,1,S]
-  const splitHeads = (t: Tensor): Tensor => g.transpose(g.reshape(t, [0, 0, H, dh]), [0, 2, 1, 3]); // [B,H,S,dh]
+  // masked keys: + float32 min instead of masked_fill — the same scores (|score| ≪ ulp(min) = 2¹⁰⁴, so
+  // score + min rounds to min), and Add's gradient passes straight through where Where's needs a pass
+  const maskBias = g.where(g.equal(g.unsqueeze(mask, [1, 2]), 0), FLOAT32_MIN, 0, 'float32'); // [B,1,1,S]
+  // [B·S, D] → [B, S, H, dh] needs the runtime sequence length
+  const headsShape = g.concat([g.constant([-1], 'int64', [1]), seqLen, g.constant([H, dh], 'int64', [2])], 0);
+  const split = (t: Tensor): Tensor => g.reshape(t, headsShape, ['batch', 'seq', H, dh]);
   for (let i = 0; i < cfg.n_layers; i++) {
     const pre = `distilbert.transformer.layer.${i}.`;
-    const q = g.div(splitHeads(linear(x, `${pre}attention.q_lin`)), Math.sqrt(dh));
-    const k = g.transpose(g.reshape(linear(x, `${pre}attention.k_lin`), [0, 0, H, dh]), [0, 2, 3, 1]); // [B,H,dh,S]
-    const v = splitHeads(linear(x, `${pre}attention.v_lin`));
-    const scores = g.where(maskedKey, FLOAT32_MIN, g.matmul(q, k));
+    const q = g.div(g.transpose(split(linear(x, `${pre}attention.q_lin`)), [0, 2, 1, 3]), Math.sqrt(dh)); // [B,H,S,dh]
+    const k = g.transpose(split(linear(x, `${pre}attention.k_lin`)), [0, 2, 3, 1]); // [B,H,dh,S]
+    const v = g.transpose(split(linear(x, `${pre}attention.v_lin`)), [0, 2, 1, 3]);
+    const scores = g.add(g.matmul(q, k), maskBias);
     let w = g.softmax(scores, -1);
     w = dropout(w, cfg.attention_dropout, (b, s) => [b, H, s, s]);
-    const ctx = g.reshape(g.transpose(g.matmul(w, v), [0, 2, 1, 3]), [0, 0, D]);
+    const ctx = g.reshape(g.transpose(g.matmul(w, v), [0, 2, 1, 3]), [-1, D]);
     const sa = linear(ctx, `${pre}attention.out_lin`);
     x = g.layerNorm(g.add(sa, x), p(`${pre}sa_layer_norm.weight`), p(`${pre}sa_layer_norm.bias`), LN_EPS);
     let h = linear(x, `${pre}ffn.lin1`);
     if (cfg.activation === 'gelu') h = g.gelu(h); // exact erf GELU (HF "gelu")
     else if (cfg.activation === 'relu') h = g.relu(h);
     else throw new UserError(`config: activation '${cfg.activation}' is not supported (gelu, relu)`);
-    h = dropout(linear(h, `${pre}ffn.lin2`), cfg.dropout, (b, s) => [b, s, D]);
+    h = dropout(linear(h, `${pre}ffn.lin2`), cfg.dropout, (b, s) => [b * s, D]);
     x = g.layerNorm(g.add(h, x), p(`${pre}output_layer_norm.weight`), p(`${pre}output_layer_norm.bias`), LN_EPS);
     hidden.push(x);
   }
   // [CLS] pooling → pre_classifier → ReLU → dropout → classifier
-  const pooled = g.reshape(g.slice(x, [0], [1], [1]), [-1, D]);
+  const seqShape = g.concat([g.constant([-1], 'int64', [1]), seqLen, g.constant([D], 'int64', [1])], 0);
+  const pooled = g.reshape(g.slice(g.reshape(x, seqShape, ['batch', 'seq', D]), [0], [1], [1]), [-1, D]);
   let c = g.relu(linear(pooled, 'pre_classifier'));
   c = dropout(c, cfg.seq_classif_dropout, (b) => [b, D]);
   const logits = linear(c, 'classifier');
@@ -343,7 +351,7 @@ export class DistilBertForSequenceClassification {
     const rng = new RandomStream(opts.dropoutSeed);
     for (const s of sites) {
       const dims = s.dims(batch.batchSize, batch.seqLength);
-      f[s.name] = { dtype: 'uint32', dims, data: rng.uint32(dims.reduce((a, b) => a * b, 1)) };
+      f[s.name] = { dtype: 'int32', dims, data: rng.int32(dims.reduce((a, b) => a * b, 1)) };
     }
     if (acc) for (const n of this.trainable) f[`grad_acc.${n}`] = { dtype: 'float32', dims: this.shapes.get(n) as number[], data: acc.get(n) as Float32Array };
     const store = this.store;

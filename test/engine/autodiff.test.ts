@@ -222,3 +222,28 @@ test('dropout: threshold at p·2³², survivors scaled by 1/(1−p), the same ma
   for (const v of a) if (v >= 0.1 * 2 ** 32) kept++;
   assert.ok(Math.abs(kept / n - 0.9) < 4 * Math.sqrt((0.9 * 0.1) / n), `kept ${kept / n}`);
 });
+
+test('dropout: int32 draws (RandomStream.int32) keep exactly the elements the uint32 draws of the same stream keep', async () => {
+  const n = 4096;
+  for (const p of [0.1, 0.25, 0.5, 0.9]) {
+    const g = new Graph();
+    const x = g.input('x', 'float32', [n]);
+    const yu = g.dropout(x, g.input('bu', 'uint32', [n]), p);
+    const yi = g.dropout(x, g.input('bi', 'int32', [n]), p);
+    const s = await Session.create(g.toModel({ yu, yi }), { intraOpNumThreads: 1 });
+    const bu = new RandomStream(3).uint32(n);
+    const bi = new RandomStream(3).int32(n);
+    for (let i = 0; i < n; i++) assert.equal(bi[i], ((bu[i] as number) ^ 0x80000000) | 0);
+    // draws right at the threshold: u0 − 1 is dropped and u0 kept on both paths
+    const q = Math.fround(p * 2 ** 32);
+    bu.set([q - 1, q, q + 1, 0, 2 ** 32 - 1]);
+    bi.set(Array.from(bu.subarray(0, 5), (u) => (u ^ 0x80000000) | 0));
+    const r = await s.run({
+      x: { dtype: 'float32', dims: [n], data: Float32Array.from({ length: n }, (_, i) => i + 1) },
+      bu: { dtype: 'uint32', dims: [n], data: bu },
+      bi: { dtype: 'int32', dims: [n], data: bi },
+    });
+    assert.deepEqual(r.yi?.data, r.yu?.data, `p ${p}`);
+    await s.dispose();
+  }
+});
