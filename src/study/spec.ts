@@ -217,7 +217,7 @@ function locate(loc: Located, path: ReadonlyArray<PropertyKey>): string {
 }
 
 function zodToUserError(err: z.ZodError, file: string, loc: Located): UserError {
-  const lines = err.issues.slice(0, 8).map((iss) => {
+  const lines = err.issues.slice(0, 3).map((iss) => {
     let path = iss.path as PropertyKey[];
     let message = iss.message;
     if (iss.code === 'unrecognized_keys') {
@@ -229,12 +229,13 @@ function zodToUserError(err: z.ZodError, file: string, loc: Located): UserError 
     }
     return `${file}${locate(loc, path)}: ${formatPath(path)}: ${message}`;
   });
-  const more = err.issues.length > 8 ? `\n(${err.issues.length - 8} more problems)` : '';
-  return new UserError(`invalid study spec\n${lines.join('\n')}${more}`);
+  // one line (the CLI's contract): the first problems, then how many more
+  const more = err.issues.length > 3 ? ` (and ${err.issues.length - 3} more problems)` : '';
+  return new UserError(`invalid study spec: ${lines.join('; ')}${more}`);
 }
 
 function specError(file: string, loc: Located, path: PropertyKey[], message: string): UserError {
-  return new UserError(`invalid study spec\n${file}${locate(loc, path)}: ${formatPath(path)}: ${message}`);
+  return new UserError(`invalid study spec: ${file}${locate(loc, path)}: ${formatPath(path)}: ${message}`);
 }
 
 function isPathLike(s: string): boolean {
@@ -358,16 +359,16 @@ export function parseStudySpecText(text: string, opts: { file?: string; baseDir?
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const p = lineCounter.linePos(e.pos[0]);
-    throw new UserError(`invalid study spec\n${file}:${p.line}:${p.col}: ${e.message.split('\n')[0]}`);
+    throw new UserError(`invalid study spec: ${file}:${p.line}:${p.col}: ${e.message.split('\n')[0]}`);
   }
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
-    throw new UserError(`invalid study spec\n${file}: ${(e as Error).message}`);
+    throw new UserError(`invalid study spec: ${file}: ${(e as Error).message}`);
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new UserError(`invalid study spec\n${file}: expected a mapping at the top level (name, model, dataset, design, ...)`);
+    throw new UserError(`invalid study spec: ${file}: expected a mapping at the top level (name, model, dataset, design, ...)`);
   }
   return parseStudySpec(value, { file, ...(opts.baseDir ? { baseDir: opts.baseDir } : {}), located: { doc, lineCounter } });
 }

@@ -332,6 +332,21 @@ test('CLI: status, export csv/json, analyze on a finished study; bad input error
     const bad = runCli(['study', 'export', join(d.path, 'nope.sqlite')]);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /no such file/);
+    // a .sqlite that is not SQLite is named as such (it used to be parsed as a YAML spec)
+    const fake = join(d.path, 'fake.sqlite');
+    writeFileSync(fake, 'not a database\n');
+    const nf = runCli(['study', 'status', fake]);
+    assert.equal(nf.status, 2);
+    assert.equal(nf.stderr, `tunescope: error: ${fake}: not a SQLite database (expected a study store written by \`tunescope study run\`)\n`);
+    const es = runCli(['study', 'analyze', db, '--effect-size', 'abc']);
+    assert.equal(es.status, 2);
+    assert.equal(es.stderr, 'tunescope: error: --effect-size must be a positive number (got "abc")\n');
+    // spec errors are one line
+    const typo = join(d.path, 'typo.yaml');
+    writeFileSync(typo, readFileSync(spec, 'utf8').replace(/^seeds:/m, 'seed:'));
+    const ty = runCli(['study', 'run', typo]);
+    assert.equal(ty.status, 2);
+    assert.match(ty.stderr, /^tunescope: error: invalid study spec: .*typo\.yaml:\d+:\d+: seed: unknown key "seed"[^\n]*\n$/);
   } finally {
     d.cleanup();
   }

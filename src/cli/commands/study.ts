@@ -2,7 +2,7 @@
  * `tunescope study run|status|export|analyze`: designed sweeps of real fine-tunes, stored in SQLite.
  */
 import { Command, Option } from 'commander';
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { openStore, type StudyStore } from '../../store/index.js';
@@ -25,7 +25,10 @@ function isSqliteFile(path: string): boolean {
 /** Open the store named by a spec file or by the store path itself. */
 export function openStudyStore(specOrDb: string): { store: StudyStore; spec: StudySpec | null } {
   if (!existsSync(specOrDb)) throw new UserError(`no such file: ${specOrDb}`);
+  if (statSync(specOrDb).isDirectory()) throw new UserError(`${specOrDb} is a folder, not a study spec or store`);
   if (isSqliteFile(specOrDb)) return { store: openStore(specOrDb, { readonly: true }), spec: null };
+  // a store name that holds something else would otherwise be parsed as a YAML spec, with a misleading message
+  if (/\.(sqlite3?|db)$/i.test(specOrDb)) throw new UserError(`${specOrDb}: not a SQLite database (expected a study store written by \`tunescope study run\`)`);
   const spec = loadStudySpec(specOrDb);
   if (!existsSync(spec.store)) throw new UserError(`the study ${spec.name} has not been run yet (no store at ${spec.store})`);
   return { store: openStore(spec.store, { readonly: true }), spec };
@@ -186,7 +189,11 @@ export function register(program: Command): void {
     .option('--log-lr', 'use log10(learning_rate)')
     .option('--no-log-lr', 'use learning_rate as is')
     .option('--standardize', 'z-score each predictor before forming powers')
-    .option('--effect-size <x>', 'effect size (metric units) for the seeds-needed power calculation', Number)
+    .option('--effect-size <x>', 'effect size (metric units) for the seeds-needed power calculation', (v: string): number => {
+      const x = Number(v);
+      if (!(Number.isFinite(x) && x > 0)) throw new UserError(`--effect-size must be a positive number (got ${JSON.stringify(v)})`);
+      return x;
+    })
     .option('--json <out>', 'write the full analysis as JSON')
     .action(async (path: string, o: { degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; json?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json');
