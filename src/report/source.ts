@@ -65,7 +65,15 @@ export function reportInputFromTable(
 ): ReportInput {
   const { table: t, filters } = filterTable(table, opts.where ?? []);
   const notes: string[] = filters.map((f) => `filter ${f.expr}: kept ${f.kept} of ${f.of} rows`);
-  const predictors = opts.predictors ?? opts.defaults?.predictors ?? PREDICTOR_GROUPS.map((g) => g.find((c) => t.columns.includes(c))).filter((c): c is string => !!c);
+  let predictors = opts.predictors ?? opts.defaults?.predictors ?? PREDICTOR_GROUPS.map((g) => g.find((c) => t.columns.includes(c))).filter((c): c is string => !!c);
+  if (opts.predictors === undefined && t.rows.length > 1) {
+    // a found hyperparameter with one value (e.g. every run 1 epoch) cannot be regressed on; as `study analyze` does
+    const single = predictors.filter((p) => new Set(t.rows.map((r) => num(r[p])).filter(Number.isFinite)).size === 1);
+    if (single.length > 0 && single.length < predictors.length) {
+      predictors = predictors.filter((p) => !single.includes(p));
+      notes.push(`left out of the regression (one value only): ${single.join(', ')}`);
+    }
+  }
   if (predictors.length === 0)
     throw new UserError(`${t.source ?? 'table'}: no hyperparameter columns found (looked for ${PREDICTOR_GROUPS.flat().join(', ')}); name them with --predictors`);
   const metrics = opts.metrics ?? opts.defaults?.metrics ?? METRIC_NAMES.filter((c) => t.columns.includes(c));

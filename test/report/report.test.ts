@@ -148,3 +148,19 @@ test('text from the data cannot break out of the page (tables escaped, chart JSO
   assert.ok(d.html.includes('&lt;/script&gt;&lt;script&gt;alert(1)'), 'shown as text in the table');
   assert.ok(d.markdown.includes(evil.replace(/\|/g, '\\|')), 'Markdown keeps the text');
 });
+
+test('found hyperparameters with one value (every run 1 epoch) are left out with a note, not fitted into a rank-deficient design', async () => {
+  const { reportInputFromTable } = await import('../../src/report/index.js');
+  const { tableFromRows } = await import('../../src/analysis/index.js');
+  const rows = [1e-3, 2e-3, 3e-3].flatMap((learning_rate) => [16, 32].flatMap((bs) => [1, 2].map((seed) => ({
+    learning_rate, per_device_train_batch_size: bs, num_train_epochs: 1, seed,
+    accuracy: 0.8 - 1e4 * (learning_rate - 2e-3) ** 2 + bs * 1e-4 + seed * 1e-3,
+  }))));
+  const input = reportInputFromTable(tableFromRows(rows, 'runs.csv'), { logLr: true, metrics: ['accuracy'] });
+  assert.deepEqual(input.predictors, ['learning_rate', 'per_device_train_batch_size']);
+  assert.ok(input.notes?.includes('left out of the regression (one value only): num_train_epochs'), String(input.notes));
+  assert.ok(input.fits.length > 0 && input.fits.every((f) => f.terms.every((t) => !t.includes('num_train_epochs'))));
+  // named explicitly, it stays (the analysis then reports what it can)
+  const explicit = reportInputFromTable(tableFromRows(rows, 'runs.csv'), { predictors: ['learning_rate', 'num_train_epochs'], metrics: ['accuracy'] });
+  assert.deepEqual(explicit.predictors, ['learning_rate', 'num_train_epochs']);
+});
