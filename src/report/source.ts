@@ -54,7 +54,11 @@ function fitPrecheck(t: Table, predictors: string[], metric: string, degree: num
 }
 
 function detectLr(predictors: string[], explicit?: string): string | null {
-  if (explicit) return explicit;
+  if (explicit) {
+    // checked here, once, rather than failing every fit and chart of the report with the same message
+    if (!predictors.includes(explicit)) throw new UserError(`--lr-column "${explicit}" is not one of the hyperparameters (${predictors.join(', ')})`);
+    return explicit;
+  }
   return predictors.find((p) => p === 'learning_rate' || p === 'lr') ?? predictors.find((p) => /learning_rate/.test(p)) ?? null;
 }
 

@@ -122,6 +122,7 @@ test('bad input gives one clear error and writes nothing', async () => {
       [[join(d.path, 'missing.csv')], /missing\.csv: no such file/],
       [[GRID, '--baseline', 'f1=high'], /--baseline: expected METRIC=NUMBER/],
       [[GRID, '--out', join(d.path, 'r.pdf')], /--out must name an \.html file/],
+      [[GRID, '--log-lr', '--lr-column', 'nope'], /--lr-column "nope" is not one of the hyperparameters \(lr, bs, ep\)/],
     ];
     for (const [args, msg] of cases) {
       const r = runCli(['report', ...args, ...(args.includes('--out') ? [] : ['--out', out])]);
