@@ -305,6 +305,16 @@ export function supportedGradientOps(): string[] {
  * i-th gradient inside the graph (gradient accumulation without a host-side pass).
  */
 export function gradients(y: Tensor, wrt: Tensor[], opts: { seed?: Tensor; accumulate?: (Tensor | null)[] } = {}): Tensor[] {
+  return gradientsMixed(y, wrt, opts) as Tensor[];
+}
+
+/**
+ * As `gradients`, but where `sparse[i]` is set and every contribution to wrt[i] is sparse (an embedding
+ * Gather), the gradient stays a SparseGrad (row ids + rows, several lookups concatenated) instead of a dense
+ * table: for a large vocabulary the caller can scatter it itself and the session does not have to output
+ * (and the binding copy) the mostly-zero [vocab, dim] tensor. `accumulate[i]` must be null for those.
+ */
+export function gradientsMixed(y: Tensor, wrt: Tensor[], opts: { seed?: Tensor; accumulate?: (Tensor | null)[]; sparse?: boolean[] } = {}): Grad[] {
   const g = y.graph;
   const endIdx = y.producer ? g.nodes.indexOf(y.producer) : -1;
   const nodes = g.nodes.slice(0, endIdx + 1);
@@ -341,6 +351,12 @@ export function gradients(y: Tensor, wrt: Tensor[], opts: { seed?: Tensor; accum
   return wrt.map((w, i) => {
     const list = grads.get(w) ?? [];
     const acc = opts.accumulate?.[i] ?? null;
+    if (opts.sparse?.[i] && list.length > 0 && list.every(isSparse)) {
+      if (acc) throw new Error('gradientsMixed: a gradient kept sparse cannot also be accumulated in the graph');
+      const parts = list as SparseGrad[];
+      if (parts.length === 1) return parts[0] as SparseGrad;
+      return { kind: 'sparse', indices: g.concat(parts.map((p) => p.indices), 0), updates: g.concat(parts.map((p) => p.updates), 0) };
+    }
     if (list.length === 0) return acc ?? g.zerosLike(w);
     if (list.length === 1 && isSparse(list[0] as Grad)) return materialize(g, list[0] as SparseGrad, w, acc ?? undefined);
     const sum = sumGrads(g, list, w);

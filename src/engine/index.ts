@@ -1,7 +1,7 @@
 /** ONNX graph building, reverse-mode gradients and ORT sessions. Knows no model. */
 export { Graph, Tensor, isFloat } from './graph.js';
 export type { DType, Dim, Shape, Node, AttrValue } from './graph.js';
-export { gradients, reduceTo, supportedGradientOps } from './autodiff.js';
+export { gradients, gradientsMixed, reduceTo, supportedGradientOps } from './autodiff.js';
 export type { Grad, SparseGrad } from './autodiff.js';
 export { Session, availableExecutionProviders, resolveExecutionProvider, defaultThreads } from './session.js';
 export type { HostTensor, HostData, SessionOptions } from './session.js';

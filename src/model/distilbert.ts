@@ -19,7 +19,7 @@
  * AdamW graph (global-norm clipping + torch AdamW for all parameters at once) — each one ORT session,
  * reused across steps and padded lengths (batch and sequence dims are symbolic).
  */
-import { AdamWStore, Graph, Session, gradients, RandomStream, type Tensor, type HostTensor } from '../engine/index.js';
+import { AdamWStore, Graph, Session, gradientsMixed, RandomStream, type Tensor, type HostTensor, type SparseGrad } from '../engine/index.js';
 import { UserError } from '../util/index.js';
 
 /** The config keys the network reads (a parsed HF DistilBertConfig has them all). */
@@ -189,6 +189,25 @@ function buildNetwork(g: Graph, cfg: DistilBertNetworkConfig, shapes: Map<string
   return { logits, loss, hidden, params: P, sites };
 }
 
+interface BuiltSession {
+  session: Session;
+  sites: DropoutSite[];
+  /** parameters whose gradient the session outputs sparse: grad_indices.{name} [n,1] int64, grad_updates.{name} [n,…] */
+  sparse: string[];
+}
+
+/** The word-embedding table's gradient leaves the session as its looked-up rows (see gradientsMixed). */
+const WORD_EMBEDDINGS = 'distilbert.embeddings.word_embeddings.weight';
+
+/** target[row] += updates[k] for the k-th row id, in order (as ScatterND reduction='add'). */
+function scatterAddRows(target: Float32Array, indices: BigInt64Array, updates: Float32Array, width: number): void {
+  for (let k = 0; k < indices.length; k++) {
+    const base = Number(indices[k]) * width;
+    const src = k * width;
+    for (let j = 0; j < width; j++) target[base + j] = (target[base + j] as number) + (updates[src + j] as number);
+  }
+}
+
 function toInt64(a: Int32Array | BigInt64Array): BigInt64Array {
   return a instanceof BigInt64Array ? a : BigInt64Array.from(a, (v) => BigInt(v));
 }
@@ -208,7 +227,7 @@ export class DistilBertForSequenceClassification {
   private live(): void {
     if (this.disposed) throw new Error('DistilBertForSequenceClassification: used after dispose()');
   }
-  private readonly sessions = new Map<string, Promise<{ session: Session; sites: DropoutSite[] }>>();
+  private readonly sessions = new Map<string, Promise<BuiltSession>>();
 
   private constructor(
     readonly config: DistilBertNetworkConfig,
@@ -263,7 +282,7 @@ export class DistilBertForSequenceClassification {
     return net;
   }
 
-  private session(kind: 'eval' | 'evalLoss' | 'evalHidden' | 'trainFresh' | 'trainAcc'): Promise<{ session: Session; sites: DropoutSite[] }> {
+  private session(kind: 'eval' | 'evalLoss' | 'evalHidden' | 'trainFresh' | 'trainAcc'): Promise<BuiltSession> {
     let s = this.sessions.get(kind);
     if (!s) {
       s = this.buildSession(kind);
@@ -272,11 +291,12 @@ export class DistilBertForSequenceClassification {
     return s;
   }
 
-  private async buildSession(kind: 'eval' | 'evalLoss' | 'evalHidden' | 'trainFresh' | 'trainAcc'): Promise<{ session: Session; sites: DropoutSite[] }> {
+  private async buildSession(kind: 'eval' | 'evalLoss' | 'evalHidden' | 'trainFresh' | 'trainAcc'): Promise<BuiltSession> {
     const g = new Graph(`distilbert_${kind}`);
     const train = kind === 'trainFresh' || kind === 'trainAcc';
     const net = buildNetwork(g, this.config, this.shapes, { train, withLoss: kind !== 'eval' && kind !== 'evalHidden' });
     const outputs: Record<string, Tensor> = {};
+    const sparseNames: string[] = [];
     if (!train) {
       outputs.logits = net.logits;
       if (net.loss) outputs.loss = net.loss;
@@ -285,14 +305,22 @@ export class DistilBertForSequenceClassification {
       const loss = net.loss as Tensor;
       const lossScale = g.input('loss_scale', 'float32', []);
       const wrt = this.trainable.map((n) => net.params.get(n) as Tensor);
-      const acc = kind === 'trainAcc' ? this.trainable.map((n) => g.input(`grad_acc.${n}`, 'float32', this.shapes.get(n) as number[])) : undefined;
-      const grads = gradients(loss, wrt, { seed: lossScale, accumulate: acc });
+      const sparse = this.trainable.map((n) => n === WORD_EMBEDDINGS);
+      const acc = kind === 'trainAcc' ? this.trainable.map((n, i) => (sparse[i] ? null : g.input(`grad_acc.${n}`, 'float32', this.shapes.get(n) as number[]))) : undefined;
+      const grads = gradientsMixed(loss, wrt, { seed: lossScale, accumulate: acc, sparse });
       outputs.loss = loss;
-      this.trainable.forEach((n, i) => (outputs[`grad.${n}`] = grads[i] as Tensor));
+      this.trainable.forEach((n, i) => {
+        const gr = grads[i] as Tensor | SparseGrad;
+        if ('kind' in gr) {
+          outputs[`grad_indices.${n}`] = gr.indices;
+          outputs[`grad_updates.${n}`] = gr.updates;
+          sparseNames.push(n);
+        } else outputs[`grad.${n}`] = gr;
+      });
     }
     const model = g.toModel(outputs);
     const session = await Session.create(model, this.sessionOpts);
-    return { session, sites: net.sites };
+    return { session, sites: net.sites, sparse: sparseNames };
   }
 
   private feeds(batch: Batch, withLabels: boolean): Record<string, HostTensor> {
@@ -345,7 +373,7 @@ export class DistilBertForSequenceClassification {
   async accumulateGradients(batch: Batch, opts: { lossScale: number; dropoutSeed: number }): Promise<{ loss: number }> {
     this.live();
     const acc = this.grads;
-    const { session, sites } = await this.session(acc ? 'trainAcc' : 'trainFresh');
+    const { session, sites, sparse } = await this.session(acc ? 'trainAcc' : 'trainFresh');
     const f = this.feeds(batch, true);
     f.loss_scale = { dtype: 'float32', dims: [], data: Float32Array.of(opts.lossScale) };
     const rng = new RandomStream(opts.dropoutSeed);
@@ -353,20 +381,36 @@ export class DistilBertForSequenceClassification {
       const dims = s.dims(batch.batchSize, batch.seqLength);
       f[s.name] = { dtype: 'int32', dims, data: rng.int32(dims.reduce((a, b) => a * b, 1)) };
     }
-    if (acc) for (const n of this.trainable) f[`grad_acc.${n}`] = { dtype: 'float32', dims: this.shapes.get(n) as number[], data: acc.get(n) as Float32Array };
+    const dense = this.trainable.filter((n) => !sparse.includes(n));
+    if (acc) for (const n of dense) f[`grad_acc.${n}`] = { dtype: 'float32', dims: this.shapes.get(n) as number[], data: acc.get(n) as Float32Array };
+    // sparse gradients (embedding rows) are scattered here, onto zeros or onto the running sum
+    const scatter = (r: Record<string, HostTensor>, target: (n: string) => Float32Array): void => {
+      for (const n of sparse) {
+        const t = target(n);
+        if (!acc) t.fill(0);
+        const width = (this.shapes.get(n) as number[]).slice(1).reduce((a, b) => a * b, 1);
+        scatterAddRows(t, r[`grad_indices.${n}`]?.data as BigInt64Array, r[`grad_updates.${n}`]?.data as Float32Array, width);
+      }
+    };
     const store = this.store;
     if (store) {
       // ORT writes the gradients straight into the engine's gradient storage. With accumulation the same
-      // buffers are also the inputs: each is read only by the one node (Add / ScatterND-add) that writes it.
+      // buffers are also the inputs: each is read only by the one node (Add) that writes it.
       const into: Record<string, HostTensor> = {};
-      for (const n of this.trainable) into[`grad.${n}`] = { dtype: 'float32', dims: this.shapes.get(n) as number[], data: store.grad(n) };
+      for (const n of dense) into[`grad.${n}`] = { dtype: 'float32', dims: this.shapes.get(n) as number[], data: store.grad(n) };
       const r = await session.run(f, undefined, into);
+      scatter(r, (n) => store.grad(n));
       this.grads = new Map(this.trainable.map((n) => [n, store.grad(n)]));
       return { loss: (r.loss?.data as Float32Array)[0] as number };
     }
     const r = await session.run(f);
     const grads = new Map<string, Float32Array>();
-    for (const n of this.trainable) grads.set(n, r[`grad.${n}`]?.data as Float32Array);
+    for (const n of dense) grads.set(n, r[`grad.${n}`]?.data as Float32Array);
+    scatter(r, (n) => {
+      const t = acc?.get(n) ?? new Float32Array((this.params.get(n) as ParamTensor).data.length);
+      grads.set(n, t);
+      return t;
+    });
     this.grads = grads;
     return { loss: (r.loss?.data as Float32Array)[0] as number };
   }
