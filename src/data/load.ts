@@ -31,7 +31,7 @@ function candidateDirs(name: string): string[] {
   if (process.env.TUNESCOPE_DATA_DIR) dirs.push(join(process.env.TUNESCOPE_DATA_DIR, name));
   dirs.push(resolve('..', 'shared', 'datasets', name));
   dirs.push(resolve(PROJECT_ROOT, '..', 'shared', 'datasets', name));
-  return dirs;
+  return [...new Set(dirs)]; // run from the project root, the last two are the same folder
 }
 
 const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();

@@ -381,6 +381,14 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     warnings.push(message);
     opts.onEvent?.({ type: 'warning', message });
   };
+  const builtIn = !opts.runner && !opts.runnerModule;
+  // A fresh study is checked before its store exists: a typo in the dataset or model must not leave behind a store
+  // that then refuses the corrected spec as "created from a different spec".
+  let checked = false;
+  if (builtIn && !existsSync(spec.store)) {
+    await preflight(spec, materializeModel(spec.model, spec.store));
+    checked = true;
+  }
   const { store } = await prepareStudy(spec);
   const runId = `${hostname()}:${process.pid}:${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   let heartbeat: NodeJS.Timeout | null = null;
@@ -399,7 +407,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     if (counts0.failed > 0 && !opts.retryFailed) warn(`${counts0.failed} failed trial(s) are not rerun (use --retry-failed)`);
 
     const model = counts0.pending > 0 ? materializeModel(spec.model, spec.store) : spec.model.kind === 'pretrained' ? spec.model.id : '';
-    if (counts0.pending > 0 && !opts.runner && !opts.runnerModule) await preflight(spec, model);
+    if (counts0.pending > 0 && builtIn && !checked) await preflight(spec, model);
     await store.startRun({ id: runId, host: hostname(), pid: process.pid, workers: plan.workers, threadsPerWorker: plan.threadsPerWorker });
     runStarted = true;
     activeRuns.add(runId);

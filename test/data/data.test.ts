@@ -123,7 +123,13 @@ test('CSV, JSONL and parquet splits; string labels through label2id', async () =
 });
 
 test('unknown dataset names give one clear error', async () => {
-  await assert.rejects(loadDataset({ name: 'no_such_dataset_xyz' }), /dataset 'no_such_dataset_xyz' not found/);
+  await assert.rejects(loadDataset({ name: 'no_such_dataset_xyz' }), (e: Error) => {
+    assert.match(e.message, /dataset 'no_such_dataset_xyz' not found/);
+    // run from the project root, ../shared/datasets is named once, not twice
+    const dirs = /not in (.*), and not a Hub/.exec(e.message)![1]!.split(' or ');
+    assert.equal(new Set(dirs).size, dirs.length, e.message);
+    return true;
+  });
   await assert.rejects(loadDataset({ name: 'sst2', textColumn: 'review' }), /no text column 'review'/);
 });
 
