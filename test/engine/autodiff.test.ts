@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Graph, Session, RandomStream, gradients, type Tensor, type DType, type HostTensor } from '../../src/engine/index.js';
+import { Graph, Session, RandomStream, gradients, gradientsMixed, type Tensor, type DType, type HostTensor, type SparseGrad } from '../../src/engine/index.js';
 import { Rng } from '../../src/util/index.js';
 
 interface Spec {
@@ -168,6 +168,38 @@ test('Gather (embedding): repeated ids add up; the padding row gets no gradient'
   // row 0: accumulator only; row 1: 2 occurrences; row 2: none; row 3: 3 occurrences + 0.5
   assert.deepEqual(Array.from(r.grad?.data as Float32Array), [10, 10, 2, 2, 0, 0, 3.5, 3.5]);
   await s.dispose();
+});
+
+test('gradientsMixed: an all-sparse gradient stays rows + ids (two lookups concatenated); scattered, it equals the dense one', async () => {
+  const g = new Graph();
+  const table = g.input('table', 'float32', [5, 2]);
+  const w = g.input('w', 'float32', [2]);
+  const a = g.input('a', 'int64', [3]);
+  const b = g.input('b', 'int64', [2]);
+  // table feeds two Gathers (one with a padding row); w is dense
+  const y = g.reduceSum(g.mul(g.add(g.reduceSum(g.gather(table, a, 0, { paddingIdx: 0 }), [0], false), g.reduceSum(g.mul(g.gather(table, b, 0), 3), [0], false)), w), [0], false);
+  const [sp, dw] = gradientsMixed(y, [table, w], { sparse: [true, true] });
+  assert.ok(sp && 'kind' in sp && sp.kind === 'sparse');
+  assert.ok(dw && !('kind' in dw), 'a dense gradient stays dense even when sparse is asked for');
+  const [dense] = gradients(y, [table]);
+  const s = await Session.create(g.toModel({ idx: (sp as SparseGrad).indices, upd: (sp as SparseGrad).updates, dense: dense as Tensor }), { intraOpNumThreads: 1 });
+  const r = await s.run({
+    table: { dtype: 'float32', dims: [5, 2], data: new Float32Array(10) },
+    w: { dtype: 'float32', dims: [2], data: Float32Array.from([1, 2]) },
+    a: { dtype: 'int64', dims: [3], data: BigInt64Array.from([1n, 0n, 4n]) },
+    b: { dtype: 'int64', dims: [2], data: BigInt64Array.from([4n, 0n]) },
+  });
+  const idx = r.idx?.data as BigInt64Array;
+  const upd = r.upd?.data as Float32Array;
+  assert.deepEqual(r.idx?.dims, [5, 1]);
+  const scattered = new Float32Array(10);
+  for (let k = 0; k < idx.length; k++) for (let j = 0; j < 2; j++) scattered[Number(idx[k]) * 2 + j] += upd[k * 2 + j] as number;
+  assert.deepEqual(Array.from(scattered), Array.from(r.dense?.data as Float32Array));
+  // row 0: only the second lookup (the first one's padding row gets nothing): 3·w; row 4: w + 3·w
+  assert.deepEqual(Array.from(scattered), [3, 6, 1, 2, 0, 0, 0, 0, 4, 8]);
+  await s.dispose();
+  const acc = g.input('acc', 'float32', [5, 2]);
+  assert.throws(() => gradientsMixed(y, [table], { sparse: [true], accumulate: [acc] }), /cannot also be accumulated/);
 });
 
 test('gradients(): seed scales, accumulate adds, unreachable inputs get zeros', async () => {
