@@ -20,8 +20,8 @@ export function register(program: Command): void {
     .option('--out <dir>', 'where the spec, the store, trials.csv, analysis.json and report.html go', 'runs/demo')
     .option('--workers <n>', 'trials at once (worker threads)', positiveInt('--workers'), 2)
     .option('--threads <n>', 'engine threads per worker', positiveInt('--threads'))
-    .option('--train-samples <n>', 'SST-2 training sentences (subsampled)', positiveInt('--train-samples'))
-    .option('--eval-samples <n>', 'SST-2 validation sentences (subsampled)', positiveInt('--eval-samples'))
+    .option('--train-samples <n>', 'SST-2 training sentences (subsampled with seed 42; default: 4096)', positiveInt('--train-samples'))
+    .option('--eval-samples <n>', 'SST-2 validation sentences (subsampled; default: 400)', positiveInt('--eval-samples'))
     .option('--fresh', 'discard a previous demo run in --out and start over')
     .action(async (o: { out: string; workers: number; threads?: number; trainSamples?: number; evalSamples?: number; fresh?: boolean }) => {
       const ac = new AbortController();

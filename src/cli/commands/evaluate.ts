@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .command('evaluate')
     .description("evaluate a model on a dataset's evaluation split without training (a study's baseline); prints metrics as JSON")
     .allowExcessArguments(false);
-  addDataOptions(evaluate);
+  addDataOptions(evaluate, 'write eval_results.json (eval_-prefixed metrics, as HF) into this folder');
   addTrainingArguments(evaluate, EVAL_ARGS);
   evaluate.action(async (o: Opts) => {
     if (typeof o.json === 'string') prepareOutputFile(o.json);

@@ -60,7 +60,7 @@ export function int(v: string | boolean | undefined, what: string): number | und
   return n;
 }
 
-export function addDataOptions(cmd: Command): void {
+export function addDataOptions(cmd: Command, outputDirHelp = 'where the model, metrics.json and trainer_state.json go'): void {
   cmd.requiredOption('--model <id_or_dir>', 'Hub model id or local model folder (config.json without weights: initialised from the config with --seed)');
   cmd.requiredOption('--dataset <name>', "dataset: 'sst2' (../shared/datasets/sst2 or the Hub's stanfordnlp/sst2), a folder, a file, or a Hub dataset id");
   dual(cmd, 'data-dir', '<dir>', 'folder with the split files (train.tsv, validation.tsv, … or all.tsv)');
@@ -76,7 +76,7 @@ export function addDataOptions(cmd: Command): void {
   dual(cmd, 'fold', '<i>', 'k-fold: which fold (0-based) to evaluate on');
   dual(cmd, 'skip-bad-rows', '', 'skip malformed rows (and report how many) instead of failing');
   dual(cmd, 'num_labels', '<n>', 'labels of a new classification head (HF num_labels)');
-  dual(cmd, 'output-dir', '<dir>', 'where the model, metrics.json and trainer_state.json go');
+  dual(cmd, 'output-dir', '<dir>', outputDirHelp);
   cmd.option('--json <file>', 'also write the full result as JSON to this file');
   cmd.option('--no-token-cache', 'tokenize without the on-disk token-id cache');
   cmd.option('--offline', 'use only the Hub cache (HF_HUB_OFFLINE=1)');
