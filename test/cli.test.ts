@@ -27,3 +27,19 @@ test('a bad flag value of a subcommand is one line `tunescope: error: …` namin
   assert.equal(u.status, 2, u.stderr);
   assert.match(u.stderr.trim(), /^tunescope: error: unknown option '--bogus'[^\n]*$/);
 });
+
+test('demo --out naming a file is one error before anything runs (was an internal EEXIST)', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'tunescope-demo-out-'));
+  try {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const r = runCli(['demo', '--out', file, '--workers', '1']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, `tunescope: error: --out: cannot create the folder ${file} (a file is in the way)\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -12,7 +12,7 @@ import YAML from 'yaml';
 import { defaultVocabDir } from '../model/index.js';
 import { snapshotFiles } from '../hub/index.js';
 import { openStore } from '../store/index.js';
-import { UserError } from '../util/index.js';
+import { UserError, ensureDir } from '../util/index.js';
 import { runStudy, type StudyEvent, type StudySummary } from './run.js';
 import { loadStudySpec, specHash } from './spec.js';
 import { analyzeStudy, formatStudyAnalysis, type StudyAnalysis } from './analysis.js';
@@ -73,7 +73,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const t0 = Date.now();
   const print = opts.print ?? ((s: string) => process.stdout.write(s + '\n'));
   const out = resolve(opts.out);
-  mkdirSync(out, { recursive: true });
+  ensureDir(out, '--out');
   const trainSamples = opts.trainSamples ?? 4096;
   const evalSamples = opts.evalSamples ?? 400;
 

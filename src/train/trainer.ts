@@ -15,7 +15,7 @@ import {
   type PretrainedModel,
 } from '../model/index.js';
 import { loadTokenizer, tokenizerFingerprint, type Tokenizer } from '../tokenizer/index.js';
-import { stringifyJson, UserError } from '../util/index.js';
+import { ensureDir, stringifyJson, UserError } from '../util/index.js';
 import { resolveTrainingArguments, type TrainingArguments } from './arguments.js';
 import type { TokenizedSplit } from './dataloader.js';
 import { evaluateSplit, trainLoop, type EpochRecord, type LogEntry, type ProgressInfo } from './loop.js';
@@ -117,16 +117,6 @@ function writeJsonAtomic(path: string, value: unknown): void {
   renameSync(tmp, path);
 }
 
-/** Creates output_dir before training (as HF's Trainer does), so a path that cannot be a folder fails at once, not after the run. */
-function ensureOutputDir(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new UserError(`output_dir ${dir}: cannot create the folder (${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : code})`);
-  }
-}
-
 /** The network on the engine, with the run's threads and execution provider. */
 function createModel(pretrained: PretrainedModel, args: TrainingArguments): Promise<DistilBertForSequenceClassification> {
   return DistilBertForSequenceClassification.create(pretrained.config, pretrained.parameters, {
@@ -138,7 +128,8 @@ function createModel(pretrained: PretrainedModel, args: TrainingArguments): Prom
 /** Fine-tunes `model` on `dataset` with HF Trainer semantics; see FineTuneResult. */
 export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const args = resolveTrainingArguments(opts.args);
-  if (args.output_dir) ensureOutputDir(args.output_dir);
+  // created before training (as HF's Trainer does): a path that cannot be a folder fails at once, not after the run
+  if (args.output_dir) ensureDir(args.output_dir, 'output_dir');
   const p = await prepare(opts, args);
   if (p.dataset.train.length === 0) throw new UserError(`train split of ${p.dataset.source} is empty`);
   if (p.dataset.eval.length === 0) throw new UserError(`evaluation split of ${p.dataset.source} is empty`);

@@ -1,5 +1,5 @@
 /** Writing output files the user named: atomic (temp file in the same folder + rename), errors as UserError. */
-import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from './errors.js';
 
@@ -33,5 +33,15 @@ export function writeFileAtomic(path: string, content: string | Uint8Array, what
   } catch (e) {
     rmSync(tmp, { force: true });
     throw new UserError(`${what} ${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+}
+
+/** `mkdir -p` for an output folder the user named; a file in the way (or no permission) is a UserError naming it. */
+export function ensureDir(dir: string, what = 'output folder'): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new UserError(`${what}: cannot create the folder ${dir} (${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : code})`);
   }
 }

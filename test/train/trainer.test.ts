@@ -85,7 +85,7 @@ test('bad run settings fail before training: output_dir blocked by a file, num_l
   const file = join(t.path, 'a-file');
   writeFileSync(file, 'x');
   await assert.rejects(fineTune({ model: modelDir, dataset: { name: dataDir }, args: { output_dir: join(file, 'run') }, quiet: true }),
-    (e: Error) => e.name === 'UserError' && /^output_dir .*a-file\/run: cannot create the folder \(a file is in the way\)$/.test(e.message));
+    (e: Error) => e.name === 'UserError' && /^output_dir: cannot create the folder .*a-file\/run \(a file is in the way\)$/.test(e.message));
   await assert.rejects(fineTune({ model: modelDir, dataset: { name: dataDir }, args: {}, numLabels: 0, quiet: true }),
     (e: Error) => e.name === 'UserError' && /^num_labels must be an integer >= 2/.test(e.message));
   await assert.rejects(fineTune({ model: modelDir, dataset: { name: dataDir, maxTrainSamples: -5 }, args: {}, quiet: true }),

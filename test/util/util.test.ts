@@ -54,6 +54,10 @@ test('writeFileAtomic: writes whole files; a missing folder or a folder as targe
     assert.deepEqual(readdirSync(dir), ['a.json']); // no temp file left behind
     assert.throws(() => writeFileAtomic(join(dir, 'nope', 'b.json'), 'x', '--json'), (e: Error) => e.name === 'UserError' && /^--json .*b\.json: the folder .*nope does not exist$/.test(e.message));
     assert.throws(() => checkOutputPath(dir, '--out'), (e: Error) => e.name === 'UserError' && /is a folder, not a file/.test(e.message));
+    const { ensureDir } = await import('../../src/util/index.js');
+    ensureDir(join(dir, 'x', 'y'), '--out');
+    rmSync(join(dir, 'x'), { recursive: true });
+    assert.throws(() => ensureDir(join(dir, 'a.json', 'sub'), '--out'), (e: Error) => e.name === 'UserError' && /^--out: cannot create the folder .*a\.json\/sub \(a file is in the way\)$/.test(e.message));
     assert.deepEqual(readdirSync(dir), ['a.json']);
   } finally {
     rmSync(dir, { recursive: true, force: true });

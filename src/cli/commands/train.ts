@@ -3,12 +3,11 @@
  * Every TrainingArguments key is a flag spelled as HF spells it (`--learning_rate`), with the dashed
  * spelling (`--learning-rate`) accepted too (hidden from help).
  */
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { DatasetSpec } from '../../data/index.js';
 import { ARGUMENT_SPECS, fineTune, type TrainingArguments } from '../../train/index.js';
-import { checkOutputPath, stringifyJson, UserError, writeFileAtomic } from '../../util/index.js';
+import { checkOutputPath, ensureDir, stringifyJson, UserError, writeFileAtomic } from '../../util/index.js';
 
 export type Opts = Record<string, string | boolean | undefined>;
 
@@ -108,12 +107,7 @@ export function datasetSpec(o: Opts): DatasetSpec {
 
 /** Creates the folder of an output file (as HF creates output_dir) and checks the file can go there; run before the work. */
 export function prepareOutputFile(file: string, what = '--json'): void {
-  const dir = dirname(resolve(file));
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new UserError(`${what} ${file}: cannot create the folder ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  ensureDir(dirname(resolve(file)), `${what} ${file}`);
   checkOutputPath(file, what);
 }
 
