@@ -13,8 +13,8 @@ import { availableParallelism, hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { isAbsolute, resolve } from 'node:path';
-import { UserError } from '../util/index.js';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { UserError, ensureDir } from '../util/index.js';
 import { openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialOutcome, type TrialRecord } from '../store/index.js';
 import { expandDesign } from './design.js';
 import { canonicalJson, loadStudySpec, specHash, specIdentity, type StudySpec } from './spec.js';
@@ -386,6 +386,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
   // that then refuses the corrected spec as "created from a different spec".
   let checked = false;
   if (builtIn && !existsSync(spec.store)) {
+    ensureDir(dirname(spec.store), 'store');
     await preflight(spec, materializeModel(spec.model, spec.store));
     checked = true;
   }

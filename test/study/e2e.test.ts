@@ -107,6 +107,19 @@ test('a dataset that cannot load is one error before any trial runs', { skip: !H
   }
 });
 
+test('a store path under a file is one error before anything runs', { skip: !HAVE_SHARED && 'needs ../shared' }, () => {
+  const d = tempDir();
+  try {
+    const spec = tinySpec(d.path, '    learning_rate: [1.0e-4, 1.0e-3]');
+    writeFileSync(join(d.path, 'runs'), 'a file where the store folder should be');
+    const r = runCli(['study', 'run', spec]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, `tunescope: error: store: cannot create the folder ${join(d.path, 'runs')} (a file is in the way)\n`);
+  } finally {
+    d.cleanup();
+  }
+});
+
 test('tunescope demo at toy size: runs, analyses, writes its files, says the model is not pretrained', { skip: !HAVE_SHARED && 'needs ../shared' }, () => {
   const d = tempDir();
   try {
