@@ -227,9 +227,12 @@ export function writeRunFiles(dir: string, r: FineTuneResult): void {
 }
 
 /** Evaluates `model` on the dataset's evaluation split without training (a study's baseline). */
-export async function evaluateModel(opts: CommonOptions & { args?: Partial<TrainingArguments> }): Promise<EvalMetrics> {
+export async function evaluateModel(
+  opts: CommonOptions & { args?: Partial<TrainingArguments>; /** what loading did (e.g. weights initialised from the config, subsampling) */ onNote?: (note: string) => void },
+): Promise<EvalMetrics> {
   const args = resolveTrainingArguments(opts.args ?? {});
   const p = await prepare(opts, args);
+  for (const n of p.notes) opts.onNote?.(n);
   if (p.dataset.eval.length === 0) throw new UserError(`evaluation split of ${p.dataset.source} is empty`);
   const ev = tokenize(p, 'eval', opts.tokenCacheDir);
   const model = await createModel(p.pretrained, args);

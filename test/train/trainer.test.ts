@@ -107,6 +107,11 @@ test('CLI: train prints metrics JSON and writes output-dir files; evaluate; bad 
   assert.ok(existsSync(join(out, 'metrics.json')) && existsSync(join(out, 'model.safetensors')));
   const e = runCli(['evaluate', '--model', out, '--dataset', dataDir, '--max_seq_length', '32', '--no-token-cache']);
   assert.equal(e.status, 0, e.stderr);
+  assert.doesNotMatch(e.stderr, /initialised from config/);
+  // a config-only folder is evaluated at random initialisation: evaluate says so on stderr
+  const fresh = runCli(['evaluate', '--model', modelDir, '--dataset', dataDir, '--max_seq_length', '32', '--no-token-cache']);
+  assert.equal(fresh.status, 0, fresh.stderr);
+  assert.match(fresh.stderr, /^tunescope: note: no weights in .*: initialised from config\.json with seed 42/m);
   assert.equal((JSON.parse(e.stdout) as { accuracy: number }).accuracy, m.accuracy);
   const bad = runCli(['train', '--model', modelDir, '--dataset', dataDir, '--learning_rate', '-1']);
   assert.equal(bad.status, 2);

@@ -23,6 +23,8 @@ export function register(program: Command): void {
       numLabels: int(pick(o, 'num_labels'), 'num_labels'),
       tokenCacheDir: o.tokenCache === false ? null : undefined,
       hub: o.offline === true ? { offline: true } : undefined,
+      // e.g. "no weights … initialised from config.json": metrics of an untrained model must not pass unnoticed
+      onNote: (n) => process.stderr.write(`tunescope: note: ${n}\n`),
     });
     if (typeof o.json === 'string') writeJson(o.json, metrics);
     const od = pick(o, 'output-dir');
