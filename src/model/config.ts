@@ -129,7 +129,12 @@ export function parseDistilBertConfig(json: unknown, source = 'config.json'): Di
   };
   const dim = int('dim', 1, 'hidden_size');
   const n_heads = int('n_heads', 1, 'num_attention_heads');
-  if (dim % n_heads !== 0) throw new UserError(`${source}: "dim" (${dim}) must be divisible by "n_heads" (${n_heads})`);
+  if (dim % n_heads !== 0) {
+    // a key config.json lacks takes HF's default: say so, it is the likely cause
+    const absent = (['dim', 'n_heads'] as const).filter((k) => j[k] === undefined && j[k === 'dim' ? 'hidden_size' : 'num_attention_heads'] === undefined);
+    const why = absent.length ? ` (config.json has no ${absent.map((k) => `"${k}"`).join(' or ')}: HF's default ${absent.map((k) => `${k}=${DISTILBERT_DEFAULTS[k]}`).join(', ')} applies)` : '';
+    throw new UserError(`${source}: "dim" (${dim}) must be divisible by "n_heads" (${n_heads})${why}`);
+  }
   const activation = pick('activation');
   if (activation !== 'gelu' && activation !== 'relu') {
     throw new UserError(`${source}: "activation" must be "gelu" or "relu", got ${JSON.stringify(activation)}`);

@@ -44,7 +44,9 @@ test('bad configs are UserErrors naming the key and file', () => {
   const cases: [unknown, RegExp][] = [
     [[], /expected a JSON object/],
     [{ model_type: 'bert' }, /model_type/],
-    [{ dim: 10, n_heads: 3 }, /divisible/],
+    [{ dim: 10, n_heads: 3 }, /divisible by "n_heads" \(3\)$/],
+    // a missing key takes HF's default, and the message says that is where 12 came from
+    [{ dim: 32 }, /"dim" \(32\) must be divisible by "n_heads" \(12\) \(config\.json has no "n_heads": HF's default n_heads=12 applies\)$/],
     [{ dim: -1 }, /"dim"/],
     [{ activation: 'tanh' }, /"activation"/],
     [{ dropout: 1.5 }, /"dropout"/],
