@@ -225,7 +225,11 @@ export function isSqliteFile(path: string): boolean {
 /** Reads a results CSV/TSV or a study database and builds the report's input. */
 export async function loadReportInput(path: string, opts: ReportOptions = {}): Promise<ReportInput> {
   if (!existsSync(path)) throw new UserError(`${path}: no such file`);
-  if (!isSqliteFile(path)) return reportInputFromTable(readTable(path), opts);
+  if (!isSqliteFile(path)) {
+    // a store name holding something else would be read as a CSV and fail with a misleading column message
+    if (/\.(sqlite3?|db)$/i.test(path)) throw new UserError(`${path}: not a SQLite database (expected a study store written by \`tunescope study run\`, or a results CSV/TSV)`);
+    return reportInputFromTable(readTable(path), opts);
+  }
   const store = openStore(path, { readonly: true });
   try {
     const study = await store.getStudy();

@@ -118,11 +118,14 @@ test('bad input gives one clear error and writes nothing', async () => {
   const d = tempDir();
   try {
     const out = join(d.path, 'r.html');
+    const FAKE_DB = join(d.path, 'fake.sqlite');
+    writeFileSync(FAKE_DB, 'lr,accuracy\n1,2\n');
     const cases: [string[], RegExp][] = [
       [[join(d.path, 'missing.csv')], /missing\.csv: no such file/],
       [[GRID, '--baseline', 'f1=high'], /--baseline: expected METRIC=NUMBER/],
       [[GRID, '--out', join(d.path, 'r.pdf')], /--out must name an \.html file/],
       [[GRID, '--log-lr', '--lr-column', 'nope'], /--lr-column "nope" is not one of the hyperparameters \(lr, bs, ep\)/],
+      [[FAKE_DB], /fake\.sqlite: not a SQLite database/],
     ];
     for (const [args, msg] of cases) {
       const r = runCli(['report', ...args, ...(args.includes('--out') ? [] : ['--out', out])]);
