@@ -288,6 +288,9 @@ export async function loadDataset(spec: DatasetSpec, opts: { label2id?: Record<s
   for (const [key, v] of [['max_train_samples', spec.maxTrainSamples], ['max_eval_samples', spec.maxEvalSamples]] as const) {
     if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new UserError(`${key} must be a positive integer, got ${v}`);
   }
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new UserError(`the dataset's split seed (--split-seed, dataset.seed) must be an integer in [0, 2^32-1], got ${seed}`);
+  }
   const r = await resolveSpec(spec);
   const bad = new BadRows(spec.skipBadRows ?? false);
   const notes = [...r.notes];

@@ -122,6 +122,11 @@ test('CSV, JSONL and parquet splits; string labels through label2id', async () =
   }
 });
 
+test('bad subsampling settings are named errors before any file is read', async () => {
+  await assert.rejects(loadDataset({ name: 'sst2', seed: -3 }), (e: Error) => e.name === 'UserError' && /split seed .* must be an integer in \[0, 2\^32-1\], got -3$/.test(e.message));
+  await assert.rejects(loadDataset({ name: 'sst2', maxEvalSamples: 0 }), (e: Error) => e.name === 'UserError' && e.message === 'max_eval_samples must be a positive integer, got 0');
+});
+
 test('unknown dataset names give one clear error', async () => {
   await assert.rejects(loadDataset({ name: 'no_such_dataset_xyz' }), (e: Error) => {
     assert.match(e.message, /dataset 'no_such_dataset_xyz' not found/);
