@@ -275,9 +275,13 @@ function mapLabels(
   return { mapped, labelNames: nameList };
 }
 
-async function readFiles(files: string[], spec: DatasetSpec, bad: BadRows): Promise<PendingRow[]> {
+async function readFiles(files: string[], spec: DatasetSpec, bad: BadRows, notes: string[]): Promise<PendingRow[]> {
   const rows: PendingRow[] = [];
-  for (const f of files) rows.push(...collectRows(await readRawTable(f), spec, bad));
+  for (const f of files) {
+    const raw = await readRawTable(f);
+    notes.push(...(raw.notes ?? []));
+    rows.push(...collectRows(raw, spec, bad));
+  }
   return rows;
 }
 
@@ -299,8 +303,8 @@ export async function loadDataset(spec: DatasetSpec, opts: { label2id?: Record<s
   let labelNames: string[] | undefined;
   let source: string;
   if (r.kind === 'splits') {
-    const tr = await readFiles(r.train, spec, bad);
-    const evRows = await readFiles(r.eval, spec, bad);
+    const tr = await readFiles(r.train, spec, bad, notes);
+    const evRows = await readFiles(r.eval, spec, bad, notes);
     const m = mapLabels([tr, evRows], opts.label2id, bad);
     [train, ev] = m.mapped as [Example[], Example[]];
     labelNames = m.labelNames;
@@ -308,7 +312,7 @@ export async function loadDataset(spec: DatasetSpec, opts: { label2id?: Record<s
     if (train.length === 0) throw new UserError(`train split of ${r.source} is empty (${r.train.join(', ')})`);
     if (ev.length === 0) throw new UserError(`${r.evalSplit} split of ${r.source} is empty (${r.eval.join(', ')})`);
   } else {
-    const rows = await readFiles([r.single!], spec, bad);
+    const rows = await readFiles([r.single!], spec, bad, notes);
     const m = mapLabels([rows], opts.label2id, bad);
     const all = m.mapped[0]!;
     labelNames = m.labelNames;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parquetReadObjects } from 'hyparquet';
-import { UserError, decodeUtf8 } from '../util/index.js';
+import { UserError, decodeUtf8Lenient } from '../util/index.js';
 
 export type RawValue = string | number | bigint | boolean | null | undefined;
 
@@ -18,6 +18,8 @@ export interface RawTable {
   rows: Array<{ line: number; values: Record<string, RawValue>; problem?: string }>;
   /** 'line' for text formats, 'row' for parquet (1-based). */
   unit: 'line' | 'row';
+  /** e.g. invalid UTF-8 bytes that were replaced */
+  notes?: string[];
 }
 
 export type FileFormat = 'tsv' | 'csv' | 'jsonl' | 'parquet';
@@ -39,16 +41,13 @@ export async function readRawTable(file: string): Promise<RawTable> {
   } catch (e) {
     throw new UserError(`cannot read dataset file ${file}: ${(e as Error).message}`);
   }
-  switch (format) {
-    case 'tsv':
-      return readTsv(file, decodeUtf8(bytes, file));
-    case 'csv':
-      return readCsv(file, decodeUtf8(bytes, file));
-    case 'jsonl':
-      return readJsonl(file, decodeUtf8(bytes, file));
-    case 'parquet':
-      return readParquet(file, bytes);
-  }
+  if (format === 'parquet') return readParquet(file, bytes);
+  // Invalid UTF-8 is replaced (U+FFFD) and reported as a note rather than stopping the run, as HF's loaders do
+  // for the stray byte in TREC; a file that is mostly not UTF-8 shows up in that note's location.
+  const { text, problem } = decodeUtf8Lenient(bytes, file);
+  const table = format === 'tsv' ? readTsv(file, text) : format === 'csv' ? readCsv(file, text) : readJsonl(file, text);
+  if (problem) table.notes = [...(table.notes ?? []), `${problem}: invalid bytes were replaced by U+FFFD`];
+  return table;
 }
 
 function splitLines(text: string): string[] {

@@ -5,4 +5,4 @@ export { jsonSafe, stringifyJson, parseJsonNumber } from './json.js';
 export { createProgress, isQuiet } from './progress.js';
 export type { Progress, ProgressOptions } from './progress.js';
 export { checkOutputPath, ensureDir, writeFileAtomic } from './fs.js';
-export { decodeUtf8 } from './text.js';
+export { decodeUtf8, decodeUtf8Lenient } from './text.js';

@@ -30,3 +30,16 @@ export function decodeUtf8(bytes: Uint8Array, source: string): string {
     throw new UserError(`${source}: not valid UTF-8; save the file as UTF-8`);
   }
 }
+
+/**
+ * Lenient decoding for data files that are UTF-8 but for a stray byte (TREC's train file has one 0xf0, which HF's
+ * loader replaces too): invalid bytes become U+FFFD and `problem` says where the first one was, for a note.
+ */
+export function decodeUtf8Lenient(bytes: Uint8Array, source: string): { text: string; problem: string | null } {
+  try {
+    return { text: decodeUtf8(bytes, source), problem: null };
+  } catch (e) {
+    const text = new TextDecoder('utf-8').decode(bytes);
+    return { text, problem: (e as Error).message.replace(/; save the file as UTF-8$/, '') };
+  }
+}
