@@ -386,7 +386,8 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
   // that then refuses the corrected spec as "created from a different spec".
   let checked = false;
   if (builtIn && !existsSync(spec.store)) {
-    ensureDir(dirname(spec.store), 'store');
+    // a from_config model is written next to the store (a reusable cache keyed by its config)
+    if (spec.model.kind !== 'pretrained') ensureDir(dirname(spec.store), 'store');
     await preflight(spec, materializeModel(spec.model, spec.store));
     checked = true;
   }
