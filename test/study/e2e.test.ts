@@ -102,6 +102,13 @@ test('a dataset that cannot load is one error before any trial runs', { skip: !H
     assert.match(r.stderr, /tiny\.yaml: dataset: /);
     // no store is left behind: it would refuse the corrected spec as "created from a different spec"
     assert.equal(existsSync(join(d.path, 'runs', 'tiny.sqlite')), false);
+    // a model that is neither a folder nor a Hub id: the same, and not even an empty runs/ folder
+    const m = join(d.path, 'm.yaml');
+    writeFileSync(m, 'name: m\nmodel: ./no/such/model\ndataset: {name: sst2}\ndesign: {type: grid, factors: {learning_rate: [1.0e-3]}}\nseeds: [1]\nstore: ./runs-m/m.sqlite\n');
+    const rm = runCli(['study', 'run', m]);
+    assert.equal(rm.status, 2, rm.stderr);
+    assert.match(rm.stderr, /m\.yaml: model: .*no\/such\/model is neither a local folder nor a Hub id/);
+    assert.equal(existsSync(join(d.path, 'runs-m')), false);
   } finally {
     d.cleanup();
   }
