@@ -218,6 +218,8 @@ export class DistilBertForSequenceClassification {
   private readonly trainable: string[];
   private params: Map<string, ParamTensor>;
   private grads: Map<string, Float32Array> | null = null;
+  /** Row ids scattered into each sparse gradient's engine storage since it was last zeroed (absent: unknown). */
+  private readonly sparseDirty = new Map<string, BigInt64Array[]>();
   private expAvg = new Map<string, Float32Array>();
   private expAvgSq = new Map<string, Float32Array>();
   private stepCount = 0;
@@ -384,12 +386,19 @@ export class DistilBertForSequenceClassification {
     const dense = this.trainable.filter((n) => !sparse.includes(n));
     if (acc) for (const n of dense) f[`grad_acc.${n}`] = { dtype: 'float32', dims: this.shapes.get(n) as number[], data: acc.get(n) as Float32Array };
     // sparse gradients (embedding rows) are scattered here, onto zeros or onto the running sum
-    const scatter = (r: Record<string, HostTensor>, target: (n: string) => Float32Array): void => {
+    const scatter = (r: Record<string, HostTensor>, target: (n: string) => Float32Array, tracked: boolean): void => {
       for (const n of sparse) {
         const t = target(n);
-        if (!acc) t.fill(0);
         const width = (this.shapes.get(n) as number[]).slice(1).reduce((a, b) => a * b, 1);
-        scatterAddRows(t, r[`grad_indices.${n}`]?.data as BigInt64Array, r[`grad_updates.${n}`]?.data as Float32Array, width);
+        const idx = r[`grad_indices.${n}`]?.data as BigInt64Array;
+        if (!acc) {
+          // only the rows the last scatters touched can be non-zero in engine storage (nothing else writes them)
+          const dirty = tracked ? this.sparseDirty.get(n) : undefined;
+          if (dirty) for (const d of dirty) for (const row of d) t.fill(0, Number(row) * width, (Number(row) + 1) * width);
+          else t.fill(0);
+          if (tracked) this.sparseDirty.set(n, [idx]);
+        } else if (tracked) this.sparseDirty.get(n)?.push(idx);
+        scatterAddRows(t, idx, r[`grad_updates.${n}`]?.data as Float32Array, width);
       }
     };
     const store = this.store;
@@ -399,18 +408,22 @@ export class DistilBertForSequenceClassification {
       const into: Record<string, HostTensor> = {};
       for (const n of dense) into[`grad.${n}`] = { dtype: 'float32', dims: this.shapes.get(n) as number[], data: store.grad(n) };
       const r = await session.run(f, undefined, into);
-      scatter(r, (n) => store.grad(n));
+      scatter(r, (n) => store.grad(n), true);
       this.grads = new Map(this.trainable.map((n) => [n, store.grad(n)]));
       return { loss: (r.loss?.data as Float32Array)[0] as number };
     }
     const r = await session.run(f);
     const grads = new Map<string, Float32Array>();
     for (const n of dense) grads.set(n, r[`grad.${n}`]?.data as Float32Array);
-    scatter(r, (n) => {
-      const t = acc?.get(n) ?? new Float32Array((this.params.get(n) as ParamTensor).data.length);
-      grads.set(n, t);
-      return t;
-    });
+    scatter(
+      r,
+      (n) => {
+        const t = acc?.get(n) ?? new Float32Array((this.params.get(n) as ParamTensor).data.length);
+        grads.set(n, t);
+        return t;
+      },
+      false,
+    );
     this.grads = grads;
     return { loss: (r.loss?.data as Float32Array)[0] as number };
   }
@@ -558,6 +571,7 @@ export class DistilBertForSequenceClassification {
     this.params = new Map();
     this.expAvg.clear();
     this.expAvgSq.clear();
+    this.sparseDirty.clear();
     const all = [...this.sessions.values(), ...[...this.optSessions.values()].map((p) => p.then((session) => ({ session })))];
     this.sessions.clear();
     this.optSessions.clear();

@@ -98,6 +98,24 @@ test('optimizerStep returns the pre-clip global L2 norm; clipping changes the se
   await other.dispose();
 });
 
+test('word_embeddings gradient (scattered from sparse rows): a fresh step after other batches holds only this batch\'s rows', async () => {
+  const W = 'distilbert.embeddings.word_embeddings.weight';
+  const used = await DistilBertForSequenceClassification.create(noDropout(config()), params(), { intraOpNumThreads: 1 });
+  const fresh = await DistilBertForSequenceClassification.create(noDropout(config()), params(), { intraOpNumThreads: 1 });
+  const lr0 = { lr: 0, optimizer: { ...opt, weightDecay: 0 } };
+  await used.accumulateGradients(batchOf([0, 1]), { lossScale: 0.5, dropoutSeed: 0 });
+  await used.accumulateGradients(batchOf([3]), { lossScale: 0.5, dropoutSeed: 0 });
+  await used.optimizerStep(lr0);
+  await used.accumulateGradients(batchOf([2]), { lossScale: 1, dropoutSeed: 0 });
+  await fresh.accumulateGradients(batchOf([2]), { lossScale: 1, dropoutSeed: 0 });
+  const a = (used.gradients() as ParameterMap).get(W)?.data as Float32Array;
+  const b = (fresh.gradients() as ParameterMap).get(W)?.data as Float32Array;
+  assert.equal(maxDiff(a, b), 0);
+  assert.ok(b.some((v) => v !== 0));
+  await used.dispose();
+  await fresh.dispose();
+});
+
 test('the padding row of word_embeddings never gets a gradient, even where [PAD] is attended', async () => {
   const net = await DistilBertForSequenceClassification.create(noDropout(config()), params(), { intraOpNumThreads: 1 });
   const b = batchOf([1, 2]);
