@@ -21,29 +21,20 @@
  */
 import { AdamWStore, Graph, Session, gradientsMixed, RandomStream, type Tensor, type HostTensor, type SparseGrad } from '../engine/index.js';
 import { UserError } from '../util/index.js';
+import type { DistilBertConfig } from './config.js';
+import type { NamedTensor } from './safetensors.js';
 
 /** The config keys the network reads (a parsed HF DistilBertConfig has them all). */
-export interface DistilBertNetworkConfig {
-  vocab_size: number;
-  max_position_embeddings: number;
-  dim: number;
-  n_layers: number;
-  n_heads: number;
-  hidden_dim: number;
-  dropout: number;
-  attention_dropout: number;
-  seq_classif_dropout: number;
-  activation: string;
-  pad_token_id?: number;
-  num_labels?: number;
-  id2label?: Record<string, string>;
-  sinusoidal_pos_embds?: boolean;
-}
+export type DistilBertNetworkConfig = Pick<
+  DistilBertConfig,
+  'vocab_size' | 'max_position_embeddings' | 'dim' | 'n_layers' | 'n_heads' | 'hidden_dim' | 'dropout' | 'attention_dropout' | 'seq_classif_dropout'
+> &
+  Partial<Pick<DistilBertConfig, 'pad_token_id' | 'num_labels' | 'id2label' | 'sinusoidal_pos_embds'>> & {
+    /** Checked at build time: 'gelu' or 'relu'. */
+    activation: string;
+  };
 
-interface ParamTensor {
-  shape: number[];
-  data: Float32Array;
-}
+type ParamTensor = NamedTensor;
 
 /** Row-major [batchSize, seqLength] ids and mask, already padded (pad_token_id / mask 0). */
 export interface Batch {
