@@ -3,7 +3,7 @@ export { parseCard, parseCardNumber, modelIdFromFileName, normalizeScheduler, sn
 export type { ParseCardOptions } from './parse.js';
 export { CARD_FIELDS, NUMERIC_FIELDS } from './types.js';
 export type { CardField, CardValues, EpochRow, ParsedCard, Provenance } from './types.js';
-export { parseCardFile, ingestCards, listCardFiles, cardColumns, cardRow, cardsCsv, epochsCsv, cardsJson, writeFileAtomic } from './ingest.js';
+export { parseCardFile, ingestCards, listCardFiles, cardColumns, cardRow, cardsCsv, epochsCsv, cardsJson } from './ingest.js';
 export type { CardRecord, CardRow } from './ingest.js';
 export { cardsAccuracy, formatAccuracy } from './accuracy.js';
 export type { AccuracyReport, FieldMismatch } from './accuracy.js';

@@ -2,8 +2,8 @@
  * `cards ingest`: parse every *.md card in a folder into one row per card (CSV or JSON), with per-field
  * provenance columns, warnings, and the per-epoch Training results table (JSON column or a second CSV).
  */
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync, openSync, readSync, closeSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readdirSync, readFileSync, statSync, openSync, readSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../util/index.js';
 import { modelIdFromFileName, parseCard, type ParseCardOptions } from './parse.js';
@@ -174,22 +174,6 @@ export function cardsJson(records: CardRecord[]): unknown[] {
     notes: r.notes,
     warnings: r.warnings,
   }));
-}
-
-/** Writes a file atomically (temp file in the same folder, then rename). */
-export function writeFileAtomic(path: string, content: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    writeFileSync(tmp, content);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* temp file never created */
-    }
-    throw new UserError(`${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
 }
 
 export { NUMERIC_FIELDS };

@@ -6,9 +6,9 @@
  * contiguous (no holes, no overlaps) and covering the whole buffer, shape × dtype size = byte span.
  * Every floating dtype (F64/F32/F16/BF16) and the integer ones become float32 in memory.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { UserError } from '../util/index.js';
+import { UserError, writeFileAtomic } from '../util/index.js';
 
 export interface NamedTensor {
   shape: number[];
@@ -212,13 +212,5 @@ export function serializeSafetensors(tensors: ParameterMap, metadata?: Record<st
 
 /** Writes float32 tensors atomically (temp file + rename). */
 export function writeSafetensors(path: string, tensors: ParameterMap, metadata?: Record<string, string>): void {
-  const bytes = serializeSafetensors(tensors, metadata);
-  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  try {
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path, serializeSafetensors(tensors, metadata), 'safetensors');
 }

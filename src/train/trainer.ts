@@ -4,7 +4,7 @@
  * run the HF-Trainer loop on the engine, evaluate, and save in HF format with metrics.json /
  * trainer_state.json beside the weights.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset, tokenizeCached, type DatasetSpec, type LoadedDataset } from '../data/index.js';
 import type { HubOptions } from '../hub/index.js';
@@ -15,7 +15,7 @@ import {
   type PretrainedModel,
 } from '../model/index.js';
 import { loadTokenizer, tokenizerFingerprint, type Tokenizer } from '../tokenizer/index.js';
-import { ensureDir, stringifyJson, UserError } from '../util/index.js';
+import { ensureDir, stringifyJson, UserError, writeFileAtomic } from '../util/index.js';
 import { resolveTrainingArguments, type TrainingArguments } from './arguments.js';
 import type { TokenizedSplit } from './dataloader.js';
 import { evaluateSplit, trainLoop, type EpochRecord, type LogEntry, type ProgressInfo } from './loop.js';
@@ -112,9 +112,7 @@ function tokenize(p: Prepared, which: 'train' | 'eval', cacheDir: string | null 
 }
 
 function writeJsonAtomic(path: string, value: unknown): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, stringifyJson(value) + '\n');
-  renameSync(tmp, path);
+  writeFileAtomic(path, stringifyJson(value) + '\n', 'output_dir file');
 }
 
 /** The network on the engine, with the run's threads and execution provider. */

@@ -3,7 +3,7 @@
  */
 import { Command } from 'commander';
 import { resolve } from 'node:path';
-import { UserError, checkOutputPath, createProgress, stringifyJson } from '../../util/index.js';
+import { UserError, checkOutputPath, createProgress, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import {
   cardsAccuracy,
   cardsCsv,
@@ -12,7 +12,6 @@ import {
   formatAccuracy,
   harvestCards,
   ingestCards,
-  writeFileAtomic,
   type CardRecord,
 } from '../../cards/index.js';
 
@@ -38,9 +37,9 @@ function checkOutputs(o: OutputOpts): void {
 
 function writeOutputs(records: CardRecord[], o: OutputOpts): void {
   const text = o.json ? `${stringifyJson(cardsJson(records))}\n` : cardsCsv(records);
-  if (o.epochsOut) writeFileAtomic(o.epochsOut, epochsCsv(records));
+  if (o.epochsOut) writeFileAtomic(o.epochsOut, epochsCsv(records), '--epochs-out');
   if (o.out) {
-    writeFileAtomic(o.out, text);
+    writeFileAtomic(o.out, text, '--out');
     const warned = records.filter((r) => r.warnings.length > 0).length;
     const tasks = new Map<string, number>();
     for (const r of records) tasks.set(r.values.task ?? '(unknown)', (tasks.get(r.values.task ?? '(unknown)') ?? 0) + 1);

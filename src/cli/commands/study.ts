@@ -34,10 +34,6 @@ export function openStudyStore(specOrDb: string): { store: StudyStore; spec: Stu
   return { store: openStore(spec.store, { readonly: true }), spec };
 }
 
-function writeAtomic(path: string, text: string): void {
-  writeFileAtomic(path, text);
-}
-
 function positiveInt(name: string) {
   return (v: string): number => {
     const n = Number(v);
@@ -133,7 +129,7 @@ export function register(program: Command): void {
           },
         });
         process.stdout.write(formatSummary(summary) + '\n');
-        if (o.json) writeAtomic(o.json, stringifyJson(summary) + '\n');
+        if (o.json) writeFileAtomic(o.json, stringifyJson(summary) + '\n', '--json');
         if (summary.interrupted) process.exitCode = 130;
         else if (summary.counts.failed > 0) process.stdout.write(`${summary.counts.failed} trial(s) failed: see \`tunescope study status ${specPath}\`; rerun with --retry-failed\n`);
       } finally {
@@ -172,7 +168,7 @@ export function register(program: Command): void {
           o.format === 'json'
             ? stringifyJson({ columns: table.columns, rows: table.rows, baseline: table.baseline }) + '\n'
             : stringify(table.rows, { header: true, columns: table.columns, cast: { number: (v) => (Number.isFinite(v) ? String(v) : String(v)) } });
-        if (o.out) writeAtomic(o.out, text);
+        if (o.out) writeFileAtomic(o.out, text, '--out');
         else process.stdout.write(text);
       } finally {
         await store.close();
@@ -208,7 +204,7 @@ export function register(program: Command): void {
           ...(o.effectSize !== undefined ? { effectSize: o.effectSize } : {}),
         });
         process.stdout.write(formatStudyAnalysis(result) + '\n');
-        if (o.json) writeAtomic(o.json, stringifyJson(result.json) + '\n');
+        if (o.json) writeFileAtomic(o.json, stringifyJson(result.json) + '\n', '--json');
       } finally {
         await store.close();
       }
