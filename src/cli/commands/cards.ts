@@ -2,6 +2,7 @@
  * `tunescope cards ingest|harvest|accuracy`: Hugging Face model cards → one row per model (CSV/JSON) for `tunescope analyze`.
  */
 import { Command } from 'commander';
+import { positiveInt } from '../options.js';
 import { resolve } from 'node:path';
 import { UserError, checkOutputPath, createProgress, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import {
@@ -19,14 +20,6 @@ interface OutputOpts {
   out?: string;
   json?: boolean;
   epochsOut?: string;
-}
-
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a positive integer (got ${JSON.stringify(v)})`);
-    return n;
-  };
 }
 
 /** Both output paths are checked before any work, so one bad path leaves neither file half-done. */

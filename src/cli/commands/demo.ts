@@ -1,15 +1,7 @@
 /** `tunescope demo`: the README's main command — a small but real study, end to end, in a few minutes. */
 import type { Command } from 'commander';
-import { UserError } from '../../util/index.js';
+import { positiveInt } from '../options.js';
 import { runDemo } from '../../study/demo.js';
-
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a positive integer (got ${JSON.stringify(v)})`);
-    return n;
-  };
-}
 
 export function register(program: Command): void {
   program

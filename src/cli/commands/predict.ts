@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { positiveInt } from '../options.js';
 import { loadPretrained, DistilBertForSequenceClassification, type Batch } from '../../model/index.js';
 import { loadTokenizer } from '../../tokenizer/index.js';
 import { UserError, decodeUtf8, stringifyJson } from '../../util/index.js';
@@ -33,10 +34,7 @@ interface PredictOptions {
 }
 
 function posInt(v: string | undefined, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
+  return v === undefined ? undefined : positiveInt(flag)(v);
 }
 
 /** GLUE-style TSV: a header naming the text column (`sentence`/`text` or --text-column), or one text per line without header. */

@@ -2,6 +2,7 @@
  * `tunescope study run|status|export|analyze`: designed sweeps of real fine-tunes, stored in SQLite.
  */
 import { Command, Option } from 'commander';
+import { positiveInt } from '../options.js';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
@@ -32,14 +33,6 @@ export function openStudyStore(specOrDb: string): { store: StudyStore; spec: Stu
   const spec = loadStudySpec(specOrDb);
   if (!existsSync(spec.store)) throw new UserError(`the study ${spec.name} has not been run yet (no store at ${spec.store})`);
   return { store: openStore(spec.store, { readonly: true }), spec };
-}
-
-function positiveInt(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UserError(`${name} must be a positive integer (got ${JSON.stringify(v)})`);
-    return n;
-  };
 }
 
 export function formatSummary(s: StudySummary): string {
