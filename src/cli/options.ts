@@ -9,3 +9,22 @@ export function positiveInt(flag: string): (v: string) => number {
     return n;
   };
 }
+
+/** `a, b,,c` → ['a', 'b', 'c']: a comma-separated flag value, blanks dropped. */
+export function list(v: string): string[] {
+  return v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** `--baseline accuracy=0.91,f1=0.91` → {accuracy: 0.91, f1: 0.91}; an empty or non-finite value is an error. */
+export function parseBaselineList(v: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of list(v)) {
+    const m = /^([^=]+)=(.+)$/.exec(part);
+    const num = m ? Number(m[2].trim()) : NaN;
+    if (!m || m[2].trim() === '' || !Number.isFinite(num)) {
+      throw new UserError(`--baseline: expected METRIC=NUMBER[,METRIC=NUMBER…], got "${part}"`);
+    }
+    out[m[1].trim()] = num;
+  }
+  return out;
+}

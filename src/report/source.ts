@@ -4,14 +4,14 @@
  * that cannot be fitted (all NaN, too few runs for the degree) becomes a sentence in the report instead
  * of stopping it.
  */
-import { openSync, readSync, closeSync, existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
   analyze, bestConfigurations, bestInBox, effectVsNoise, filterTable, lookupBaseline, metricCorrelations, readTable, seedVariability,
   seedsForPower, stationaryPoint, tableFromRows,
   type OlsFit, type Table,
 } from '../analysis/index.js';
-import { openStore } from '../store/index.js';
+import { isSqliteFile, openStore } from '../store/index.js';
 import { studyRows } from '../study/index.js';
 import { UserError, isUserError } from '../util/index.js';
 import type { Frame, ReportBestConfig, ReportCorrelation, ReportFit, ReportInput, ReportOptimum, ReportStationary, ReportVariability } from './types.js';
@@ -207,19 +207,6 @@ export function reportInputFromTable(
     notes,
     version: opts.version,
   };
-}
-
-/** A SQLite study database (by its header), rather than a CSV. */
-export function isSqliteFile(path: string): boolean {
-  if (!existsSync(path) || !statSync(path).isFile()) return false;
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(16);
-    const n = readSync(fd, buf, 0, 16, 0);
-    return n === 16 && buf.toString('latin1') === 'SQLite format 3\u0000';
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Reads a results CSV/TSV or a study database and builds the report's input. */

@@ -1,5 +1,5 @@
 /** Persistent study storage (SQLite via better-sqlite3) behind a store interface. */
-export { openSqliteStore, openStore, SqliteStudyStore } from './sqlite.js';
+export { isSqliteFile, openSqliteStore, openStore, SqliteStudyStore } from './sqlite.js';
 export { TRIAL_STATUSES } from './types.js';
 export type {
   StudyStore,

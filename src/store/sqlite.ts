@@ -4,7 +4,7 @@
  * Claiming is `BEGIN IMMEDIATE` (the write lock is taken before the read), so two workers never get the same trial.
  */
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../util/index.js';
 import type {
@@ -18,6 +18,20 @@ import type {
   TrialRecord,
   TrialStatus,
 } from './types.js';
+
+/** A SQLite database by its 16-byte header (a study store, as opposed to a spec or a CSV). */
+export function isSqliteFile(path: string): boolean {
+  if (!existsSync(path) || !statSync(path).isFile()) return false;
+  const fd = openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(16);
+    const n = readSync(fd, buf, 0, 16, 0);
+    return n === 16 && buf.toString('latin1') === 'SQLite format 3\u0000';
+  } finally {
+    closeSync(fd);
+  }
+}
+
 
 const SCHEMA_VERSION = 1;
 

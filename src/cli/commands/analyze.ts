@@ -6,24 +6,7 @@ import { Command, Option } from 'commander';
 import { analyze, fitToJson, formatSideBySide, formatSummary, readTable, type Frame, type OlsFit } from '../../analysis/index.js';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { baselineForColumns, baselineFromCard } from '../../cards/index.js';
-
-function list(v: string): string[] {
-  return v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-}
-
-/** `accuracy=0.91,f1=0.91` → {accuracy: 0.91, f1: 0.91} */
-export function parseBaselineList(v: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const part of list(v)) {
-    const m = /^([^=]+)=(.+)$/.exec(part);
-    const num = m ? Number(m[2].trim()) : NaN;
-    if (!m || m[2].trim() === '' || !Number.isFinite(num)) {
-      throw new UserError(`--baseline: expected METRIC=NUMBER[,METRIC=NUMBER…], got "${part}"`);
-    }
-    out[m[1].trim()] = num;
-  }
-  return out;
-}
+import { list, parseBaselineList } from '../options.js';
 
 export interface AnalyzeCliOptions {
   predictors: string;

@@ -1,7 +1,7 @@
 /** `tunescope demo`: the README's main command — a small but real study, end to end, in a few minutes. */
 import type { Command } from 'commander';
 import { positiveInt } from '../options.js';
-import { runDemo } from '../../study/demo.js';
+import { runDemo } from '../../study/index.js';
 
 export function register(program: Command): void {
   program

@@ -6,20 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { buildReport, loadReportInput, writeReport } from '../../report/index.js';
 import { UserError } from '../../util/index.js';
-
-const list = (v: string): string[] => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-
-/** `accuracy=0.91,f1=0.91` → {accuracy: 0.91, f1: 0.91} */
-function baselineList(v: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const part of list(v)) {
-    const m = /^([^=]+)=(.+)$/.exec(part);
-    const x = m ? Number(m[2].trim()) : NaN;
-    if (!m || !Number.isFinite(x)) throw new UserError(`--baseline: expected METRIC=NUMBER[,METRIC=NUMBER…], got "${part}"`);
-    out[m[1].trim()] = x;
-  }
-  return out;
-}
+import { list, parseBaselineList } from '../options.js';
 
 interface ReportCliOptions {
   out: string;
@@ -62,7 +49,7 @@ export function register(program: Command): void {
       const reportInput = await loadReportInput(input, {
         predictors: opts.predictors ? list(opts.predictors) : undefined,
         metrics: opts.metrics ? list(opts.metrics) : undefined,
-        baseline: opts.baseline ? baselineList(opts.baseline) : undefined,
+        baseline: opts.baseline ? parseBaselineList(opts.baseline) : undefined,
         degree: Number(opts.degree) as 1 | 2 | 3,
         logLr: Boolean(opts.logLr),
         standardize: Boolean(opts.standardize),

@@ -3,25 +3,11 @@
  */
 import { Command, Option } from 'commander';
 import { positiveInt } from '../options.js';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
-import { openStore, type StudyStore } from '../../store/index.js';
-import { loadStudySpec, runStudy, studyRows, type StudySpec, type StudySummary } from '../../study/index.js';
-import { analyzeStudy, formatStudyAnalysis } from '../../study/analysis.js';
-
-/** A path is a study store if it starts with SQLite's magic bytes; a .yaml/.yml/.json is a spec. */
-function isSqliteFile(path: string): boolean {
-  if (!existsSync(path)) return false;
-  const fd = openSync(path, 'r');
-  try {
-    const buf = Buffer.alloc(16);
-    readSync(fd, buf, 0, 16, 0);
-    return buf.toString('latin1') === 'SQLite format 3\0';
-  } finally {
-    closeSync(fd);
-  }
-}
+import { isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
+import { analyzeStudy, formatStudyAnalysis, loadStudySpec, runStudy, studyRows, type StudySpec, type StudySummary } from '../../study/index.js';
 
 /** Open the store named by a spec file or by the store path itself. */
 export function openStudyStore(specOrDb: string): { store: StudyStore; spec: StudySpec | null } {
