@@ -4,7 +4,7 @@
  * run the HF-Trainer loop on the engine, evaluate, and save in HF format with metrics.json /
  * trainer_state.json beside the weights.
  */
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataset, tokenizeCached, type DatasetSpec, type LoadedDataset } from '../data/index.js';
 import type { HubOptions } from '../hub/index.js';
@@ -137,15 +137,6 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const model = await createModel(p.pretrained, args);
   const save = (dir: string): void =>
     savePretrained(dir, { config, parameters: model.parameters(), tokenizerDir: p.pretrained.tokenizerDir });
-  // savePretrained swaps in a whole folder; the final model goes into output_dir file by file so that
-  // checkpoint-N folders and run files already there survive.
-  const saveInto = (dir: string): void => {
-    const tmp = `${dir.replace(/[\\/]+$/, '')}.saving-${process.pid}`;
-    save(tmp);
-    mkdirSync(dir, { recursive: true });
-    for (const f of readdirSync(tmp)) renameSync(join(tmp, f), join(dir, f));
-    rmSync(tmp, { recursive: true, force: true });
-  };
   try {
     const res = await trainLoop({
       model,
@@ -182,7 +173,8 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
     };
     if (args.output_dir) {
       if (args.save_strategy !== 'no') {
-        saveInto(args.output_dir);
+        // savePretrained into an existing folder replaces its own files and keeps checkpoint-N/ and run files
+        save(args.output_dir);
         result.saved_to = args.output_dir;
       }
       writeRunFiles(args.output_dir, result);
