@@ -3,7 +3,7 @@ export { loadStudySpec, parseStudySpec, parseStudySpecText, specHash, canonicalJ
 export type { StudySpec, StudySpecInput, Factor, FactorRange, ModelSource, BaselineSpec, DatasetSource } from './spec.js';
 export { expandDesign, designConfigs, trialId, sobolPoints, latinHypercube, mapUnit, SOBOL_MAX_DIMENSIONS } from './design.js';
 export type { Trial, TrialConfig, TrialKind } from './design.js';
-export { runStudy, prepareStudy, planExecution, runIsAlive, baselineFromTrials, checkTrainingArguments } from './run.js';
+export { runStudy, prepareStudy, planExecution, runIsAlive, baselineFromTrials, nonFiniteReason, checkTrainingArguments } from './run.js';
 export type { RunStudyOptions, StudySummary, StudyEvent } from './run.js';
 export { trialArgs } from './runner.js';
 export type { TrialRunner, TrialRunnerModule, TrialTask, TrialContext, TrialProgress } from './runner.js';

@@ -64,6 +64,8 @@ export interface StudySummary {
   /** trials finished / failed by this run */
   ranNow: number;
   failedNow: number;
+  /** done trials of the study whose evaluation was non-finite (NaN/Inf loss or logits; see nonFiniteReason) */
+  nonFinite: string[];
   /** trials put back to pending because a previous process died */
   recovered: string[];
   baseline: BaselineRecord | null;
@@ -111,6 +113,21 @@ export function planExecution(
     threads = t;
   }
   return { workers, threadsPerWorker: threads, warnings };
+}
+
+/**
+ * Why a finished trial's numbers are not finite, or null: a NaN/Inf loss or logits at the final evaluation
+ * (`non_finite_logits`, from src/train's metrics) and the training step where it started (`non_finite_step`).
+ * Such a trial is `done` (rerunning it reproduces the same NaN) and its metrics are kept as they came out.
+ */
+export function nonFiniteReason(metrics: Record<string, number | null> | null): string | null {
+  if (!metrics) return null;
+  const rows = metrics.non_finite_logits;
+  const loss = metrics.loss;
+  const bad = (typeof rows === 'number' && rows > 0) || (typeof loss === 'number' && !Number.isFinite(loss));
+  if (!bad) return null;
+  const step = metrics.non_finite_step;
+  return `non-finite evaluation (loss ${loss}, ${rows ?? '?'} of ${metrics.num_samples ?? '?'} examples with NaN/Inf logits)${typeof step === 'number' ? `; training stopped at step ${step} with a NaN/Inf loss or gradient norm` : ''}`;
 }
 
 /** Runs of this process that are still going (several studies may run in one process). */
@@ -486,6 +503,8 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
             ranNow++;
             live.done++;
             opts.onEvent?.({ type: 'trial-done', trial, worker: slot.name, outcome });
+            const why = nonFiniteReason(outcome.metrics);
+            if (why) progress?.log(`trial ${trial.id} (${label}): ${why}`);
             if (trial.isBaseline) baseline = await refreshBaseline(store, spec);
           }
         } catch (e) {
@@ -520,6 +539,8 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     await store.finishRun(runId);
     runStarted = false;
     const counts = await store.counts();
+    const nonFinite = (await store.listTrials({ status: 'done' })).filter((t) => nonFiniteReason(t.metrics) !== null).map((t) => t.id);
+    if (nonFinite.length > 0) warn(`${nonFinite.length} trial(s) finished with non-finite metrics (NaN/Inf loss or logits): ${nonFinite.join(', ')}`);
     return {
       name: spec.name,
       store: store.location,
@@ -527,6 +548,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
       counts,
       ranNow,
       failedNow,
+      nonFinite,
       recovered,
       baseline,
       workers: plan.workers,

@@ -55,7 +55,8 @@ export async function runTrial(task: TrialTask, ctx: TrialContext): Promise<Tria
     onProgress: (p) => ctx.onProgress(p),
   });
   return {
-    metrics: metricsRecord(r.final),
+    // a training run that stopped at a non-finite step says where (the eval metrics carry non_finite_logits)
+    metrics: { ...metricsRecord(r.final), ...(r.non_finite_step !== null ? { non_finite_step: r.non_finite_step } : {}) },
     epochs: r.epochs.map((e) => ({
       epoch: e.epoch,
       step: e.step,

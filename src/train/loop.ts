@@ -5,6 +5,9 @@
  * may be shorter and is still an optimizer step); each micro-batch loss is scaled by 1 / (batches in its
  * chunk), as Trainer.training_step does for models without loss kwargs; then clip, AdamW step with the
  * scheduler's lr for this step, zero grads. Evaluation after each epoch (eval_strategy 'epoch') and at the end.
+ * A step whose loss or gradient norm is not finite ends training there (`non_finite_step`): the optimizer has
+ * already written NaN into the weights, every later step would only repeat NaN, so the run goes straight to its
+ * final evaluation, which comes out flagged `non_finite` (see metrics.ts).
  */
 import { createProgress, Rng } from '../util/index.js';
 import type { TrainingArguments } from './arguments.js';
@@ -74,6 +77,8 @@ export interface TrainLoopResult {
   tokens_per_second: number;
   /** Tokens including padding per training second (what the engine computed on). */
   padded_tokens_per_second: number;
+  /** The optimizer step (1-based) whose loss or gradient norm was NaN/Inf; training stopped after it. null: never. */
+  non_finite_step: number | null;
 }
 
 export interface ProgressInfo {
@@ -163,8 +168,9 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
   let lossTotal = 0;
   let lastEval: EvalMetrics | null = null;
   let evaluatedAtStep = -1;
+  let nonFiniteStep: number | null = null;
   try {
-    for (let epoch = 0; epoch < plan.num_train_epochs && globalStep < plan.max_steps; epoch++) {
+    for (let epoch = 0; epoch < plan.num_train_epochs && globalStep < plan.max_steps && nonFiniteStep === null; epoch++) {
       const order = epochOrder(lengths, {
         dataSeed: args.data_seed ?? args.seed,
         epoch,
@@ -205,11 +211,15 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
         logHistory.push({ step: globalStep, epoch: epochFloat, loss: stepLoss, learning_rate: lr, grad_norm: gradNorm });
         progress.update(globalStep, { epoch: epochFloat.toFixed(2), loss: stepLoss.toFixed(4), lr: lr.toExponential(2) });
         opts.onProgress?.({ epoch: epochFloat, step: globalStep, totalSteps: plan.max_steps, loss: stepLoss, lr });
+        if (!Number.isFinite(stepLoss) || !Number.isFinite(gradNorm)) {
+          nonFiniteStep = globalStep;
+          break;
+        }
       }
       const seconds = (performance.now() - t0) / 1000;
       trainSeconds += seconds;
       let ev: EvalMetrics | null = null;
-      const last = epoch + 1 >= plan.num_train_epochs || globalStep >= plan.max_steps;
+      const last = epoch + 1 >= plan.num_train_epochs || globalStep >= plan.max_steps || nonFiniteStep !== null;
       if (args.eval_strategy === 'epoch' || last) {
         ev = await evaluateSplit(model, opts.eval, evalOpts);
         lastEval = ev;
@@ -242,5 +252,6 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
     examples_per_second: trainSeconds > 0 ? examplesSeen / trainSeconds : NaN,
     tokens_per_second: trainSeconds > 0 ? tokensSeen / trainSeconds : NaN,
     padded_tokens_per_second: trainSeconds > 0 ? paddedTokensSeen / trainSeconds : NaN,
+    non_finite_step: nonFiniteStep,
   };
 }

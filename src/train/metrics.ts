@@ -4,6 +4,9 @@
  * (pos_label=1), 'macro', 'micro' and 'weighted'; zero_division=0 with a recorded warning
  * (sklearn's default 'warn'); F1 as 2TP / (2TP + FP + FN) (sklearn ≥ 1.3); ROC-AUC for binary tasks
  * by the trapezoid rule over distinct score thresholds (ties grouped as sklearn's roc_curve does).
+ * Non-finite logits (a diverged or NaN-weight model) never reach a comparison that could stall: they are counted
+ * (`non_finite_logits`), the loss is NaN/Inf as computed, ROC-AUC is NaN (sklearn raises on NaN scores) and the
+ * metrics are flagged `non_finite`.
  * Written here (no JS port of sklearn.metrics is maintained); each formula is a few lines.
  */
 
@@ -27,6 +30,10 @@ export interface EvalMetrics {
   /** Binary tasks only; null when y_true holds a single class (undefined, as sklearn raises). */
   roc_auc?: number | null;
   num_samples: number;
+  /** Examples whose logits hold a NaN or ±Inf (a diverged run or NaN weights); 0 for a healthy model. */
+  non_finite_logits: number;
+  /** True when the loss or any logit is not finite: the classification metrics come from argmax over garbage. */
+  non_finite: boolean;
   /** True when some precision/recall/F1 had a zero denominator and was set to 0 (sklearn zero_division=0). */
   zero_division: boolean;
   warnings: string[];
@@ -37,7 +44,7 @@ export function logitsSummary(
   logits: ArrayLike<number>,
   labels: ArrayLike<number>,
   numLabels: number,
-): { loss: number; predictions: Int32Array; positiveProb: Float64Array } {
+): { loss: number; predictions: Int32Array; positiveProb: Float64Array; nonFiniteRows: number } {
   const n = labels.length;
   if (logits.length !== n * numLabels) {
     throw new RangeError(`logits has ${logits.length} values, expected ${n} x ${numLabels}`);
@@ -45,12 +52,15 @@ export function logitsSummary(
   const predictions = new Int32Array(n);
   const positiveProb = new Float64Array(n);
   let total = 0;
+  let nonFiniteRows = 0;
   for (let i = 0; i < n; i++) {
     const o = i * numLabels;
     let max = -Infinity;
     let arg = 0;
+    let finite = true;
     for (let j = 0; j < numLabels; j++) {
       const v = logits[o + j]!;
+      if (!Number.isFinite(v)) finite = false;
       if (v > max) {
         max = v;
         arg = j;
@@ -63,9 +73,10 @@ export function logitsSummary(
     if (!Number.isInteger(y) || y < 0 || y >= numLabels) throw new RangeError(`label ${y} at ${i} outside [0, ${numLabels})`);
     total += lse - logits[o + y]!;
     predictions[i] = arg;
+    if (!finite) nonFiniteRows++;
     if (numLabels === 2) positiveProb[i] = Math.exp(logits[o + 1]! - lse);
   }
-  return { loss: n > 0 ? total / n : NaN, predictions, positiveProb };
+  return { loss: n > 0 ? total / n : NaN, predictions, positiveProb, nonFiniteRows };
 }
 
 interface PerLabel {
@@ -84,14 +95,21 @@ function divide(num: number, den: number, what: string, warnings: Set<string>): 
   return num / den;
 }
 
-/** sklearn-style ROC-AUC (binary, positive label 1); null when only one class is present in y_true. */
+/**
+ * sklearn-style ROC-AUC (binary, positive label 1); null when only one class is present in y_true; NaN when a score
+ * is NaN (sklearn raises "Input contains NaN"; a NaN compares unequal to itself, so it cannot form a threshold).
+ * ±Inf scores rank as the extremes.
+ */
 export function rocAuc(yTrue: ArrayLike<number>, scores: ArrayLike<number>): number | null {
   const n = yTrue.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
+  if (scores.length !== n) throw new RangeError(`rocAuc: ${scores.length} scores for ${n} labels`);
   let P = 0;
   for (let i = 0; i < n; i++) if (yTrue[i] === 1) P++;
   const N = n - P;
   if (P === 0 || N === 0) return null;
+  for (let i = 0; i < n; i++) if (Number.isNaN(scores[i]!)) return NaN;
+  // explicit comparison: Inf - Inf is NaN, which a subtracting comparator would hand to sort
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => (scores[a]! > scores[b]! ? -1 : scores[a]! < scores[b]! ? 1 : 0));
   let tp = 0;
   let fp = 0;
   let prevTpr = 0;
@@ -99,12 +117,12 @@ export function rocAuc(yTrue: ArrayLike<number>, scores: ArrayLike<number>): num
   let area = 0;
   for (let k = 0; k < n; ) {
     const s = scores[order[k]!]!;
-    // all examples sharing this score move the curve at once (one threshold)
-    while (k < n && scores[order[k]!] === s) {
+    // all examples sharing this score move the curve at once (one threshold); do…while: k always advances
+    do {
       if (yTrue[order[k]!] === 1) tp++;
       else fp++;
       k++;
-    }
+    } while (k < n && scores[order[k]!] === s);
     const tpr = tp / P;
     const fpr = fp / N;
     area += ((fpr - prevFpr) * (tpr + prevTpr)) / 2;
@@ -119,7 +137,7 @@ export function classificationMetrics(
   yTrue: ArrayLike<number>,
   yPred: ArrayLike<number>,
   opts: { binary: boolean },
-): Omit<EvalMetrics, 'loss' | 'roc_auc'> {
+): Omit<EvalMetrics, 'loss' | 'roc_auc' | 'non_finite_logits' | 'non_finite'> {
   const n = yTrue.length;
   const warningSet = new Set<string>();
   const labelSet = new Set<number>();
@@ -200,14 +218,21 @@ export function classificationMetrics(
 
 /** All evaluation metrics from row-major logits [n, numLabels] and integer labels. Binary (numLabels 2): positive label 1. */
 export function computeMetrics(logits: Float32Array | ArrayLike<number>, labels: ArrayLike<number>, numLabels: number): EvalMetrics {
-  const { loss, predictions, positiveProb } = logitsSummary(logits, labels, numLabels);
+  const { loss, predictions, positiveProb, nonFiniteRows } = logitsSummary(logits, labels, numLabels);
   const binary = numLabels === 2;
   const m = classificationMetrics(labels, predictions, { binary });
-  const out: EvalMetrics = { loss, ...m };
+  const nonFinite = nonFiniteRows > 0 || (labels.length > 0 && !Number.isFinite(loss));
+  const out: EvalMetrics = { loss, ...m, non_finite_logits: nonFiniteRows, non_finite: nonFinite };
   if (binary) {
     const auc = rocAuc(labels, positiveProb);
     out.roc_auc = auc;
     if (auc === null) out.warnings = [...out.warnings, 'ROC-AUC is undefined: only one class present in the labels'];
+  }
+  if (nonFinite) {
+    out.warnings = [
+      ...out.warnings,
+      `non-finite evaluation: ${nonFiniteRows} of ${labels.length} examples have NaN/Inf logits (loss ${loss}); the model diverged or its weights are not finite, so these metrics are not meaningful`,
+    ];
   }
   return out;
 }

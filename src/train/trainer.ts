@@ -43,6 +43,8 @@ export interface FineTuneResult {
   notes: string[];
   /** Where the final model was saved (save_strategy != 'no'). */
   saved_to?: string;
+  /** The optimizer step whose loss or gradient norm was NaN/Inf (training stopped there); null: none. */
+  non_finite_step: number | null;
 }
 
 export interface CommonOptions {
@@ -170,7 +172,11 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
       num_eval_examples: p.dataset.eval.length,
       num_labels: p.numLabels,
       notes: p.notes,
+      non_finite_step: res.non_finite_step,
     };
+    if (res.non_finite_step !== null) {
+      result.notes = [...result.notes, `training stopped at step ${res.non_finite_step} of ${res.plan.max_steps}: its loss or gradient norm is not finite (learning_rate ${args.learning_rate} too high?); the weights are NaN`];
+    }
     if (args.output_dir) {
       if (args.save_strategy !== 'no') {
         // savePretrained into an existing folder replaces its own files and keeps checkpoint-N/ and run files

@@ -29,6 +29,7 @@ export function register(program: Command): void {
     if (typeof o.json === 'string') writeJson(o.json, metrics);
     const od = pick(o, 'output-dir');
     if (typeof od === 'string') writeJson(resolve(od, 'eval_results.json'), Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`eval_${k}`, v])));
+    if (metrics.non_finite) process.stderr.write(`tunescope: warning: ${metrics.warnings.at(-1)}\n`);
     process.stdout.write(stringifyJson(metrics, 2) + '\n');
   });
 }

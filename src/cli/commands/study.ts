@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
-import { analyzeStudy, formatStudyAnalysis, loadStudySpec, runStudy, studyRows, type StudySpec, type StudySummary } from '../../study/index.js';
+import { analyzeStudy, formatStudyAnalysis, loadStudySpec, nonFiniteReason, runStudy, studyRows, type StudySpec, type StudySummary } from '../../study/index.js';
 
 /** Open the store named by a spec file or by the store path itself. */
 export function openStudyStore(specOrDb: string): { store: StudyStore; spec: StudySpec | null } {
@@ -27,6 +27,7 @@ export function formatSummary(s: StudySummary): string {
     `study ${s.name}: ${c.done}/${s.total} done, ${c.failed} failed, ${c.pending} pending${s.interrupted ? ' (interrupted)' : ''}`,
     `  this run: ${s.ranNow} trial(s) finished, ${s.failedNow} failed in ${s.seconds.toFixed(1)} s with ${s.workers} worker(s) × ${s.threadsPerWorker} thread(s)`,
   ];
+  if (s.nonFinite.length > 0) lines.push(`  non-finite: ${s.nonFinite.length} trial(s) ended with NaN/Inf loss or logits (recorded as done, flagged): ${s.nonFinite.join(', ')}`);
   if (s.recovered.length > 0) lines.push(`  restarted ${s.recovered.length} trial(s) a stopped process had left running`);
   if (s.baseline) {
     lines.push(`  baseline (${s.baseline.source}): ${Object.entries(s.baseline.metrics).filter(([k]) => ['accuracy', 'f1', 'loss'].includes(k)).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
@@ -56,6 +57,10 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
   const runs = await store.listRuns();
   const active = runs.filter((r) => r.finishedAt === null);
   if (runs.length > 0) lines.push(`  runs: ${runs.length} (${active.length} not finished: ${active.map((r) => `pid ${r.pid} on ${r.host}, heartbeat ${r.heartbeatAt}`).join('; ') || 'none'})`);
+  for (const t of trials.filter((t) => t.status === 'done')) {
+    const why = nonFiniteReason(t.metrics);
+    if (why) lines.push(`  non-finite ${t.id} ${JSON.stringify(t.config)} seed ${t.seed}: ${why}`);
+  }
   for (const t of trials.filter((t) => t.status === 'failed')) {
     lines.push(`  failed ${t.id} ${JSON.stringify(t.config)} seed ${t.seed} (attempts ${t.attempts}): ${t.error}`);
   }

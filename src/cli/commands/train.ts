@@ -148,8 +148,10 @@ export function register(program: Command): void {
       model: result.model_source,
       dataset: result.dataset_source,
       saved_to: result.saved_to ?? null,
+      non_finite_step: result.non_finite_step,
       notes: result.notes,
     };
+    if (result.final.non_finite) process.stderr.write(`tunescope: warning: ${result.final.warnings.at(-1)}${result.non_finite_step !== null ? `; ${result.notes.at(-1)}` : ''}\n`);
     if (typeof o.json === 'string') writeJson(o.json, result);
     process.stdout.write(stringifyJson(summary, 2) + '\n');
   });
