@@ -1,5 +1,5 @@
 /** Datasets: TSV/CSV/JSONL/parquet loaders, Hub dataset files, seeded subsampling and splits, token-id caching. */
-export { loadDataset } from './load.js';
+export { loadDataset, evalSubsampleSeed } from './load.js';
 export { readRawTable, formatOf } from './readers.js';
 export type { RawTable, RawValue, FileFormat } from './readers.js';
 export { subsample, stratifiedHoldout, stratifiedKFold, stratifiedKFoldAssignment } from './splits.js';

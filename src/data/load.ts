@@ -285,6 +285,11 @@ async function readFiles(files: string[], spec: DatasetSpec, bad: BadRows, notes
   return rows;
 }
 
+/** The seed that picks the evaluation subsample (max_eval_samples), or null when the whole split is evaluated. */
+export function evalSubsampleSeed(spec: Pick<DatasetSpec, 'seed' | 'maxEvalSamples'>): number | null {
+  return spec.maxEvalSamples === undefined ? null : ((spec.seed ?? 42) + 1) >>> 0;
+}
+
 /** Loads train and evaluation examples for `spec`; see DatasetSpec for the options. */
 export async function loadDataset(spec: DatasetSpec, opts: { label2id?: Record<string, number> } = {}): Promise<LoadedDataset> {
   const seed = spec.seed ?? 42;
@@ -333,7 +338,7 @@ export async function loadDataset(spec: DatasetSpec, opts: { label2id?: Record<s
   const nEval = ev.length;
   // different streams so that changing one limit does not change the other subset
   train = subsample(train, spec.maxTrainSamples, seed);
-  ev = subsample(ev, spec.maxEvalSamples, (seed + 1) >>> 0);
+  ev = subsample(ev, spec.maxEvalSamples, evalSubsampleSeed(spec) ?? 0);
   if (train.length < nTrain) notes.push(`train subsampled to ${train.length} of ${nTrain} (seed ${seed})`);
   if (ev.length < nEval) notes.push(`eval subsampled to ${ev.length} of ${nEval} (seed ${(seed + 1) >>> 0})`);
   let maxLabel = 0;

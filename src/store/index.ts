@@ -1,6 +1,7 @@
 /** Persistent study storage (SQLite via better-sqlite3) behind a store interface. */
 export { isSqliteFile, openSqliteStore, openStore, SqliteStudyStore } from './sqlite.js';
 export { TRIAL_STATUSES } from './types.js';
+export { encodePredictions, decodePredictions } from './predictions.js';
 export type {
   StudyStore,
   StudyRecord,
@@ -8,6 +9,7 @@ export type {
   TrialRecord,
   TrialStatus,
   TrialOutcome,
+  TrialPredictions,
   EpochMetricsRow,
   RunRecord,
   BaselineRecord,

@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../util/index.js';
+import { decodePredictions, encodePredictions } from './predictions.js';
 import type {
   BaselineRecord,
   EpochMetricsRow,
@@ -15,6 +16,7 @@ import type {
   StudyRecord,
   StudyStore,
   TrialOutcome,
+  TrialPredictions,
   TrialRecord,
   TrialStatus,
 } from './types.js';
@@ -33,7 +35,14 @@ export function isSqliteFile(path: string): boolean {
 }
 
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+
+const PREDICTIONS_TABLE = `CREATE TABLE IF NOT EXISTS predictions (
+  trial_id TEXT PRIMARY KEY REFERENCES trials (id),
+  num_examples INTEGER NOT NULL,
+  num_labels INTEGER NOT NULL,
+  data BLOB NOT NULL
+);`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS study (
@@ -60,6 +69,8 @@ CREATE TABLE IF NOT EXISTS trials (
   kind TEXT NOT NULL CHECK (kind IN ('train', 'evaluate')),
   config_json TEXT NOT NULL,
   seed INTEGER NOT NULL,
+  data_seed INTEGER,
+  eval_seed INTEGER,
   in_design INTEGER NOT NULL,
   is_baseline INTEGER NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
@@ -93,7 +104,16 @@ CREATE TABLE IF NOT EXISTS baseline (
   value REAL NOT NULL,
   source TEXT NOT NULL
 );
+${PREDICTIONS_TABLE}
 `;
+
+/** Schema changes from each older version to the next (run in one transaction on open). */
+const MIGRATIONS: Record<number, string> = {
+  // 1 → 2: data_seed and the evaluation subsample seed per trial; per-example predictions
+  1: `ALTER TABLE trials ADD COLUMN data_seed INTEGER;
+      ALTER TABLE trials ADD COLUMN eval_seed INTEGER;
+      ${PREDICTIONS_TABLE}`,
+};
 
 interface TrialRow {
   id: string;
@@ -101,6 +121,8 @@ interface TrialRow {
   kind: 'train' | 'evaluate';
   config_json: string;
   seed: number;
+  data_seed: number | null;
+  eval_seed: number | null;
   in_design: number;
   is_baseline: number;
   status: TrialStatus;
@@ -140,6 +162,8 @@ function toRecord(r: TrialRow): TrialRecord {
     kind: r.kind,
     config: JSON.parse(r.config_json) as Record<string, number>,
     seed: r.seed,
+    dataSeed: r.data_seed ?? null,
+    evalSeed: r.eval_seed ?? null,
     inDesign: r.in_design === 1,
     isBaseline: r.is_baseline === 1,
     status: r.status,
@@ -162,6 +186,8 @@ function toRecord(r: TrialRow): TrialRecord {
 export class SqliteStudyStore implements StudyStore {
   readonly location: string;
   private readonly db: Database.Database;
+  /** an older schema opened read-only */
+  private legacy = false;
 
   constructor(path: string, opts: { readonly?: boolean } = {}) {
     this.location = resolve(path);
@@ -178,6 +204,14 @@ export class SqliteStudyStore implements StudyStore {
       if (version === 0 && !opts.readonly) {
         this.db.exec(SCHEMA);
         this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      } else if (version >= 1 && version < SCHEMA_VERSION && !opts.readonly) {
+        this.db.transaction(() => {
+          for (let v = version; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+          this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+        }).immediate();
+      } else if (version >= 1 && version < SCHEMA_VERSION) {
+        // read-only and older: readable as it is (no data seeds, no predictions); the next writer upgrades it
+        this.legacy = true;
       } else if (version !== SCHEMA_VERSION) {
         throw new UserError(`${path} is not a tunescope study store (schema version ${version}, expected ${SCHEMA_VERSION})`);
       }
@@ -212,8 +246,8 @@ export class SqliteStudyStore implements StudyStore {
 
   async addTrials(trials: NewTrial[]): Promise<number> {
     const ins = this.db.prepare(
-      `INSERT OR IGNORE INTO trials (id, ordinal, kind, config_json, seed, in_design, is_baseline, status, attempts)
-       VALUES (@id, @ordinal, @kind, @config_json, @seed, @in_design, @is_baseline, 'pending', 0)`,
+      `INSERT OR IGNORE INTO trials (id, ordinal, kind, config_json, seed, data_seed, eval_seed, in_design, is_baseline, status, attempts)
+       VALUES (@id, @ordinal, @kind, @config_json, @seed, @data_seed, @eval_seed, @in_design, @is_baseline, 'pending', 0)`,
     );
     const tx = this.db.transaction((ts: NewTrial[]) => {
       let n = 0;
@@ -224,6 +258,8 @@ export class SqliteStudyStore implements StudyStore {
           kind: t.kind,
           config_json: JSON.stringify(t.config),
           seed: t.seed,
+          data_seed: t.dataSeed ?? null,
+          eval_seed: t.evalSeed ?? null,
           in_design: t.inDesign ? 1 : 0,
           is_baseline: t.isBaseline ? 1 : 0,
         }).changes;
@@ -366,6 +402,12 @@ export class SqliteStudyStore implements StudyStore {
       for (const e of o.epochs) {
         ins.run(id, e.epoch, e.step, finiteOrNull(e.trainLoss), finiteOrNull(e.learningRate), finiteOrNull(e.seconds), encodeMetrics(e.metrics));
       }
+      this.db.prepare('DELETE FROM predictions WHERE trial_id = ?').run(id);
+      if (o.predictions) {
+        this.db
+          .prepare('INSERT INTO predictions (trial_id, num_examples, num_labels, data) VALUES (?, ?, ?, ?)')
+          .run(id, o.predictions.label.length, o.predictions.numLabels, encodePredictions(o.predictions));
+      }
       return true;
     });
     return tx.immediate();
@@ -404,6 +446,16 @@ export class SqliteStudyStore implements StudyStore {
       seconds: r.seconds,
       metrics: decodeMetrics(r.metrics_json),
     }));
+  }
+
+  async predictions(trialId?: string): Promise<Array<{ trialId: string; predictions: TrialPredictions }>> {
+    if (this.legacy) return [];
+    const rows = (
+      trialId === undefined
+        ? this.db.prepare('SELECT p.trial_id, p.data FROM predictions p JOIN trials t ON t.id = p.trial_id ORDER BY t.ordinal').all()
+        : this.db.prepare('SELECT trial_id, data FROM predictions WHERE trial_id = ?').all(trialId)
+    ) as Array<{ trial_id: string; data: Buffer }>;
+    return rows.map((r) => ({ trialId: r.trial_id, predictions: decodePredictions(r.data) }));
   }
 
   async setBaseline(b: BaselineRecord): Promise<void> {

@@ -20,12 +20,19 @@ export interface NewTrial {
   ordinal: number;
   kind: 'train' | 'evaluate';
   config: Record<string, number>;
+  /** HF `seed` (initialisation, dropout) */
   seed: number;
+  /** HF `data_seed` (sampler order); null: the data order follows `seed` */
+  dataSeed?: number | null;
+  /** seed of the evaluation subsample (dataset max_eval_samples); null: the whole evaluation split */
+  evalSeed?: number | null;
   inDesign: boolean;
   isBaseline: boolean;
 }
 
 export interface TrialRecord extends NewTrial {
+  dataSeed: number | null;
+  evalSeed: number | null;
   status: TrialStatus;
   attempts: number;
   /** which run (process) and worker has or had it */
@@ -54,8 +61,25 @@ export interface EpochMetricsRow {
   metrics: Record<string, number | null>;
 }
 
+/**
+ * A trial's final evaluation, example by example (stored compactly: see ./predictions.ts).
+ * Row i is evaluation example `index[i]` (its position in the evaluated split).
+ */
+export interface TrialPredictions {
+  numLabels: number;
+  index: Uint32Array;
+  /** the true label */
+  label: Int32Array;
+  /** argmax of the logits */
+  predicted: Int32Array;
+  /** softmax probabilities, row-major [n, numLabels] */
+  probabilities: Float32Array;
+}
+
 export interface TrialOutcome {
   metrics: Record<string, number | null>;
+  /** per-example predictions of the final evaluation */
+  predictions?: TrialPredictions | null;
   epochs: Array<Omit<EpochMetricsRow, 'trialId'>>;
   trainSeconds?: number | null;
   examplesPerSecond?: number | null;
@@ -112,6 +136,8 @@ export interface StudyStore {
   resetFailed(): Promise<number>;
 
   epochMetrics(trialId?: string): Promise<EpochMetricsRow[]>;
+  /** Per-example predictions of done trials (one trial, or all in trial order); trials without them are absent. */
+  predictions(trialId?: string): Promise<Array<{ trialId: string; predictions: TrialPredictions }>>;
   setBaseline(b: BaselineRecord): Promise<void>;
   getBaseline(): Promise<BaselineRecord | null>;
   close(): Promise<void>;

@@ -15,11 +15,13 @@ export type TrialConfig = Record<string, number>;
 export type TrialKind = 'train' | 'evaluate';
 
 export interface Trial {
-  /** 16 hex characters of sha256(canonical JSON of {config, seed} — plus the kind for evaluations). */
+  /** 16 hex characters of sha256(canonical JSON of {config, seed} — plus data_seed when set, the kind for evaluations). */
   id: string;
   kind: TrialKind;
   config: TrialConfig;
   seed: number;
+  /** HF data_seed (sampler order); null: the data order follows `seed` */
+  dataSeed: number | null;
   /** part of the design (analysed) */
   inDesign: boolean;
   /** part of the baseline (trained or evaluated to define the relative frame) */
@@ -28,8 +30,10 @@ export interface Trial {
   ordinal: number;
 }
 
-export function trialId(kind: TrialKind, config: TrialConfig, seed: number): string {
-  const body = kind === 'train' ? { config, seed } : { kind, config, seed };
+export function trialId(kind: TrialKind, config: TrialConfig, seed: number, dataSeed: number | null = null): string {
+  // data_seed only when set: trials of studies without data seeds keep their ids
+  const seeds = dataSeed === null ? { seed } : { seed, data_seed: dataSeed };
+  const body = kind === 'train' ? { config, ...seeds } : { kind, config, ...seeds };
   return sha256(canonicalJson(body)).slice(0, 16);
 }
 
@@ -172,34 +176,42 @@ export function designConfigs(design: StudySpec['design']): TrialConfig[] {
   });
 }
 
+/** The (seed, data_seed) replicates: `seeds` × `data_seeds` (seed-major), or each seed with data_seed null. */
+export function seedPairs(spec: Pick<StudySpec, 'seeds' | 'data_seeds'>): Array<{ seed: number; dataSeed: number | null }> {
+  const data = spec.data_seeds ?? [null];
+  return spec.seeds.flatMap((seed) => data.map((dataSeed) => ({ seed, dataSeed })));
+}
+
 /**
  * Every trial of a study: baseline trials first (an evaluation of the starting model, or the reference
- * configuration × seeds), then the design × seeds. A reference configuration that is also a design point
- * is one trial serving both roles.
+ * configuration × seeds × data seeds), then the design × seeds × data seeds. A reference configuration that is
+ * also a design point is one trial serving both roles.
  */
-export function expandDesign(spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'>): Trial[] {
+export function expandDesign(spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'> & { data_seeds?: number[] | null }): Trial[] {
   const trials = new Map<string, Trial>();
+  const pairs = seedPairs({ seeds: spec.seeds, data_seeds: spec.data_seeds ?? null });
   let ordinal = 0;
-  const add = (kind: TrialKind, config: TrialConfig, seed: number, role: { inDesign?: boolean; isBaseline?: boolean }) => {
-    const id = trialId(kind, config, seed);
+  const add = (kind: TrialKind, config: TrialConfig, seed: number, dataSeed: number | null, role: { inDesign?: boolean; isBaseline?: boolean }) => {
+    const id = trialId(kind, config, seed, dataSeed);
     const t = trials.get(id);
     if (t) {
       t.inDesign ||= role.inDesign ?? false;
       t.isBaseline ||= role.isBaseline ?? false;
       return;
     }
-    trials.set(id, { id, kind, config, seed, inDesign: role.inDesign ?? false, isBaseline: role.isBaseline ?? false, ordinal: ordinal++ });
+    trials.set(id, { id, kind, config, seed, dataSeed, inDesign: role.inDesign ?? false, isBaseline: role.isBaseline ?? false, ordinal: ordinal++ });
   };
   const b = spec.baseline;
-  if (b?.kind === 'evaluate') add('evaluate', {}, spec.seeds[0]!, { isBaseline: true });
+  // an evaluation has no training data order: one trial, data_seed null
+  if (b?.kind === 'evaluate') add('evaluate', {}, spec.seeds[0]!, null, { isBaseline: true });
   if (b?.kind === 'config') {
     const numeric: TrialConfig = {};
     for (const [k, v] of Object.entries(b.config)) {
       if (typeof v !== 'number') throw new UserError(`baseline.config.${k}: expected a number`);
       numeric[k] = v;
     }
-    for (const seed of spec.seeds) add('train', numeric, seed, { isBaseline: true });
+    for (const p of pairs) add('train', numeric, p.seed, p.dataSeed, { isBaseline: true });
   }
-  for (const config of designConfigs(spec.design)) for (const seed of spec.seeds) add('train', config, seed, { inDesign: true });
+  for (const config of designConfigs(spec.design)) for (const p of pairs) add('train', config, p.seed, p.dataSeed, { inDesign: true });
   return [...trials.values()];
 }

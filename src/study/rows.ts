@@ -44,12 +44,16 @@ export async function studyRows(store: StudyStore, opts: StudyRowsOptions = {}):
   const factors = [...factorNames, ...extra];
   const metrics = metricColumns(trials);
   const baseline = await store.getBaseline();
+  const hasDataSeeds = trials.some((t) => t.dataSeed !== null);
+  const hasEvalSeeds = trials.some((t) => t.evalSeed !== null);
   const relative = baseline ? metrics.filter((m) => typeof baseline.metrics[m] === 'number') : [];
   const columns = [
     'trial_id',
     ...(opts.all ? ['status', 'role', 'attempts'] : []),
     ...factors,
     'seed',
+    ...(hasDataSeeds ? ['data_seed'] : []),
+    ...(hasEvalSeeds ? ['eval_seed'] : []),
     ...metrics,
     ...relative.map((m) => `relative_${m}`),
     'train_seconds',
@@ -65,6 +69,8 @@ export async function studyRows(store: StudyStore, opts: StudyRowsOptions = {}):
     }
     for (const f of factors) r[f] = t.config[f] ?? null;
     r.seed = t.seed;
+    if (hasDataSeeds) r.data_seed = t.dataSeed ?? t.seed; // HF: no data_seed means the data order follows seed
+    if (hasEvalSeeds) r.eval_seed = t.evalSeed;
     for (const m of metrics) {
       const v = t.metrics?.[m];
       r[m] = typeof v === 'number' ? v : null;

@@ -22,7 +22,7 @@ import { materializeModel } from './model-dir.js';
 import { trialArgs, type TrialRunner, type TrialTask, type TrialProgress } from './runner.js';
 import { createStudyProgress, type StudyProgress } from './progress.js';
 import { resolveTrainingArguments, ARGUMENT_SPECS } from '../train/index.js';
-import { loadDataset } from '../data/index.js';
+import { evalSubsampleSeed, loadDataset } from '../data/index.js';
 import { downloadFile, isHubId } from '../hub/index.js';
 import { existsSync } from 'node:fs';
 import { toDatasetSpec } from './dataset-spec.js';
@@ -212,7 +212,12 @@ export async function prepareStudy(spec: StudySpec, store?: StudyStore): Promise
       );
     }
     const trials = expandDesign(spec);
-    await s.addTrials(trials.map((t) => ({ id: t.id, ordinal: t.ordinal, kind: t.kind, config: t.config, seed: t.seed, inDesign: t.inDesign, isBaseline: t.isBaseline })));
+    const evalSeed = evalSubsampleSeed(toDatasetSpec(spec.dataset));
+    await s.addTrials(
+      trials.map((t) => ({
+        id: t.id, ordinal: t.ordinal, kind: t.kind, config: t.config, seed: t.seed, dataSeed: t.dataSeed, evalSeed, inDesign: t.inDesign, isBaseline: t.isBaseline,
+      })),
+    );
     return { store: s, created };
   } catch (e) {
     if (!store) await s.close();
@@ -484,7 +489,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         live.running++;
         showCounts();
         trialWorker.set(trial.id, slot.name);
-        const label = `${trial.kind === 'evaluate' ? 'baseline evaluation' : Object.entries(trial.config).map(([k, v]) => `${k}=${v}`).join(' ')} seed=${trial.seed}`;
+        const label = `${trial.kind === 'evaluate' ? 'baseline evaluation' : Object.entries(trial.config).map(([k, v]) => `${k}=${v}`).join(' ')} seed=${trial.seed}${trial.dataSeed !== null ? ` data_seed=${trial.dataSeed}` : ''}`;
         progress?.workerStart(slot.name, label);
         opts.onEvent?.({ type: 'trial-start', trial, worker: slot.name });
         const task: TrialTask = {
@@ -492,9 +497,10 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
           kind: trial.kind,
           config: trial.config,
           seed: trial.seed,
+          dataSeed: trial.dataSeed,
           model,
           dataset: spec.dataset,
-          args: trialArgs(spec.args, trial.config, trial.seed),
+          args: trialArgs(spec.args, trial.config, trial.seed, trial.dataSeed),
         };
         try {
           const outcome = await slot.run(task);

@@ -11,6 +11,8 @@ export interface TrialTask {
   kind: TrialKind;
   config: TrialConfig;
   seed: number;
+  /** HF data_seed (null: the data order follows seed) */
+  dataSeed: number | null;
   /** Hub id or local folder of the starting model (a from-scratch config is materialised as a folder first) */
   model: string;
   dataset: DatasetSource;
@@ -43,7 +45,12 @@ export interface TrialRunnerModule {
   runTrial: TrialRunner;
 }
 
-/** Merge order: fixed args < configuration < seed. */
-export function trialArgs(fixed: Record<string, number | string | boolean>, config: TrialConfig, seed: number): Record<string, number | string | boolean> {
-  return { ...fixed, ...config, seed };
+/** Merge order: fixed args < configuration < seed, data_seed (only when set: HF then orders data by seed). */
+export function trialArgs(
+  fixed: Record<string, number | string | boolean>,
+  config: TrialConfig,
+  seed: number,
+  dataSeed: number | null = null,
+): Record<string, number | string | boolean> {
+  return { ...fixed, ...config, seed, ...(dataSeed !== null ? { data_seed: dataSeed } : {}) };
 }

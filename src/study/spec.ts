@@ -143,6 +143,8 @@ export const studySpecSchema = z
     baseline: baselineSchema.optional(),
     design: designSchema,
     seeds: z.array(seedInt, { error: 'expected a list of integer seeds' }).min(1, { error: 'expected at least one seed' }).optional(),
+    /** HF `data_seed` (sampler shuffling/order), crossed with `seeds` (initialisation, dropout); unset: data order follows `seed`, as HF does */
+    data_seeds: z.array(seedInt, { error: 'expected a list of integer data seeds' }).min(1, { error: 'expected at least one data seed' }).optional(),
     args: argsRecord.optional(),
     execution: executionSchema.optional(),
     store: nonEmpty.optional(),
@@ -178,6 +180,8 @@ export interface StudySpec {
   baseline: BaselineSpec | null;
   design: { type: 'grid' | 'random' | 'lhs' | 'sobol'; factors: Factor[]; n?: number; seed: number; scramble: boolean };
   seeds: number[];
+  /** HF data_seed values crossed with `seeds`; null: each trial's data order follows its seed (HF's default) */
+  data_seeds: number[] | null;
   args: Record<string, number | string | boolean>;
   execution: { workers: number | 'auto'; threads_per_worker: number | 'auto'; oversubscribe: boolean };
   store: string;
@@ -272,6 +276,7 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
     const f = s.design.factors[name]!;
     const path = ['design', 'factors', name];
     if (name === 'seed') throw specError(file, loc, path, 'the seed is not a factor: list replicate seeds under `seeds:`');
+    if (name === 'data_seed') throw specError(file, loc, path, 'the data seed is not a factor: list data-order seeds under `data_seeds:`');
     if (!/^[a-z][a-z0-9_]*$/.test(name)) throw specError(file, loc, path, 'expected an HF TrainingArguments name such as learning_rate');
     const values = Array.isArray(f) ? f : 'values' in f ? f.values : null;
     if (values) {
@@ -296,6 +301,10 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
       factors.push({ name, min: r.min, max: r.max, scale, integer, ...(r.levels !== undefined ? { levels: r.levels } : {}) });
     }
   }
+  for (const key of ['seeds', 'data_seeds'] as const) {
+    const list = s[key];
+    if (list && new Set(list).size !== list.length) throw specError(file, loc, [key], 'seeds repeat');
+  }
   if (s.design.type === 'grid') {
     factors.forEach((f) => {
       if (!('values' in f) && f.levels === undefined) {
@@ -318,6 +327,7 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
   const args = s.args ?? {};
   for (const k of Object.keys(args)) {
     if (k === 'seed') throw specError(file, loc, ['args', k], 'the seed comes from `seeds:`, not from args');
+    if (k === 'data_seed') throw specError(file, loc, ['args', k], 'the data seed comes from `data_seeds:`, not from args');
     if (factorNames.includes(k)) throw specError(file, loc, ['args', k], `${k} is also a design factor`);
   }
   const ds = s.dataset;
@@ -333,6 +343,7 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
     baseline,
     design: { type: s.design.type, factors, ...(s.design.n !== undefined ? { n: s.design.n } : {}), seed: s.design.seed ?? 0, scramble: s.design.scramble ?? false },
     seeds: s.seeds ?? [42],
+    data_seeds: s.data_seeds ?? null,
     args,
     execution: {
       workers: s.execution?.workers ?? 'auto',
@@ -407,7 +418,12 @@ export function sha256(text: string): string {
  * options and the description may change between runs of one study; these may not.
  */
 export function specIdentity(spec: StudySpec): Record<string, unknown> {
-  return { name: spec.name, model: spec.model, dataset: spec.dataset, baseline: spec.baseline, design: spec.design, seeds: spec.seeds, args: spec.args };
+  // data_seeds only when set: a study stored before data seeds existed keeps its hash
+  return {
+    name: spec.name, model: spec.model, dataset: spec.dataset, baseline: spec.baseline, design: spec.design, seeds: spec.seeds,
+    ...(spec.data_seeds ? { data_seeds: spec.data_seeds } : {}),
+    args: spec.args,
+  };
 }
 
 export function specHash(spec: StudySpec): string {

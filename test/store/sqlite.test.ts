@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { openSqliteStore, openStore, type NewTrial } from '../../src/store/index.js';
-import { UserError } from '../../src/util/index.js';
+import Database from 'better-sqlite3';
+import { decodePredictions, encodePredictions, openSqliteStore, openStore, type NewTrial } from '../../src/store/index.js';
+import { Rng, UserError } from '../../src/util/index.js';
 import { tempDir } from '../helpers.js';
 
 const trials: NewTrial[] = [
@@ -132,6 +133,68 @@ test('bad store files are one clear error', async () => {
     assert.throws(() => openSqliteStore(junk), /not a SQLite database|cannot open study store/);
     assert.throws(() => openSqliteStore(join(d.path, 'missing.sqlite'), { readonly: true }), /study store not found/);
     assert.throws(() => openStore('postgres://u@h/db'), /PostgreSQL study stores are not implemented yet/);
+  } finally {
+    d.cleanup();
+  }
+});
+
+test('data_seed, eval_seed and per-example predictions round-trip; bytes per trial stay small', async () => {
+  const d = tempDir();
+  const s = openSqliteStore(join(d.path, 'x.sqlite'));
+  try {
+    await s.addTrials([{ ...trials[0]!, dataSeed: 7, evalSeed: 43 }, trials[1]!]);
+    assert.deepEqual((await s.listTrials()).map((t) => [t.dataSeed, t.evalSeed]), [[7, 43], [null, null]]);
+    await s.startRun({ id: 'r1', host: 'h', pid: 1, workers: 1, threadsPerWorker: 1 });
+    const t = (await s.claimNext('r1', 'w1'))!;
+    const n = 872;
+    const rng = new Rng(1);
+    const probabilities = new Float32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      probabilities[2 * i] = Math.fround(rng.uniform());
+      probabilities[2 * i + 1] = Math.fround(1 - probabilities[2 * i]!);
+    }
+    const predictions = {
+      numLabels: 2,
+      index: Uint32Array.from({ length: n }, (_, i) => i),
+      label: Int32Array.from({ length: n }, (_, i) => i % 2),
+      predicted: Int32Array.from({ length: n }, (_, i) => (probabilities[2 * i + 1]! > probabilities[2 * i]! ? 1 : 0)),
+      probabilities,
+    };
+    assert.equal(await s.completeTrial(t.id, 'r1', { metrics: { accuracy: 0.5 }, epochs: [], predictions }), true);
+    const [got] = await s.predictions(t.id);
+    assert.deepEqual(got!.predictions, predictions);
+    assert.deepEqual((await s.predictions()).map((p) => p.trialId), [t.id]);
+    const bytes = encodePredictions(predictions).length;
+    assert.ok(bytes < 10 * n, `${bytes} bytes for ${n} examples × 2 labels`);
+    // a non-contiguous index is kept
+    const sparse = { ...predictions, index: Uint32Array.from({ length: n }, (_, i) => 2 * i) };
+    assert.deepEqual(decodePredictions(encodePredictions(sparse)), sparse);
+  } finally {
+    await s.close();
+    d.cleanup();
+  }
+});
+
+test('a schema-1 store is readable read-only and upgraded by the next writer', async () => {
+  const d = tempDir();
+  const path = join(d.path, 'old.sqlite');
+  const s = openSqliteStore(path);
+  await s.addTrials(trials);
+  await s.close();
+  const raw = new Database(path);
+  raw.exec('DROP TABLE predictions; ALTER TABLE trials DROP COLUMN data_seed; ALTER TABLE trials DROP COLUMN eval_seed;');
+  raw.pragma('user_version = 1');
+  raw.close();
+  try {
+    const ro = openSqliteStore(path, { readonly: true });
+    assert.deepEqual((await ro.listTrials()).map((t) => t.dataSeed), [null, null, null]);
+    assert.deepEqual(await ro.predictions(), []);
+    await ro.close();
+    const rw = openSqliteStore(path);
+    await rw.addTrials([{ ...trials[0]!, id: 'c', ordinal: 9, dataSeed: 3 }]);
+    assert.equal((await rw.getTrial('c'))!.dataSeed, 3);
+    assert.deepEqual(await rw.predictions(), []);
+    await rw.close();
   } finally {
     d.cleanup();
   }

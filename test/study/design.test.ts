@@ -106,3 +106,25 @@ test('Sobol points equal scipy.stats.qmc.Sobol(d, scramble=False)', () => {
   const p = sobolPoints(16, 5);
   for (let j = 0; j < 5; j++) assert.deepEqual(p.map((x) => Math.floor(x[j]! * 16)).sort((a, b) => a - b), Array.from({ length: 16 }, (_, i) => i));
 });
+
+test('data_seeds cross seeds in every design type; ids without data seeds are unchanged', () => {
+  const designs = [
+    GRID,
+    '  type: random\n  n: 3\n  factors:\n    learning_rate: {min: 1.0e-5, max: 1.0e-4}',
+    '  type: lhs\n  n: 3\n  factors:\n    learning_rate: {min: 1.0e-5, max: 1.0e-4}',
+    '  type: sobol\n  n: 4\n  factors:\n    learning_rate: {min: 1.0e-5, max: 1.0e-4}',
+  ];
+  for (const d of designs) {
+    const plain = expandDesign(spec(d, 'seeds: [1, 2]'));
+    const crossed = expandDesign(spec(d, 'seeds: [1, 2]\ndata_seeds: [7, 8, 9]'));
+    const k = designConfigs(spec(d).design).length;
+    assert.equal(plain.length, k * 2);
+    assert.equal(crossed.length, k * 2 * 3);
+    assert.equal(new Set(crossed.map((t) => t.id)).size, crossed.length);
+    assert.deepEqual(new Set(crossed.map((t) => `${t.seed}/${t.dataSeed}`)).size, 6);
+    assert.ok(plain.every((t) => t.dataSeed === null && t.id === trialId('train', t.config, t.seed)));
+  }
+  const c = expandDesign(spec(GRID, 'seeds: [1]\ndata_seeds: [3, 4]\nbaseline: {evaluate: true}'));
+  assert.equal(c.filter((t) => t.kind === 'evaluate').length, 1, 'an evaluation has no data order: one baseline trial');
+  assert.equal(c[0]!.dataSeed, null);
+});

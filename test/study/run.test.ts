@@ -351,3 +351,29 @@ test('CLI: status, export csv/json, analyze on a finished study; bad input error
     d.cleanup();
   }
 });
+
+test('seeds × data_seeds: each trial gets HF seed and data_seed, both stored and exported with the eval subsample seed', async () => {
+  const d = tempDir();
+  try {
+    const spec = writeSpec(d.path, { lrs: '[1.0e-5]', baseline: '{evaluate: true}' });
+    writeFileSync(spec, readFileSync(spec, 'utf8').replace('seeds: [1, 2]', 'seeds: [1, 2]\ndata_seeds: [10, 11, 12]').replace('dataset: {name: sst2}', 'dataset: {name: sst2, max_eval_samples: 8, seed: 5}'));
+    const seen: Array<[number, unknown, number | null]> = [];
+    const s = await runStudy(spec, { runner: async (task, ctx) => { seen.push([task.seed, task.args.data_seed, task.dataSeed]); return fakeRunner(task, ctx); }, quiet: true });
+    assert.equal(s.total, 1 + 2 * 2 * 3);
+    const train = seen.filter((x) => x[2] !== null);
+    assert.equal(train.length, 12);
+    assert.ok(train.every(([, a, ds]) => a === ds));
+    assert.ok(seen.some(([, a, ds]) => ds === null && a === undefined), 'the baseline evaluation has no data_seed');
+    const store = openSqliteStore(join(d.path, 'runs', 'fake.sqlite'));
+    try {
+      const t = await studyRows(store);
+      assert.ok(t.columns.includes('data_seed') && t.columns.includes('eval_seed'));
+      assert.deepEqual(new Set(t.rows.map((r) => `${r.seed}/${r.data_seed}`)).size, 6);
+      assert.ok(t.rows.every((r) => r.eval_seed === 6));
+    } finally {
+      await store.close();
+    }
+  } finally {
+    d.cleanup();
+  }
+});

@@ -115,3 +115,14 @@ test('the spec hash ignores execution and analysis settings but not the design',
   assert.equal(specHash(a), specHash(b));
   assert.notEqual(specHash(a), specHash(c));
 });
+
+test('data_seeds: HF data_seed values crossed with seeds; in the hash only when set', () => {
+  const a = parseStudySpecText(GOOD, { baseDir: '/b' });
+  assert.equal(a.data_seeds, null);
+  const d = parseStudySpecText(GOOD.replace('seeds: [1, 2]', 'seeds: [1, 2]\ndata_seeds: [5, 6]'), { baseDir: '/b' });
+  assert.deepEqual(d.data_seeds, [5, 6]);
+  assert.notEqual(specHash(a), specHash(d));
+  assert.match(specError(GOOD.replace('seeds: [1, 2]', 'seeds: [1, 2]\ndata_seeds: [5, 5]')), /data_seeds: seeds repeat/);
+  assert.match(specError(GOOD.replace('seeds: [1, 2]', 'seeds: [1, 2]\ndata_seeds: [-1]')), /data_seeds\[0\]: expected an integer seed/);
+  assert.match(specError(GOOD.replace('args: {max_seq_length: 32}', 'args: {data_seed: 3}')), /args\.data_seed: the data seed comes from `data_seeds:`/);
+});

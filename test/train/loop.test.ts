@@ -160,3 +160,25 @@ test('loop: max_steps stops early; AbortSignal aborts; pad_to_max_length pads ev
   assert.equal(ev.num_samples, 2);
   assert.equal(ev.roc_auc, undefined);
 });
+
+test('loop: HF data_seed orders the data, seed drives dropout; no data_seed means the data order follows seed', async () => {
+  const run = async (a: { seed: number; data_seed?: number }) => {
+    const model = new FakeClassifier();
+    const args = resolveTrainingArguments({ per_device_train_batch_size: 4, num_train_epochs: 1, learning_rate: 0.5, ...a });
+    const orders: number[][] = [];
+    const orig = model.accumulateGradients.bind(model);
+    model.accumulateGradients = async (b, o) => {
+      orders.push([...b.labels!].map(Number).concat(b.seqLength));
+      return orig(b, o);
+    };
+    await trainLoop({ model, train: toy(24, 5), eval: toy(8, 6), numLabels: 2, padTokenId: 0, args, quiet: true });
+    return { dropout: model.calls.micro.map((m) => m.dropoutSeed), order: orders };
+  };
+  const base = await run({ seed: 1 });
+  const sameData = await run({ seed: 2, data_seed: 1 });
+  const otherData = await run({ seed: 1, data_seed: 7 });
+  assert.deepEqual(sameData.order, base.order, 'data_seed 1 gives seed 1\'s data order');
+  assert.notDeepEqual(sameData.dropout, base.dropout, 'dropout follows seed');
+  assert.deepEqual(otherData.dropout, base.dropout, 'data_seed leaves dropout alone');
+  assert.notDeepEqual(otherData.order, base.order);
+});
