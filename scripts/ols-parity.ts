@@ -1,7 +1,8 @@
 /**
  * `npm run ols-parity [-- OLS_FIXTURE_DIR]`: fits every OLS golden fixture (default ../shared/fixtures/ols) and
  * prints, per fixture, the number of checked quantities, the largest relative error (README tolerance rule)
- * and where it occurred; exits 1 if any quantity is off by more than 1e-8.
+ * and where it occurred (rank-deficient fixtures: against `reference_r_convention`, whose VIF and type-II ANOVA
+ * describe the model with the aliased columns removed); exits 1 if any quantity is off by more than 1e-8.
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,8 @@ for (const fx of loadFixtures(dir)) {
   checks += r.checks + s.checks;
   worst = Math.max(worst, maxRel);
   if (bad > 0) failed++;
-  console.log(`${fx.id.padEnd(48)} checks ${String(r.checks + s.checks).padStart(4)}  max rel ${maxRel.toExponential(2)}  (${key})${bad ? `  FAIL ${bad}` : ''}`);
+  const conv = r.rConvention.length > 0 ? `  R convention: ${['vif', 'anova_type2'].filter((k) => r.rConvention.includes(k)).join(', ') || 'coefficients only'}` : '';
+  console.log(`${fx.id.padEnd(48)} checks ${String(r.checks + s.checks).padStart(4)}  max rel ${maxRel.toExponential(2)}  (${key})${conv}${bad ? `  FAIL ${bad}` : ''}`);
   for (const m of [...r.mismatches, ...s.mismatches].slice(0, 3)) console.log(`    ${m.key}: ${JSON.stringify(m.actual)} vs ${JSON.stringify(m.expected)}`);
 }
 console.log(`\n${checks} checks, worst relative error ${worst.toExponential(2)}; ${failed} fixture(s) over 1e-8`);

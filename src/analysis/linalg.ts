@@ -21,6 +21,8 @@ export interface Qr {
   kept: number[];
   /** indices of aliased columns */
   aliased: number[];
+  /** per aliased column: its relative residual after projecting on the kept columns before it (0 for a zero column) */
+  aliasResidual: number[];
   /** Euclidean norm of every input column (the unit-norm scaling) */
   norms: number[];
   /** r×r upper-triangular factor of the scaled kept columns, row-major r[i][j] */
@@ -42,6 +44,7 @@ function applyReflection(v: Float64Array, beta: number, x: Float64Array, start: 
 export function qrAliased(cols: ArrayLike<number>[], n: number, tol = ALIAS_TOL): Qr {
   const kept: number[] = [];
   const aliased: number[] = [];
+  const aliasResidual: number[] = [];
   const norms: number[] = [];
   const v: Float64Array[] = [];
   const beta: number[] = [];
@@ -60,7 +63,7 @@ export function qrAliased(cols: ArrayLike<number>[], n: number, tol = ALIAS_TOL)
       }
     }
     norms.push(nrm);
-    if (!(nrm > 0) || !Number.isFinite(nrm)) { aliased.push(j); continue; }
+    if (!(nrm > 0) || !Number.isFinite(nrm)) { aliased.push(j); aliasResidual.push(0); continue; }
     const x = new Float64Array(n);
     for (let i = 0; i < n; i++) x[i] = c[i] / nrm;
     const k = kept.length;
@@ -68,7 +71,7 @@ export function qrAliased(cols: ArrayLike<number>[], n: number, tol = ALIAS_TOL)
     let rest = 0;
     for (let i = k; i < n; i++) rest += x[i] * x[i];
     rest = Math.sqrt(rest);
-    if (k >= n || rest < tol) { aliased.push(j); continue; }
+    if (k >= n || rest < tol) { aliased.push(j); aliasResidual.push(k >= n ? 0 : rest); continue; }
     const alpha = x[k] >= 0 ? -rest : rest;
     const hv = new Float64Array(n);
     hv[k] = x[k] - alpha;
@@ -86,7 +89,7 @@ export function qrAliased(cols: ArrayLike<number>[], n: number, tol = ALIAS_TOL)
   const rk = kept.length;
   const r: number[][] = Array.from({ length: rk }, () => new Array<number>(rk).fill(0));
   for (let j = 0; j < rk; j++) for (let i = 0; i <= j; i++) r[i][j] = rcols[j][i];
-  return { n, kept, aliased, norms, r, v, beta };
+  return { n, kept, aliased, aliasResidual, norms, r, v, beta };
 }
 
 /** Qᵀx (full n-vector). */

@@ -9,7 +9,7 @@
 import { UserError } from '../util/index.js';
 import { fUpperP, normalTwoSidedP, tTwoSidedP, tUpperQuantile, Z_975 } from './distributions.js';
 import {
-  applyQ, applyQt, invUpper, jacobiSingularValues, projectionOf, qrAliased, residualOf, solveUpper, sumSq, symmetricEigen, thinQ,
+  ALIAS_TOL, applyQ, applyQt, invUpper, jacobiSingularValues, projectionOf, qrAliased, residualOf, solveUpper, sumSq, symmetricEigen, thinQ,
 } from './linalg.js';
 
 export type Num = number | null;
@@ -69,8 +69,8 @@ export interface OlsCore {
   /** BH-adjusted p-values over the non-intercept, non-aliased terms; order terms[1:] */
   pvalues_fdr_bh: Num[];
   'fdr_bh_reject_0.05': (boolean | null)[];
-  /** order terms[1:] */
-  vif: number[];
+  /** order terms[1:]; null for an aliased term */
+  vif: Num[];
   anova_type2: AnovaRow[];
   anova_type2_residual: { sum_sq: number; df: number };
   anova_type1: AnovaRow[];
@@ -198,6 +198,22 @@ function choleskySolveQuad(c: number[][], z: number[]): number | null {
   return quad;
 }
 
+/** A relative residual at or below this is an exact linear combination up to rounding (not merely numerically aliased). */
+const EXACT_ALIAS = 1e-12;
+/** Residual RMS relative to the largest |y| below which the residuals are rounding error (~4500 ulps). */
+const EXACT_FIT = 1e-12;
+
+/** "x is an exact linear combination of earlier terms; y is numerically aliased (relative residual 5e-8 < 1e-7)". */
+function describeAliasing(aliased: string[], residuals: number[]): string {
+  const exact = aliased.filter((_, i) => residuals[i] <= EXACT_ALIAS);
+  const parts: string[] = [];
+  if (exact.length > 0) parts.push(`${exact.join(', ')} ${exact.length === 1 ? 'is an exact linear combination' : 'are exact linear combinations'} of earlier terms`);
+  aliased.forEach((t, i) => {
+    if (residuals[i] > EXACT_ALIAS) parts.push(`${t} is numerically aliased with earlier terms (relative residual ${residuals[i].toExponential(1)} < ${ALIAS_TOL.toExponential(0)})`);
+  });
+  return parts.join('; ');
+}
+
 /** Whether the factor set a is a proper subset of b. */
 function properSubset(a: string[], b: string[]): boolean {
   return a.length < b.length && a.every((f) => b.includes(f));
@@ -218,11 +234,7 @@ export function fitOls(input: OlsInput): OlsCore {
     );
   }
   const aliased = qr.aliased.map((j) => terms[j]);
-  if (aliased.length > 0) {
-    warnings.push(
-      `rank-deficient design (rank ${r} of ${p}): ${aliased.join(', ')} ${aliased.length === 1 ? 'is' : 'are'} an exact linear combination of earlier terms — reported as aliased (null), as R's lm() does`,
-    );
-  }
+  if (aliased.length > 0) warnings.push(`rank-deficient design (rank ${r} of ${p}): ${describeAliasing(aliased, qr.aliasResidual)} — reported as aliased (null), as R's lm() does`);
   const keptNorms = qr.kept.map((j) => qr.norms[j]);
   // An exactly constant response (e.g. every run predicting the majority class) has nothing to explain: all of Qᵀy
   // beyond the intercept direction is rounding noise, which would otherwise come out as slopes with p-values.
@@ -251,8 +263,20 @@ export function fitOls(input: OlsInput): OlsCore {
   const mseModel = ess / dfModel;
   const fvalue = tss > 0 ? mseModel / mseResid : NaN;
   const fPvalue = dfModel > 0 ? fUpperP(fvalue, dfModel, dfResid) : NaN;
+  let yMax = 0;
+  for (let i = 0; i < n; i++) yMax = Math.max(yMax, Math.abs(y[i]));
+  // Sums of squares of values near 1e154 and above overflow double precision: every test would be meaningless.
+  if (!Number.isFinite(tss) || !Number.isFinite(ssr) || !beta.every(Number.isFinite)) {
+    throw new UserError(
+      `the fit overflows double precision${where}: response values up to ${yMax.toExponential(3)} give sums of squares beyond 1.8e308 — rescale the response (e.g. divide it by a power of ten)`,
+    );
+  }
   if (!(tss > 0)) warnings.push('the response is constant: R², F and p-values are undefined');
-  else if (ssr <= 1e-28 * tss) warnings.push('the model reproduces the response exactly (residual sum of squares ≈ 0): standard errors and tests are degenerate');
+  else if (Math.sqrt(ssr / n) <= EXACT_FIT * yMax) {
+    warnings.push(
+      `the model reproduces the response exactly (residual RMS ${Math.sqrt(ssr / n).toExponential(2)} is at rounding level for values up to ${yMax.toExponential(3)}): R², F, standard errors and p-values are degenerate`,
+    );
+  }
   const llf = -(n / 2) * Math.log(2 * Math.PI) - (n / 2) * Math.log(ssr / n) - n / 2;
   const aic = -2 * llf + 2 * r;
   const bic = -2 * llf + Math.log(n) * r;
@@ -307,30 +331,28 @@ export function fitOls(input: OlsInput): OlsCore {
   const reject: (boolean | null)[] = new Array<boolean | null>(p - 1).fill(null);
   bhIdx.forEach((j, k) => { pBh[j - 1] = adj[k]; reject[j - 1] = adj[k] <= 0.05; });
 
-  // VIF: regress each non-intercept column on all the others (intercept included)
-  const vif: number[] = [];
+  // VIF and type-II ANOVA describe the model actually fitted (R's convention, fixture README 13): aliased columns
+  // are left out of every auxiliary regression, an aliased term gets VIF null and an ANOVA row of df 0.
+  const keptSet = new Set(qr.kept);
+  const vif: Num[] = [];
   for (let j = 1; j < p; j++) {
-    const others = columns.filter((_, m) => m !== j);
-    const qo = qrAliased(others, n);
+    if (!keptSet.has(j)) { vif.push(null); continue; }
+    const qo = qrAliased(qr.kept.filter((m) => m !== j).map((m) => columns[m]), n);
     const xj = columns[j];
-    const res = residualOf(qo, xj);
-    const ssrJ = sumSq(res);
+    const ssrJ = sumSq(residualOf(qo, xj));
     let mean = 0;
     for (let i = 0; i < n; i++) mean += xj[i];
     mean /= n;
     let tssJ = 0;
     for (let i = 0; i < n; i++) tssJ += (xj[i] - mean) * (xj[i] - mean);
-    const norm2 = sumSq(xj);
-    const tol2 = 1e-7 * 1e-7 * norm2;
-    if (ssrJ <= tol2) vif.push(tssJ <= tol2 ? NaN : Infinity);
-    else vif.push(tssJ / ssrJ);
+    vif.push(tssJ / ssrJ);
   }
 
-  // type-II ANOVA: SS_T = ‖(I − P_A) P_B y‖², B = terms not containing T, A = B without T
+  // type-II ANOVA: SS_T = ‖(I − P_A) P_B y‖², B = kept terms not containing T, A = B without T
   const anova2: AnovaRow[] = [];
   for (let j = 1; j < p; j++) {
-    const bSet: number[] = [];
-    for (let m = 0; m < p; m++) if (!properSubset(factors[j], factors[m])) bSet.push(m);
+    if (!keptSet.has(j)) { anova2.push({ term: terms[j], sum_sq: 0, df: 0, F: NaN, 'PR(>F)': NaN }); continue; }
+    const bSet = qr.kept.filter((m) => !properSubset(factors[j], factors[m]));
     const aSet = bSet.filter((m) => m !== j);
     const qb = qrAliased(bSet.map((m) => columns[m]), n);
     const qa = qrAliased(aSet.map((m) => columns[m]), n);
@@ -353,9 +375,12 @@ export function fitOls(input: OlsInput): OlsCore {
   // singular values / condition number of the raw design (intercept included)
   const sv = jacobiSingularValues(columns, n);
   const svUnit = jacobiSingularValues(columns.map((col, j) => { const s = qr.norms[j] > 0 ? qr.norms[j] : 1; return Array.from(col, (v) => v / s); }), n);
-  for (let i = r; i < p; i++) { sv[i] = 0; svUnit[i] = 0; }
-  const cond = r < p ? Infinity : sv[0] / sv[p - 1];
-  const condUnit = r < p ? Infinity : svUnit[0] / svUnit[p - 1];
+  // Only columns aliased exactly (residual at rounding level) make the design singular; a column aliased
+  // numerically (residual below R's 1e-7 but real) leaves a finite, true condition number.
+  const exact = qr.aliasResidual.filter((res) => res <= EXACT_ALIAS).length;
+  for (let i = p - exact; i < p; i++) { sv[i] = 0; svUnit[i] = 0; }
+  const cond = exact > 0 ? Infinity : sv[0] / sv[p - 1];
+  const condUnit = exact > 0 ? Infinity : svUnit[0] / svUnit[p - 1];
 
   return {
     terms: terms.slice(),

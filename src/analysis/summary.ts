@@ -90,7 +90,11 @@ export function formatSummary(fit: OlsFit): string {
   }
   out.push(eq);
   const notes: string[] = [];
-  if (fit.aliased.length > 0) notes.push(`Aliased (not estimable, shown as NA): ${fit.aliased.join(', ')}.`);
+  const rankNote = fit.warnings.find((w) => w.startsWith('rank-deficient'));
+  if (fit.aliased.length > 0) {
+    const why = rankNote?.replace(/^rank-deficient design \(rank \d+ of \d+\): /, '').replace(/ — reported as aliased.*$/, '');
+    notes.push(`Aliased (not estimable, shown as NA): ${fit.aliased.join(', ')}${why ? ` — ${why}` : ''}; VIF and ANOVA are over the kept columns.`);
+  }
   for (const w of fit.warnings) if (!w.startsWith('rank-deficient')) notes.push(!hc3ok && /HC3 is undefined/.test(w) ? `${w}; HC1 is shown instead` : w);
   if (fit.dropped > 0) notes.push(`${fit.dropped} row(s) with missing values were left out.`);
   const cu = fit.condition_number_unit_columns;

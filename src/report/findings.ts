@@ -98,7 +98,7 @@ export function findings(input: ReportInput): string[] {
       );
     }
     if (fit.aliased && fit.aliased.length)
-      out.push(`${m}: aliased terms (exact linear combinations of others, not estimable; the design cannot separate them): ${fit.aliased.join(', ')}.`);
+      out.push(`${m}: aliased terms (linear combinations of earlier terms in these rows, not estimable; the design cannot separate them): ${fit.aliased.join(', ')}.`);
     const v = input.variability?.find((x) => x.metric === m);
     const groups = replicateGroups(input, m);
     const noise = pooledSd(groups);

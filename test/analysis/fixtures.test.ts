@@ -1,5 +1,6 @@
-// Every OLS golden fixture in ../shared/fixtures/ols/expected: the exact `reference` block (R's aliasing
-// convention for rank-deficient fits), stationary point and 41³ grid optimum, at 1e-8 relative.
+// Every OLS golden fixture in ../shared/fixtures/ols/expected: the exact `reference` block (for rank-deficient fits
+// `reference_r_convention` where it has the key — coefficients, robust F, BH, VIF and type-II ANOVA of the model
+// with the aliased columns removed), stationary point and 41³ grid optimum, at 1e-8 relative.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sharedPath } from '../helpers.js';
@@ -21,6 +22,8 @@ for (const fx of fixtures) {
     assert.ok(r.checks > 150, `too few checks (${r.checks})`);
     assert.deepEqual(bad.slice(0, 5), [], `${bad.length} quantities off by more than 1e-8 relative`);
     if (fx.rank_deficient) {
+      // README convention 13: VIF and type-II ANOVA of the fitted model (aliased columns removed) are compared
+      assert.ok(fx.reference_r_convention && 'vif' in fx.reference_r_convention && 'anova_type2' in fx.reference_r_convention, 'reference_r_convention has vif and anova_type2');
       assert.equal(stationaryOk(fit), false, 'no stationary point on a rank-deficient fit');
     }
   });

@@ -29,7 +29,11 @@ export interface Fixture {
 }
 
 export interface Mismatch { key: string; actual: unknown; expected: unknown; rel: number }
-export interface CompareResult { id: string; checks: number; maxRel: number; maxKey: string; mismatches: Mismatch[] }
+export interface CompareResult {
+  id: string; checks: number; maxRel: number; maxKey: string; mismatches: Mismatch[];
+  /** keys taken from `reference_r_convention` (rank-deficient fixtures) */
+  rConvention: string[];
+}
 
 const P_KEYS = /(^|\.)(pvalues|pvalues_t|f_pvalue|pvalues_fdr_bh|PR\(>F\))(\.|\[|$)/;
 
@@ -180,7 +184,8 @@ export function compareFit(fx: Fixture, fit: Record<string, unknown>, rtol = 1e-
       c.num(`transform.standardize.${k}.sd`, st?.[k]?.sd, v.sd);
     }
   }
-  return { id: fx.id, checks: c.checks, maxRel: c.maxRel, maxKey: c.maxKey, mismatches: c.mismatches };
+  const rConvention = [...COMPARED, 'conf_int', 'hc1', 'hc3'].filter((k) => k in rconv);
+  return { id: fx.id, checks: c.checks, maxRel: c.maxRel, maxKey: c.maxKey, mismatches: c.mismatches, rConvention };
 }
 
 /** Stationary point and 41³ grid optimum vs the fixture (exact indices, values at rtol). */
@@ -209,5 +214,5 @@ export function compareSurface(fx: Fixture, fit: OlsFit, rtol = 1e-8): CompareRe
     c.any('optimum.best_point_raw', o?.best_point_raw, e.best_point_raw, floorOf);
     c.any('optimum.best_value', o?.best_value, e.best_value, floorOf);
   }
-  return { id: fx.id, checks: c.checks, maxRel: c.maxRel, maxKey: c.maxKey, mismatches: c.mismatches };
+  return { id: fx.id, checks: c.checks, maxRel: c.maxRel, maxKey: c.maxKey, mismatches: c.mismatches, rConvention: [] };
 }
