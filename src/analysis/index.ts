@@ -12,6 +12,11 @@
  * Variability (rows = Row[]): seedVariability(rows, {configColumns, seedColumn, metric}) → eta², sigma_seed, per-config
  *   mean/sd; effectVsNoise(fit, sigma_seed); seedsForPower({effect, sigma, alpha, power}); metricCorrelations(rows,
  *   metrics); paretoFront(rows, objectives); bestConfigurations(rows, metrics, {configColumns}); selectDegreeByCV(table, …).
+ * Noise (./noise.ts, ./mixed.ts, ./logit.ts, ./noise-analysis.ts): bootstrapMetrics(predictions, {B, seed}) → percentile and
+ *   BCa CIs over evaluation examples; mcnemarExact(a, b); pairedBootstrap(a, b); expectedMax(scores); probabilityOfImprovement(a,
+ *   b); compareRuns(a, b); fitMixedModel({y, X, terms, components, blocks}) (REML variance components, GLS fixed effects);
+ *   anovaComponents(y, a, b); fitLogit(X, y, terms); analyzeNoise(rows, {configColumns, seedColumns, metric, predictions}) →
+ *   everything `tunescope variability` prints (formatNoiseAnalysis, noiseToJson).
  */
 export { readTable, parseTable, tableFromRows, filterTable, parseCell } from './table.js';
 export type { Table, Row, Cell, FilterReport } from './table.js';
@@ -32,3 +37,18 @@ export type {
   SeedVariability, ConfigurationStats, EffectVsNoise, SeedsForPower, MetricCorrelation, Objective, ParetoResult,
   BestConfiguration, DegreeScore, DegreeSelection,
 } from './variability.js';
+export {
+  bootstrapMetrics, bootstrapIntervals, quantileLinear, mcnemarExact, pairedBootstrap, accuracyVariance, expectedMax, probabilityOfImprovement,
+  compareRuns, NOISE_METRICS,
+} from './noise.js';
+export type {
+  ExamplePredictions, NoiseMetric, BootstrapInterval, BootstrapOptions, McNemarResult, PairedDifference, ExpectedMax, ProbabilityOfImprovement,
+  RunScore, Comparison,
+} from './noise.js';
+export { fitMixedModel, anovaComponents, nelderMead } from './mixed.js';
+export type { MixedModelInput, MixedModelFit, AnovaComponents } from './mixed.js';
+export { fitLogit } from './logit.js';
+export type { LogitFit } from './logit.js';
+export { analyzeNoise, flagDiverged, formatNoiseAnalysis, noiseToJson, DEFAULT_DIVERGED_RULE } from './noise-analysis.js';
+export type { NoiseAnalysis, NoiseOptions, DivergedRule, DivergedSummary, ComponentEstimates, ConfigNoise, TrialInterval } from './noise-analysis.js';
+export { tUpperQuantile } from './distributions.js';
