@@ -17,6 +17,7 @@ const benches: Array<() => Promise<Bench>> = [
   () => import('./cards.js'),
   () => import('./report.js'),
   () => import('./study.js'),
+  () => import('./variability.js'),
 ];
 
 const only = process.argv.slice(2);

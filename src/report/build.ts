@@ -9,6 +9,7 @@ import { findings as makeFindings } from './findings.js';
 import { coefficientTable, dataTable, fitTable, formatCell, seedTable, COEF_COLUMNS, type TableModel } from './tables.js';
 import { renderHtml } from './html.js';
 import { fmtNum } from './stats.js';
+import { componentsTable, divergedTable } from './noise.js';
 
 function mdEscape(s: string): string {
   return s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -42,7 +43,8 @@ export function buildReport(input: ReportInput): ReportDocument {
     if (tables.length === 0 && missing.length === 0) missing.push(`${metric}: no regression fit.`);
     return { metric, tables, missing };
   });
-  const html = renderHtml(input, { findings, dataTable: data, fitTable: fits, coefTables, seedTable: seeds, charts });
+  const noiseTables = input.noise ? [componentsTable(input.noise), divergedTable(input.noise)] : [];
+  const html = renderHtml(input, { findings, dataTable: data, fitTable: fits, coefTables, seedTable: seeds, charts, noiseTables });
 
   const md: string[] = [`# ${input.title}`, '', `Source: ${input.source} · ${input.rows.length} runs · degree ${input.spec.degree} · α = ${input.alpha}`];
   if (input.baseline && Object.keys(input.baseline).length) md.push('', `Baseline: ${Object.entries(input.baseline).map(([k, v]) => `${k} = ${fmtNum(v, 6)}`).join(', ')}`);
@@ -53,6 +55,7 @@ export function buildReport(input: ReportInput): ReportDocument {
     for (const t of c.tables) md.push(`#### ${t.title}`, '', markdownTable(t));
   }
   if (seeds.rows.length) md.push('## Spread across seeds', '', markdownTable(seeds));
+  if (input.noise) md.push('## Noise', '', `Diverged runs: ${input.noise.diverged.count} of ${input.noise.diverged.total}. Rule: ${input.noise.diverged.rule}.`, '', ...noiseTables.flatMap((t) => [`### ${t.title}`, '', markdownTable(t)]));
   const missingCharts = charts.filter((c) => !c.spec);
   if (missingCharts.length) md.push('## Charts not drawn', '', ...missingCharts.map((c) => `- ${c.title}: ${c.missing}`), '');
   md.push('## Data', '', markdownTable(data));

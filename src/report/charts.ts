@@ -7,6 +7,7 @@ import tdist from '@stdlib/stats-base-dists-t';
 import { paretoFront } from '../analysis/index.js';
 import type { Chart, ChartSpec, ReportFit, ReportInput, ReportRow } from './types.js';
 import { isFraction, metricLabel, predictorLabel } from './labels.js';
+import { noiseCharts } from './noise.js';
 import {
   completeRows, distinctSorted, finiteColumn, fmtNum, gridOver, levelMeans, makePredictor, metricDirection, num,
   predictorBoxes, replicateGroups, shortName, type Box,
@@ -505,6 +506,7 @@ export function allCharts(input: ReportInput): Chart[] {
   }
   for (let i = 0; i < input.metrics.length; i++)
     for (let j = i + 1; j < input.metrics.length; j++) charts.push(paretoChart(input, input.metrics[i], input.metrics[j]));
+  charts.push(...noiseCharts(input));
   return charts;
 }
 

@@ -161,5 +161,15 @@ export function findings(input: ReportInput): string[] {
       txt += `; the fitted quadratic surface has a ${sp.nature} ${sp.inside_box ? 'inside' : 'outside'} the observed box (${fmtNum(sp.value)} at ${input.predictors.map((p) => `${shortName(p)}=${fmtNum(sp.point[p], 3)}`).join(' ')})`;
     out.push(txt + '.');
   }
+  // Noise: effects the finite evaluation set alone could produce, then the noise analysis' own findings
+  const nz = input.noise;
+  if (nz?.evaluation_noise) {
+    const evalSd = Math.sqrt(nz.evaluation_noise.variance);
+    const v = input.variability?.find((x) => x.metric === nz.metric);
+    for (const e of v?.effects ?? []) {
+      if (e.effect < 2 * evalSd) out.push(`${shortName(e.predictor)}'s fitted effect on ${nz.metric} (${fmtNum(e.effect)} over its range) is smaller than the evaluation noise (2 × ${fmtNum(evalSd)}, the bootstrap SD over evaluation examples): the finite evaluation set alone could produce it.`);
+    }
+  }
+  for (const f of nz?.findings ?? []) out.push(`Noise: ${f}.`);
   return out;
 }

@@ -125,9 +125,20 @@ const EMBED_JS = `
   });
 })();`;
 
+function noiseSection(input: ReportInput, tables: TableModel[], charts: string): string {
+  const n = input.noise!;
+  const e = n.evaluation_noise;
+  const d = n.diverged;
+  return `<section id="noise"><h2>Noise</h2>
+<p class="stats">${e ? `Evaluation-set noise of ${esc(n.metric)}: SD ${fmtNum(Math.sqrt(e.variance))} per trial (bootstrap over the evaluation examples), ${fmtNum(100 * e.share_of_seed_variance, 3)} % of the within-configuration variance.` : 'No per-example predictions: the evaluation-set noise is not estimated.'}
+Diverged runs: ${d.count} of ${d.total}${d.excluded ? ` (${d.excluded} excluded)` : ''}. Rule: ${esc(d.rule)}.</p>
+${charts}
+<div class="tables">${tables.map((t) => `<div><h4>${esc(t.title)}</h4>${htmlTable(t)}</div>`).join('\n')}</div></section>`;
+}
+
 export function renderHtml(
   input: ReportInput,
-  parts: { findings: string[]; dataTable: TableModel; fitTable: TableModel; coefTables: { metric: string; tables: TableModel[]; missing: string[] }[]; seedTable: TableModel; charts: Chart[] },
+  parts: { findings: string[]; dataTable: TableModel; fitTable: TableModel; coefTables: { metric: string; tables: TableModel[]; missing: string[] }[]; seedTable: TableModel; charts: Chart[]; noiseTables?: TableModel[] },
 ): string {
   const specs: Record<string, unknown> = {};
   for (const c of parts.charts) if (c.spec) specs[c.id] = c.spec;
@@ -157,7 +168,7 @@ export function renderHtml(
 <div class="meta">Source: ${esc(input.source)} · ${input.rows.length} run${input.rows.length === 1 ? '' : 's'} · hyperparameters: ${esc(input.predictors.join(', ') || '—')} · metrics: ${esc(input.metrics.join(', ') || '—')}<br>
 Model: polynomial OLS, degree ${input.spec.degree}${input.spec.log_lr ? ', log10 learning rate' : ''}${input.spec.standardize ? ', z-scored predictors' : ''} · α = ${input.alpha} · baseline: ${esc(baseline)}</div></header>
 <main>
-<nav><a href="#findings">Findings</a><a href="#regression">Regression</a><a href="#main-effects">Main effects</a><a href="#interactions">Interactions</a><a href="#surfaces">Response surfaces</a>${seeds ? '<a href="#seeds">Seed variability</a>' : ''}<a href="#tradeoffs">Trade-offs</a><a href="#data">Data</a></nav>
+<nav><a href="#findings">Findings</a><a href="#regression">Regression</a><a href="#main-effects">Main effects</a><a href="#interactions">Interactions</a><a href="#surfaces">Response surfaces</a>${seeds ? '<a href="#seeds">Seed variability</a>' : ''}${input.noise ? '<a href="#noise">Noise</a>' : ''}<a href="#tradeoffs">Trade-offs</a><a href="#data">Data</a></nav>
 <section id="findings"><h2>Findings</h2><ul class="findings">${parts.findings.map((f) => `<li>${esc(f)}</li>`).join('\n')}</ul>
 <p class="note">Generated from the numbers below. Significance marks: *** p&lt;0.001, ** p&lt;0.01, * p&lt;0.05, . p&lt;0.1; BH p: Benjamini–Hochberg adjusted over the non-intercept terms; HC3: heteroscedasticity-robust standard errors (normal p-values, as statsmodels).</p></section>
 <section id="regression"><h2>Regression</h2>${htmlTable(parts.fitTable)}
@@ -167,6 +178,7 @@ ${regression}</section>
 <section id="interactions"><h2>Interactions</h2>${section('interaction') || '<p class="missing">Interaction plots need at least two hyperparameters.</p>'}</section>
 <section id="surfaces"><h2>Response surfaces</h2>${section('surface') || '<p class="missing">Response surfaces need at least two hyperparameters.</p>'}</section>
 ${seeds ? `<section id="seeds"><h2>Seed variability</h2>${section('seed-variability')}<h3>Per-configuration spread</h3><div class="scroll">${htmlTable(parts.seedTable, { sortable: true })}</div></section>` : ''}
+${input.noise ? noiseSection(input, parts.noiseTables ?? [], section('noise')) : ''}
 <section id="tradeoffs"><h2>Trade-offs between metrics</h2>${section('pareto') || '<p class="missing">Trade-off plots need at least two metrics.</p>'}</section>
 <section id="data"><h2>Data</h2><p class="note">Click a column header to sort.${hidden > 0 ? ` ${hidden} more column${hidden === 1 ? '' : 's'} (provenance, notes, …) are in the CSV beside this file.` : ''}</p><div class="scroll">${htmlTable(parts.dataTable, { sortable: true, maxRows: 5000 })}</div></section>
 ${input.notes && input.notes.length ? `<section id="notes"><h2>Notes</h2><ul>${input.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>` : ''}

@@ -7,14 +7,14 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
-  analyze, bestConfigurations, bestInBox, effectVsNoise, filterTable, lookupBaseline, metricCorrelations, readTable, seedVariability,
+  analyze, analyzeNoise, bestConfigurations, bestInBox, effectVsNoise, filterTable, lookupBaseline, metricCorrelations, readTable, seedVariability,
   seedsForPower, stationaryPoint, tableFromRows,
-  type OlsFit, type Table,
+  type ExamplePredictions, type OlsFit, type Table,
 } from '../analysis/index.js';
 import { isSqliteFile, openStore } from '../store/index.js';
 import { studyRows } from '../study/index.js';
 import { UserError, isUserError } from '../util/index.js';
-import type { Frame, ReportBestConfig, ReportCorrelation, ReportFit, ReportInput, ReportOptimum, ReportStationary, ReportVariability } from './types.js';
+import type { Frame, ReportBestConfig, ReportCorrelation, ReportFit, ReportInput, ReportNoise, ReportOptimum, ReportStationary, ReportVariability } from './types.js';
 import { metricDirection, num } from './stats.js';
 
 export interface ReportOptions {
@@ -32,6 +32,8 @@ export interface ReportOptions {
   where?: string[];
   title?: string;
   version?: string;
+  /** per-example predictions by trial_id (a study store's): the Noise section's per-trial CIs and evaluation noise */
+  predictionsByTrial?: Map<string, ExamplePredictions>;
 }
 
 const PREDICTOR_GROUPS = [
@@ -181,6 +183,26 @@ export function reportInputFromTable(
       notes.push(e.message);
     }
   }
+  // Noise: per-trial CIs over evaluation examples, variance components, expected max, diverged runs (first metric)
+  let noise: ReportNoise | undefined;
+  const noiseMetric = metrics.find((m) => m === 'accuracy') ?? metrics[0];
+  if (seedColumn && noiseMetric && predictors.length > 0 && t.rows.length >= 2) {
+    try {
+      const byTrial = opts.predictionsByTrial;
+      const seedColumns = ['seed', ...(t.columns.includes('data_seed') ? ['data_seed'] : [])];
+      const nz = analyzeNoise(t.rows, {
+        configColumns: predictors,
+        seedColumns,
+        metric: noiseMetric,
+        ...(byTrial ? { predictions: t.rows.map((r) => byTrial.get(String(r.trial_id)) ?? null) } : {}),
+        model: { degree: Math.min(degree, 2) as 1 | 2, logLr: spec.logLr },
+      });
+      noise = { ...nz, config_columns: nz.config_columns, seed_columns: nz.seed_columns };
+    } catch (e) {
+      if (!isUserError(e)) throw e;
+      notes.push(`no noise analysis: ${e.message}`);
+    }
+  }
   const correlations: ReportCorrelation[] = metrics.length >= 2 && t.rows.length >= 3 ? metricCorrelations(t.rows, metrics).filter((c) => c.n >= 3) : [];
   for (const w of warnings) notes.push(w);
   if (Object.keys(baseline).length === 0) notes.push('No baseline given (--baseline accuracy=…,f1=…,loss=…): the relative frame and baseline marks are left out.');
@@ -204,6 +226,7 @@ export function reportInputFromTable(
     variability,
     correlations,
     bestConfigs,
+    ...(noise ? { noise } : {}),
     notes,
     version: opts.version,
   };
@@ -228,8 +251,10 @@ export async function loadReportInput(path: string, opts: ReportOptions = {}): P
     // An empty study has no metric columns yet: report on the usual ones, saying there is nothing.
     const metrics = st.rows.length === 0 ? ['accuracy', 'f1', 'loss'] : st.metrics;
     const preferred = metrics.filter((m) => ['accuracy', 'f1', 'loss'].includes(m));
+    const predictionsByTrial = new Map((await store.predictions()).map((p) => [p.trialId, p.predictions]));
     return reportInputFromTable(t, {
       ...opts,
+      ...(predictionsByTrial.size > 0 ? { predictionsByTrial } : {}),
       defaults: {
         predictors: st.factors.filter((f) => f !== 'seed' && (st.rows.length === 0 || st.rows.some((r) => typeof r[f] === 'number'))),
         metrics: preferred.length ? preferred : metrics,

@@ -89,6 +89,29 @@ export interface ReportCorrelation { a: string; b: string; n: number; pearson: n
 /** Best configuration by its mean over seeds (analysis.bestConfigurations). */
 export interface ReportBestConfig { metric: string; value: number; config: Record<string, Cell>; n: number; sd: number }
 
+/**
+ * The noise analysis the report shows (analysis' NoiseAnalysis, structurally: only what the Noise section reads).
+ * Trial intervals point into `rows` by index.
+ */
+export interface ReportNoise {
+  metric: string;
+  config_columns: string[];
+  seed_columns: string[];
+  bootstrap_B: number;
+  trial_intervals: { row: number; estimate: number; se: number; percentile: [number, number]; bca: [number, number] }[];
+  variance_components: {
+    components: string[];
+    reml: Record<string, number> | null;
+    anova: Record<string, number> | null;
+    ci: { reml: Record<string, [number, number]> | null; anova: Record<string, [number, number]> | null };
+    by_config: { config: Record<string, Cell>; n: number; mean: number; sd: number; reml: Record<string, number> | null; ci: { reml: Record<string, [number, number]> | null } }[];
+  };
+  evaluation_noise: { variance: number; share_of_seed_variance: number; seed_variance: number; trials: number } | null;
+  diverged: { rule: string; count: number; total: number; rate: number; excluded: number; by_config: { config: Record<string, Cell>; n: number; diverged: number; rate: number }[] };
+  expected_max: { n: number; mean: number; se: number }[];
+  findings: string[];
+}
+
 export interface ReportInput {
   title: string;
   /** Where the data came from (shown in the header). */
@@ -119,6 +142,8 @@ export interface ReportInput {
   variability?: ReportVariability[];
   correlations?: ReportCorrelation[];
   bestConfigs?: ReportBestConfig[];
+  /** The Noise section (per-trial CIs, variance components, expected max, diverged runs) */
+  noise?: ReportNoise;
   /** Lines shown under "Notes" (skipped rows, filters, analysis warnings, …). */
   notes?: string[];
   /** Tool version shown in the footer. */
@@ -129,7 +154,7 @@ export interface ReportInput {
 export type ChartSpec = Record<string, unknown>;
 export interface Chart {
   id: string;
-  kind: 'coefficients' | 'main-effects' | 'interaction' | 'surface' | 'seed-variability' | 'pareto';
+  kind: 'coefficients' | 'main-effects' | 'interaction' | 'surface' | 'seed-variability' | 'pareto' | 'noise';
   title: string;
   caption?: string;
   spec?: ChartSpec;

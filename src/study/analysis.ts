@@ -22,10 +22,12 @@ import {
   type BestConfiguration,
   type DegreeSelection,
   type Objective,
+  analyzeNoise, formatNoiseAnalysis, noiseToJson, type NoiseAnalysis,
 } from '../analysis/index.js';
 import type { StudyStore } from '../store/index.js';
 import { UserError } from '../util/index.js';
 import { studyRows, type StudyTable } from './rows.js';
+import { studyNoiseRows } from './predictions.js';
 import type { StudySpec } from './spec.js';
 
 export interface AnalyzeStudyOptions {
@@ -36,6 +38,8 @@ export interface AnalyzeStudyOptions {
   standardize?: boolean;
   /** effect size (metric units) for the seeds-needed calculation */
   effectSize?: number;
+  /** the noise analysis: leave diverged trials out (it always says how many) */
+  excludeDiverged?: boolean;
 }
 
 export interface MetricVariability {
@@ -62,6 +66,8 @@ export interface StudyAnalysis {
   pareto: { objectives: Objective[]; rows: Array<Record<string, string | number | null>> } | null;
   best: BestConfiguration[];
   effectSize: number;
+  /** noise analysis of the first response (variance components, evaluation noise, diverged runs, E[max], mixed model) */
+  noise: NoiseAnalysis | null;
   warnings: string[];
   /** everything above, JSON-ready */
   json: Record<string, unknown>;
@@ -167,6 +173,23 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
   const pareto = objectives.length >= 2 ? { objectives, rows: paretoFront(table.rows, objectives).rows } : null;
   const best = bestConfigurations(table.rows, responses, { configColumns: predictors });
 
+  // noise: per-example predictions by trial, seed × data_seed components, diverged runs (first response)
+  let noise: NoiseAnalysis | null = null;
+  const nr = await studyNoiseRows(store);
+  try {
+    noise = analyzeNoise(nr.rows, {
+      configColumns: predictors,
+      seedColumns: nr.seedColumns,
+      metric: responses[0]!,
+      predictions: nr.predictions,
+      excludeDiverged: opts.excludeDiverged ?? false,
+      model: { degree: 2, logLr: opts.logLr ?? spec.analysis?.log_lr ?? true },
+    });
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    warnings.push(`no noise analysis: ${e.message}`);
+  }
+
   const json = {
     study: study.name,
     store: store.location,
@@ -183,6 +206,7 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
     pareto,
     best,
     effect_size: effectSize,
+    noise: noise ? noiseToJson(noise) : null,
     warnings,
   };
   return {
@@ -200,6 +224,7 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
     pareto,
     best,
     effectSize,
+    noise,
     warnings,
     json,
     table,
@@ -295,5 +320,6 @@ export function formatStudyAnalysis(a: StudyAnalysis): string {
     }
     for (const [w, who] of grouped) out.push(`warning: ${w}${who.length > 0 ? ` (${who.join(', ')})` : ''}`);
   }
+  if (a.noise) out.push('', formatNoiseAnalysis(a.noise));
   return out.join('\n');
 }

@@ -14,3 +14,5 @@ export { analyzeStudy, formatStudyAnalysis } from './analysis.js';
 export type { AnalyzeStudyOptions, StudyAnalysis, MetricVariability } from './analysis.js';
 export { runDemo, DEMO_GRID, DEMO_SEEDS, DEMO_MODEL, DEMO_BASELINE } from './demo.js';
 export type { DemoOptions, DemoResult } from './demo.js';
+export { exportPredictions, readPredictionsFile, predictionsToBytes, predictionsFormatOf, studyNoiseRows } from './predictions.js';
+export type { PredictionsFormat } from './predictions.js';

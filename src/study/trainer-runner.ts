@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { TrialOutcome } from '../store/index.js';
 import type { TrialContext, TrialTask } from './runner.js';
-import { fineTune, evaluateModel, type TrainingArguments } from '../train/index.js';
+import { fineTune, evaluateModelWithPredictions, type TrainingArguments } from '../train/index.js';
 import { toDatasetSpec } from './dataset-spec.js';
 
 let versionsCache: Record<string, string> | null = null;
@@ -43,8 +43,8 @@ export async function runTrial(task: TrialTask, ctx: TrialContext): Promise<Tria
   const backend = `onnxruntime-node cpu, ${ctx.threads} thread(s)`;
   if (task.kind === 'evaluate') {
     const t0 = performance.now();
-    const m = await evaluateModel({ model: task.model, dataset: data, args, quiet: true });
-    return { metrics: metricsRecord(m), epochs: [], trainSeconds: (performance.now() - t0) / 1000, backend, versions: packageVersions() };
+    const { metrics: m, predictions } = await evaluateModelWithPredictions({ model: task.model, dataset: data, args, quiet: true });
+    return { metrics: metricsRecord(m), predictions, epochs: [], trainSeconds: (performance.now() - t0) / 1000, backend, versions: packageVersions() };
   }
   const r = await fineTune({
     model: task.model,
@@ -57,6 +57,7 @@ export async function runTrial(task: TrialTask, ctx: TrialContext): Promise<Tria
   return {
     // a training run that stopped at a non-finite step says where (the eval metrics carry non_finite_logits)
     metrics: { ...metricsRecord(r.final), ...(r.non_finite_step !== null ? { non_finite_step: r.non_finite_step } : {}) },
+    predictions: r.predictions,
     epochs: r.epochs.map((e) => ({
       epoch: e.epoch,
       step: e.step,

@@ -1,13 +1,13 @@
 /** The fine-tuning loop with HF Trainer semantics (AdamW, schedules, clipping, evaluation metrics). */
-export { fineTune, evaluateModel, writeRunFiles } from './trainer.js';
+export { fineTune, evaluateModel, evaluateModelWithPredictions, writeRunFiles } from './trainer.js';
 export type { FineTuneResult, FineTuneOptions, CommonOptions } from './trainer.js';
 export { resolveTrainingArguments, ARGUMENT_SPECS } from './arguments.js';
 export type { TrainingArguments, ArgumentSpec, SaveStrategy, EvalStrategy } from './arguments.js';
-export { computeMetrics, classificationMetrics, rocAuc, logitsSummary } from './metrics.js';
-export type { EvalMetrics } from './metrics.js';
+export { computeMetrics, classificationMetrics, rocAuc, logitsSummary, predictionsFromLogits } from './metrics.js';
+export type { EvalMetrics, EvalPredictions } from './metrics.js';
 export { lrLambda, learningRateAt, warmupSteps, planSteps, LR_SCHEDULER_TYPES } from './schedule.js';
 export type { LrSchedulerType, StepPlan } from './schedule.js';
 export { collate, chunk, epochOrder, lengthGroupedIndices, realTokens } from './dataloader.js';
 export type { TokenizedSplit } from './dataloader.js';
-export { trainLoop, evaluateSplit, hfNoDecay, optimizerConfig } from './loop.js';
+export { trainLoop, evaluateSplit, evaluateSplitWithPredictions, hfNoDecay, optimizerConfig } from './loop.js';
 export type { TrainableClassifier, OptimizerConfig, EpochRecord, LogEntry, ProgressInfo, TrainLoopOptions, TrainLoopResult } from './loop.js';

@@ -13,7 +13,7 @@ import { createProgress, Rng } from '../util/index.js';
 import type { TrainingArguments } from './arguments.js';
 import type { Batch } from '../model/index.js';
 import { chunk, collate, epochOrder, realTokens, type TokenizedSplit } from './dataloader.js';
-import { computeMetrics, type EvalMetrics } from './metrics.js';
+import { computeMetrics, predictionsFromLogits, type EvalMetrics, type EvalPredictions } from './metrics.js';
 import { learningRateAt, planSteps, type StepPlan } from './schedule.js';
 
 export interface OptimizerConfig {
@@ -63,6 +63,8 @@ export interface LogEntry {
 
 export interface TrainLoopResult {
   final: EvalMetrics;
+  /** the final evaluation, example by example */
+  predictions: EvalPredictions;
   epochs: EpochRecord[];
   /** Per optimizer step: loss (mean of its micro-batch losses), lr, pre-clip grad norm. */
   log_history: LogEntry[];
@@ -111,6 +113,15 @@ export async function evaluateSplit(
   split: TokenizedSplit,
   opts: { numLabels: number; padTokenId: number; batchSize: number; padToLength?: number; signal?: AbortSignal },
 ): Promise<EvalMetrics> {
+  return (await evaluateSplitWithPredictions(model, split, opts)).metrics;
+}
+
+/** evaluateSplit plus the per-example predictions (label, argmax, softmax probabilities) a study stores. */
+export async function evaluateSplitWithPredictions(
+  model: Pick<TrainableClassifier, 'forward'>,
+  split: TokenizedSplit,
+  opts: { numLabels: number; padTokenId: number; batchSize: number; padToLength?: number; signal?: AbortSignal },
+): Promise<{ metrics: EvalMetrics; predictions: EvalPredictions }> {
   const n = split.ids.length;
   const logits = new Float32Array(n * opts.numLabels);
   const all = Array.from({ length: n }, (_, i) => i);
@@ -125,7 +136,7 @@ export async function evaluateSplit(
     logits.set(out.logits, offset);
     offset += out.logits.length;
   }
-  return computeMetrics(logits, split.labels, opts.numLabels);
+  return { metrics: computeMetrics(logits, split.labels, opts.numLabels), predictions: predictionsFromLogits(logits, split.labels, opts.numLabels) };
 }
 
 export function optimizerConfig(args: TrainingArguments): OptimizerConfig {
@@ -167,6 +178,7 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
   let paddedTokensSeen = 0;
   let lossTotal = 0;
   let lastEval: EvalMetrics | null = null;
+  let lastPredictions: EvalPredictions | null = null;
   let evaluatedAtStep = -1;
   let nonFiniteStep: number | null = null;
   try {
@@ -221,8 +233,10 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
       let ev: EvalMetrics | null = null;
       const last = epoch + 1 >= plan.num_train_epochs || globalStep >= plan.max_steps || nonFiniteStep !== null;
       if (args.eval_strategy === 'epoch' || last) {
-        ev = await evaluateSplit(model, opts.eval, evalOpts);
+        const r = await evaluateSplitWithPredictions(model, opts.eval, evalOpts);
+        ev = r.metrics;
         lastEval = ev;
+        lastPredictions = r.predictions;
         evaluatedAtStep = globalStep;
       }
       const record: EpochRecord = {
@@ -240,9 +254,11 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
   } finally {
     progress.stop();
   }
-  const final = lastEval !== null && evaluatedAtStep === globalStep ? lastEval : await evaluateSplit(model, opts.eval, evalOpts);
+  const reuse = lastEval !== null && lastPredictions !== null && evaluatedAtStep === globalStep;
+  const fin = reuse ? { metrics: lastEval!, predictions: lastPredictions! } : await evaluateSplitWithPredictions(model, opts.eval, evalOpts);
   return {
-    final,
+    final: fin.metrics,
+    predictions: fin.predictions,
     epochs,
     log_history: logHistory,
     plan,

@@ -236,3 +236,29 @@ export function computeMetrics(logits: Float32Array | ArrayLike<number>, labels:
   }
   return out;
 }
+
+/** Per-example predictions of an evaluation: true label, argmax label and float32 softmax probabilities [n, numLabels]. */
+export interface EvalPredictions {
+  numLabels: number;
+  /** evaluation example index (position in the evaluated split) */
+  index: Uint32Array;
+  label: Int32Array;
+  predicted: Int32Array;
+  probabilities: Float32Array;
+}
+
+/** Predictions from row-major logits [n, numLabels]: argmax as logitsSummary (first maximum wins), softmax in float64, stored as float32. */
+export function predictionsFromLogits(logits: ArrayLike<number>, labels: ArrayLike<number>, numLabels: number): EvalPredictions {
+  const n = labels.length;
+  const { predictions } = logitsSummary(logits, labels, numLabels);
+  const probabilities = new Float32Array(n * numLabels);
+  for (let i = 0; i < n; i++) {
+    const o = i * numLabels;
+    let max = -Infinity;
+    for (let j = 0; j < numLabels; j++) max = Math.max(max, logits[o + j]!);
+    let sum = 0;
+    for (let j = 0; j < numLabels; j++) sum += Math.exp(logits[o + j]! - max);
+    for (let j = 0; j < numLabels; j++) probabilities[o + j] = Math.exp(logits[o + j]! - max) / sum;
+  }
+  return { numLabels, index: Uint32Array.from({ length: n }, (_, i) => i), label: Int32Array.from(labels), predicted: Int32Array.from(predictions), probabilities };
+}

@@ -18,12 +18,14 @@ import { loadTokenizer, tokenizerFingerprint, type Tokenizer } from '../tokenize
 import { ensureDir, stringifyJson, UserError, writeFileAtomic } from '../util/index.js';
 import { resolveTrainingArguments, type TrainingArguments } from './arguments.js';
 import type { TokenizedSplit } from './dataloader.js';
-import { evaluateSplit, trainLoop, type EpochRecord, type LogEntry, type ProgressInfo } from './loop.js';
-import type { EvalMetrics } from './metrics.js';
+import { evaluateSplitWithPredictions, trainLoop, type EpochRecord, type LogEntry, type ProgressInfo } from './loop.js';
+import type { EvalMetrics, EvalPredictions } from './metrics.js';
 import type { StepPlan } from './schedule.js';
 
 export interface FineTuneResult {
   final: EvalMetrics;
+  /** the final evaluation, example by example (label, argmax, float32 probabilities) */
+  predictions: EvalPredictions;
   epochs: EpochRecord[];
   train_seconds: number;
   examples_per_second: number;
@@ -156,6 +158,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
     });
     const result: FineTuneResult = {
       final: res.final,
+      predictions: res.predictions,
       epochs: res.epochs,
       train_seconds: res.train_seconds,
       examples_per_second: res.examples_per_second,
@@ -222,10 +225,15 @@ export function writeRunFiles(dir: string, r: FineTuneResult): void {
   writeJsonAtomic(join(dir, 'training_args.json'), r.args);
 }
 
+type EvaluateOptions = CommonOptions & { args?: Partial<TrainingArguments>; /** what loading did (e.g. weights initialised from the config, subsampling) */ onNote?: (note: string) => void };
+
 /** Evaluates `model` on the dataset's evaluation split without training (a study's baseline). */
-export async function evaluateModel(
-  opts: CommonOptions & { args?: Partial<TrainingArguments>; /** what loading did (e.g. weights initialised from the config, subsampling) */ onNote?: (note: string) => void },
-): Promise<EvalMetrics> {
+export async function evaluateModel(opts: EvaluateOptions): Promise<EvalMetrics> {
+  return (await evaluateModelWithPredictions(opts)).metrics;
+}
+
+/** evaluateModel plus the per-example predictions. */
+export async function evaluateModelWithPredictions(opts: EvaluateOptions): Promise<{ metrics: EvalMetrics; predictions: EvalPredictions }> {
   const args = resolveTrainingArguments(opts.args ?? {});
   const p = await prepare(opts, args);
   for (const n of p.notes) opts.onNote?.(n);
@@ -233,7 +241,7 @@ export async function evaluateModel(
   const ev = tokenize(p, 'eval', opts.tokenCacheDir);
   const model = await createModel(p.pretrained, args);
   try {
-    return await evaluateSplit(model, ev, {
+    return await evaluateSplitWithPredictions(model, ev, {
       numLabels: p.numLabels,
       padTokenId: p.tokenizer.padTokenId,
       batchSize: args.per_device_eval_batch_size,

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
-import { analyzeStudy, formatStudyAnalysis, loadStudySpec, nonFiniteReason, runStudy, studyRows, type StudySpec, type StudySummary } from '../../study/index.js';
+import { analyzeStudy, exportPredictions, formatStudyAnalysis, loadStudySpec, nonFiniteReason, predictionsFormatOf, runStudy, studyRows, type StudySpec, type StudySummary } from '../../study/index.js';
 
 /** Open the store named by a spec file or by the store path itself. */
 export function openStudyStore(specOrDb: string): { store: StudyStore; spec: StudySpec | null } {
@@ -143,10 +143,21 @@ export function register(program: Command): void {
     .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
     .option('--out <file>', 'write here instead of stdout')
     .option('--all', 'every trial (pending, failed, baseline-only) with status, role and error columns')
-    .action(async (path: string, o: { format: 'csv' | 'json'; out?: string; all?: boolean }) => {
+    .option('--predictions <file>', "instead: every trial's per-example predictions (trial_id, example, label, predicted, prob_0…) as .csv, .jsonl or .parquet")
+    .action(async (path: string, o: { format: 'csv' | 'json'; out?: string; all?: boolean; predictions?: string }) => {
       if (o.out) checkOutputPath(o.out, '--out');
+      if (o.predictions) {
+        if (o.out) throw new UserError('--predictions writes its own file: give either --predictions FILE or --out FILE');
+        predictionsFormatOf(o.predictions);
+        checkOutputPath(o.predictions, '--predictions');
+      }
       const { store } = openStudyStore(path);
       try {
+        if (o.predictions) {
+          const r = await exportPredictions(store, o.predictions);
+          process.stdout.write(`wrote ${r.rows} predictions of ${r.trials} trial(s) to ${o.predictions}\n`);
+          return;
+        }
         const table = await studyRows(store, { all: o.all ?? false });
         const text =
           o.format === 'json'
@@ -174,8 +185,9 @@ export function register(program: Command): void {
       if (!(Number.isFinite(x) && x > 0)) throw new UserError(`--effect-size must be a positive number (got ${JSON.stringify(v)})`);
       return x;
     })
+    .option('--exclude-diverged', 'leave diverged trials out of the noise analysis (it always says how many)')
     .option('--json <out>', 'write the full analysis as JSON')
-    .action(async (path: string, o: { degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; json?: string }) => {
+    .action(async (path: string, o: { degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; excludeDiverged?: boolean; json?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json');
       const { store } = openStudyStore(path);
       try {
@@ -186,6 +198,7 @@ export function register(program: Command): void {
           ...(o.logLr !== undefined ? { logLr: o.logLr } : {}),
           ...(o.standardize ? { standardize: true } : {}),
           ...(o.effectSize !== undefined ? { effectSize: o.effectSize } : {}),
+          ...(o.excludeDiverged ? { excludeDiverged: true } : {}),
         });
         process.stdout.write(formatStudyAnalysis(result) + '\n');
         if (o.json) writeFileAtomic(o.json, stringifyJson(result.json) + '\n', '--json');

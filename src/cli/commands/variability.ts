@@ -1,0 +1,202 @@
+/**
+ * `tunescope variability DATA.csv|STORE` — how much of a sweep is noise (variance components, evaluation noise,
+ * diverged runs, expected best-of-n, mixed model) — and `tunescope compare DATA|STORE --a … --b …` — P(A > B) over
+ * paired seeds with bootstrap CIs, McNemar per pair and a plain verdict.
+ */
+import { Command } from 'commander';
+import { tUpperQuantile, compareRuns, formatNoiseAnalysis, noiseToJson, analyzeNoise, readTable, type Row, type Cell, type ExamplePredictions, type RunScore } from '../../analysis/index.js';
+import { isSqliteFile, openStore } from '../../store/index.js';
+import { readPredictionsFile, studyNoiseRows } from '../../study/index.js';
+import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
+import { list, positiveInt } from '../options.js';
+
+const number = (flag: string, check: (x: number) => boolean = Number.isFinite) => (v: string): number => {
+  const x = Number(v);
+  if (v.trim() === '' || !check(x)) throw new UserError(`${flag}: invalid value ${JSON.stringify(v)}`);
+  return x;
+};
+
+interface Loaded {
+  rows: Row[];
+  predictions: Array<ExamplePredictions | null> | null;
+  configColumns: string[];
+  seedColumns: string[];
+  source: string;
+  /** store only: the baseline trials' rows and predictions (for `compare --b baseline`) */
+  baseline: { rows: Row[]; predictions: Array<ExamplePredictions | null> } | null;
+  notes: string[];
+}
+
+async function load(data: string, o: { config?: string; seedCols?: string; predictions?: string }): Promise<Loaded> {
+  const notes: string[] = [];
+  if (isSqliteFile(data)) {
+    const store = openStore(data, { readonly: true });
+    try {
+      const s = await studyNoiseRows(store);
+      const seedColumns = o.seedCols ? list(o.seedCols) : s.seedColumns;
+      return { rows: s.rows, predictions: s.predictions.some((p) => p) ? s.predictions : null, configColumns: o.config ? list(o.config) : s.factors, seedColumns, source: data, baseline: s.baseline, notes };
+    } finally {
+      await store.close();
+    }
+  }
+  const table = readTable(data);
+  if (!o.config) throw new UserError(`--config is required for a CSV/TSV (the hyperparameter columns, e.g. learning_rate,per_device_train_batch_size,num_train_epochs)`);
+  const seedColumns = o.seedCols ? list(o.seedCols) : ['seed', ...(table.columns.includes('data_seed') ? ['data_seed'] : [])];
+  let predictions: Array<ExamplePredictions | null> | null = null;
+  if (o.predictions) {
+    if (!table.columns.includes('trial_id')) throw new UserError(`--predictions needs a trial_id column in ${data} to match rows with predictions`);
+    const byTrial = await readPredictionsFile(o.predictions);
+    predictions = table.rows.map((r) => byTrial.get(String(r.trial_id)) ?? null);
+    const matched = predictions.filter((p) => p).length;
+    notes.push(`predictions for ${matched} of ${table.rows.length} rows from ${o.predictions}`);
+  }
+  return { rows: table.rows, predictions, configColumns: list(o.config), seedColumns, source: data, baseline: null, notes };
+}
+
+export interface VariabilityCliOptions {
+  config?: string;
+  seedCols?: string;
+  metric: string;
+  predictions?: string;
+  json?: string;
+  excludeDiverged?: boolean;
+  divergedSe?: number;
+  divergedLoss?: number;
+  majorityRate?: number;
+  evalN?: number;
+  bootstrap?: number;
+  bootstrapSeed?: number;
+  degree?: string;
+  logLr?: boolean;
+}
+
+export async function runVariability(data: string, o: VariabilityCliOptions, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
+  if (o.json) checkOutputPath(o.json, '--json');
+  const d = await load(data, o);
+  const degree = o.degree === undefined ? 2 : Number(o.degree);
+  if (degree !== 1 && degree !== 2 && degree !== 3) throw new UserError(`--degree must be 1, 2 or 3 (got ${o.degree})`);
+  const a = analyzeNoise(d.rows, {
+    configColumns: d.configColumns,
+    seedColumns: d.seedColumns,
+    metric: o.metric,
+    ...(d.predictions ? { predictions: d.predictions } : {}),
+    diverged: {
+      ...(o.divergedSe !== undefined ? { se_multiplier: o.divergedSe } : {}),
+      ...(o.divergedLoss !== undefined ? { max_loss: o.divergedLoss } : {}),
+      ...(o.majorityRate !== undefined ? { majority_rate: o.majorityRate } : {}),
+      ...(o.evalN !== undefined ? { eval_n: o.evalN } : {}),
+    },
+    excludeDiverged: Boolean(o.excludeDiverged),
+    model: { degree, ...(o.logLr !== undefined ? { logLr: o.logLr } : {}) },
+    bootstrap: { ...(o.bootstrap !== undefined ? { B: o.bootstrap } : {}), ...(o.bootstrapSeed !== undefined ? { seed: o.bootstrapSeed } : {}) },
+  });
+  out(`${[`${d.source}: ${d.rows.length} rows`, ...d.notes].join('\n')}\n${formatNoiseAnalysis(a)}\n`);
+  if (o.json) {
+    writeFileAtomic(o.json, stringifyJson(noiseToJson(a)) + '\n', '--json');
+    out(`wrote ${o.json}\n`);
+  }
+}
+
+/** `learning_rate=2e-5,per_device_train_batch_size=16` → a row filter (numbers compared as numbers). */
+function selector(v: string, flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of list(v)) {
+    const m = /^([^=]+)=(.+)$/.exec(part);
+    if (!m) throw new UserError(`${flag}: expected COLUMN=VALUE[,COLUMN=VALUE…] or baseline, got "${part}"`);
+    out[m[1]!.trim()] = m[2]!.trim();
+  }
+  return out;
+}
+
+function matches(r: Row, sel: Record<string, string>): boolean {
+  return Object.entries(sel).every(([k, v]) => {
+    const c: Cell | undefined = r[k];
+    if (c === undefined || c === null) return false;
+    const a = Number(c), b = Number(v);
+    return Number.isFinite(a) && Number.isFinite(b) && v !== '' ? Math.abs(a - b) <= 1e-9 * Math.max(Math.abs(a), Math.abs(b)) : String(c) === v;
+  });
+}
+
+export async function runCompare(data: string, o: { a: string; b: string; metric: string; config?: string; seedCols?: string; predictions?: string; json?: string; bootstrap?: number; bootstrapSeed?: number }, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
+  if (o.json) checkOutputPath(o.json, '--json');
+  const d = await load(data, { ...o, config: o.config ?? (isSqliteFile(data) ? undefined : 'trial_id') });
+  const scores = (rows: Row[], preds: Array<ExamplePredictions | null> | null, idx: number[]): RunScore[] =>
+    idx.map((i) => ({ score: Number(rows[i]![o.metric]), key: d.seedColumns.map((c) => `${c}=${rows[i]![c] ?? ''}`).join(','), predictions: preds?.[i] ?? null }))
+      .filter((s) => Number.isFinite(s.score));
+  const side = (v: string, flag: string): { runs: RunScore[]; label: string } => {
+    if (v === 'baseline') {
+      if (!d.baseline || d.baseline.rows.length === 0) throw new UserError(`${flag} baseline: ${data} has no baseline trials (a study store with a baseline: evaluate or config)`);
+      return { runs: scores(d.baseline.rows, d.baseline.predictions, d.baseline.rows.map((_, i) => i)), label: 'baseline' };
+    }
+    const sel = selector(v, flag);
+    for (const k of Object.keys(sel)) if (d.rows.length > 0 && !(k in d.rows[0]!)) throw new UserError(`${flag}: no column ${k}`);
+    const idx = d.rows.map((_, i) => i).filter((i) => matches(d.rows[i]!, sel));
+    if (idx.length === 0) throw new UserError(`${flag}: no trial matches ${v}`);
+    return { runs: scores(d.rows, d.predictions, idx), label: v };
+  };
+  const A = side(o.a, '--a');
+  const B = side(o.b, '--b');
+  const c = compareRuns(A.runs, B.runs, {
+    metric: o.metric,
+    ...(o.bootstrap !== undefined ? { B: o.bootstrap } : {}),
+    ...(o.bootstrapSeed !== undefined ? { seed: o.bootstrapSeed } : {}),
+    tQuantile: (df) => tUpperQuantile(0.025, df),
+  });
+  const f = (x: number) => (x >= 0 ? '+' : '') + x.toFixed(4);
+  const lines = [
+    `A: ${A.label} (${A.runs.length} run(s))   B: ${B.label} (${B.runs.length} run(s))   metric: ${o.metric}   paired runs: ${c.pairs}`,
+    `mean A ${c.mean_a.toFixed(4)}, mean B ${c.mean_b.toFixed(4)}, difference ${f(c.mean_difference)}` +
+      `${c.seed_ci ? `; seed-noise 95 % CI [${f(c.seed_ci[0])}, ${f(c.seed_ci[1])}]` : ''}` +
+      `${c.evaluation_ci ? `; evaluation-noise 95 % CI [${f(c.evaluation_ci[0])}, ${f(c.evaluation_ci[1])}]` : '; no per-example predictions (no evaluation-noise CI)'}`,
+    `P(A > B) = ${c.probability.p.toFixed(3)}, 95 % bootstrap CI [${c.probability.ci[0].toFixed(3)}, ${c.probability.ci[1].toFixed(3)}] (B = ${c.probability.B}, seed ${c.probability.seed})`,
+    ...c.mcnemar.map((m) => `  McNemar ${m.key}: A right/B wrong ${m.b}, A wrong/B right ${m.c}, exact p ${m.pvalue.toPrecision(4)}`),
+    `verdict: ${c.verdict}`,
+  ];
+  out(lines.join('\n') + '\n');
+  if (o.json) {
+    writeFileAtomic(o.json, stringifyJson({ a: A.label, b: B.label, ...c }) + '\n', '--json');
+    out(`wrote ${o.json}\n`);
+  }
+}
+
+const common = (cmd: Command): Command =>
+  cmd
+    .option('--config <cols>', 'hyperparameter columns that define a configuration (default for a store: the design factors)')
+    .option('--seed-cols <cols>', 'seed columns: HF seed, then data_seed (default: seed[,data_seed])')
+    .option('--metric <name>', 'the metric column', 'accuracy')
+    .option('--predictions <file>', 'per-example predictions exported by `study export --predictions` (CSV/JSONL/parquet), matched by trial_id')
+    .option('--bootstrap <B>', 'bootstrap replicates', positiveInt('--bootstrap'))
+    .option('--bootstrap-seed <n>', 'bootstrap seed (default 0)', number('--bootstrap-seed', (x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff))
+    .option('--json <out>', 'also write the result as JSON');
+
+export function register(program: Command): void {
+  common(
+    program
+      .command('variability')
+      .description('how much of a sweep is noise: variance components (seed, data_seed, residual; REML and ANOVA), evaluation-set noise, diverged runs, expected best-of-n, mixed model vs OLS')
+      .argument('<data>', 'a CSV/TSV of trials (e.g. `study export`) or a study store (.sqlite)'),
+  )
+    .option('--exclude-diverged', 'leave diverged runs out of the analysis (always reports how many)')
+    .option('--diverged-se <k>', 'diverged when accuracy ≤ majority-class rate + k binomial SEs (default 2)', number('--diverged-se', (x) => x >= 0))
+    .option('--diverged-loss <x>', "diverged when the loss exceeds x (default: the untrained model's, ln(labels))", number('--diverged-loss', (x) => x > 0))
+    .option('--majority-rate <p>', 'majority-class rate of the evaluation set (default: from the predictions)', number('--majority-rate', (x) => x > 0 && x < 1))
+    .option('--eval-n <n>', 'evaluation examples (default: from the predictions or num_samples)', positiveInt('--eval-n'))
+    .option('--degree <d>', "the mixed model's polynomial degree (1, 2 or 3; default 2)")
+    .option('--log-lr', 'log10 of the learning rate in the models (default when a learning_rate column is a factor)')
+    .option('--no-log-lr', 'the learning rate as is')
+    .action(async (data: string, o: VariabilityCliOptions) => {
+      await runVariability(data, o);
+    });
+
+  common(
+    program
+      .command('compare')
+      .description('is A better than B? P(A > B) over paired seeds with a bootstrap CI, mean difference with seed- and evaluation-noise CIs, McNemar per pair')
+      .argument('<data>', 'a CSV/TSV of trials or a study store (.sqlite)'),
+  )
+    .requiredOption('--a <sel>', "A's configuration, e.g. 'learning_rate=2e-5,per_device_train_batch_size=16'")
+    .requiredOption('--b <sel>', "B's configuration, or baseline (a store's baseline trials)")
+    .action(async (data: string, o: { a: string; b: string; metric: string; config?: string; seedCols?: string; predictions?: string; json?: string; bootstrap?: number; bootstrapSeed?: number }) => {
+      await runCompare(data, o);
+    });
+}
