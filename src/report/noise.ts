@@ -10,10 +10,11 @@ import { metricLabel } from './labels.js';
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const cfgText = (c: Record<string, string | number | null>) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(', ');
 
-function intervalsChart(input: ReportInput, n: ReportNoise): Chart {
+/** Per-trial CIs; null without per-example predictions (the section's text says so). */
+function intervalsChart(input: ReportInput, n: ReportNoise): Chart | null {
   const id = 'chart-noise-intervals';
   const title = `${n.metric}: each trial with its 95 % CI over evaluation examples`;
-  if (n.trial_intervals.length === 0) return { id, kind: 'noise', title, missing: 'no per-example predictions: trials run before tunescope stored them, or a CSV without --predictions' };
+  if (n.trial_intervals.length === 0) return null;
   const values = n.trial_intervals
     .map((t) => {
       const r = input.rows[t.row] ?? {};
@@ -92,7 +93,8 @@ function expectedMaxChart(n: ReportNoise): Chart {
 export function noiseCharts(input: ReportInput): Chart[] {
   const n = input.noise;
   if (!n) return [];
-  return [intervalsChart(input, n), componentsChart(n), expectedMaxChart(n)];
+  const iv = intervalsChart(input, n);
+  return [...(iv ? [iv] : []), componentsChart(n), expectedMaxChart(n)];
 }
 
 export function divergedTable(n: ReportNoise): TableModel {

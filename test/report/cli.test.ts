@@ -19,7 +19,7 @@ test('CSV input: the report files exist and the coefficient CSV equals analyze()
     const out = join(d.path, 'report.html');
     const r = runCli(['report', GRID, '--log-lr', '--baseline', BASELINE_ARG, '--out', out]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /144 runs, 6 fits, 30 of 30 charts drawn/);
+    assert.match(r.stdout, /144 runs, 6 fits, 32 of 32 charts drawn/);
     for (const f of ['report.html', 'report.md', 'report-data.csv', 'report-fits.csv', 'report-coefficients.csv', 'report-seeds.csv']) assert.ok(existsSync(join(d.path, f)), f);
     const expected = analyze(readTable(GRID), {
       predictors: ['lr', 'bs', 'ep'], responses: ['accuracy', 'f1', 'loss'], frame: 'both', baseline: HUB_BASELINE,
@@ -67,6 +67,9 @@ test('study database input: HF hyperparameter names, seeds as replicates, the st
     assert.ok(input.fits[0].terms.includes('log10_learning_rate:num_train_epochs'));
     const doc = buildReport(input);
     assert.ok(doc.charts.some((c) => c.kind === 'seed-variability' && c.spec));
+    // the Noise section: variance components and the expected-max curve (no per-example predictions in this store)
+    assert.deepEqual(doc.charts.filter((c) => c.kind === 'noise').map((c) => c.id), ['chart-noise-components', 'chart-noise-expected-max']);
+    assert.match(doc.html, /<section id="noise"><h2>Noise<\/h2>/);
     assert.ok(doc.charts.every((c) => c.spec), doc.charts.filter((c) => !c.spec).map((c) => c.missing).join('; '));
     assert.ok(JSON.stringify(doc.charts.find((c) => c.id === 'chart-main-f1')!.spec).includes('learning_rate (AdamW peak LR, log scale)'));
   } finally {
