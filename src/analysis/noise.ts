@@ -151,6 +151,11 @@ export function bootstrapIntervals(estimate: number, replicates: Float64Array, j
   return { estimate, se: sdOf(replicates), percentile, bca };
 }
 
+/** A uniform index in [0, n) from one 32-bit draw (bias ≤ n/2³², far below the bootstrap's own noise). */
+function drawIndex(rng: Rng, n: number): number {
+  return Math.floor((rng.uint32() / 4294967296) * n);
+}
+
 /** Resample counts: w[i] = times example i was drawn in a resample of n with replacement. */
 function* resampleWeights(n: number, opts: BootstrapOptions): Generator<Float64Array> {
   const w = new Float64Array(n);
@@ -166,9 +171,46 @@ function* resampleWeights(n: number, opts: BootstrapOptions): Generator<Float64A
   const rng = new Rng(opts.seed ?? 0);
   for (let b = 0; b < B; b++) {
     w.fill(0);
-    for (let j = 0; j < n; j++) w[rng.int(n)]! += 1;
+    for (let j = 0; j < n; j++) w[drawIndex(rng, n)]! += 1;
     yield w;
   }
+}
+
+/** Leave-one-out values of a metric in O(n·k) from its totals (the generic jackknifeOf is O(n²)). */
+function jackknifeMetric(metric: NoiseMetric, q: Pieces): Float64Array {
+  const n = q.n;
+  const out = new Float64Array(n);
+  if (metric === 'accuracy' || metric === 'loss') {
+    const v = metric === 'accuracy' ? Float64Array.from(q.correct) : q.nll!;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += v[i]!;
+    for (let i = 0; i < n; i++) out[i] = (total - v[i]!) / (n - 1);
+    return out;
+  }
+  const k = q.k;
+  const tp = new Float64Array(k), fp = new Float64Array(k), fn = new Float64Array(k), seen = new Float64Array(k);
+  for (let i = 0; i < n; i++) {
+    const y = q.label[i]!, p = q.predicted[i]!;
+    seen[y]! += 1;
+    if (p !== y) seen[p]! += 1;
+    if (y === p) tp[y]! += 1;
+    else { fp[p]! += 1; fn[y]! += 1; }
+  }
+  const f1 = (t: number, a: number, b: number) => { const d = 2 * t + a + b; return d > 0 ? (2 * t) / d : 0; };
+  for (let i = 0; i < n; i++) {
+    const y = q.label[i]!, p = q.predicted[i]!;
+    const dtp = (c: number) => (y === p && c === y ? 1 : 0);
+    const dfp = (c: number) => (y !== p && c === p ? 1 : 0);
+    const dfn = (c: number) => (y !== p && c === y ? 1 : 0);
+    if (k === 2) { out[i] = f1(tp[1]! - dtp(1), fp[1]! - dfp(1), fn[1]! - dfn(1)); continue; }
+    let sum = 0, m = 0;
+    for (let c = 0; c < k; c++) {
+      const present = seen[c]! - (c === y ? 1 : 0) - (c === p && p !== y ? 1 : 0) > 0;
+      if (present) { sum += f1(tp[c]! - dtp(c), fp[c]! - dfp(c), fn[c]! - dfn(c)); m++; }
+    }
+    out[i] = m > 0 ? sum / m : 0;
+  }
+  return out;
 }
 
 function jackknifeOf(fn: (w: Float64Array) => number, n: number): Float64Array {
@@ -190,17 +232,29 @@ export function bootstrapMetrics(
   const q = pieces(p);
   if (q.n < 2) throw new UserError('bootstrap: need at least two evaluation examples');
   const metrics = (opts.metrics ?? NOISE_METRICS).filter((m) => m !== 'loss' || q.nll);
-  const fns = metrics.map((m) => (w: ArrayLike<number>) => metricOf(m, q, w));
-  return statBootstrap(fns, metrics, q.n, opts);
-}
-
-function statBootstrap<K extends string>(fns: Array<(w: Float64Array) => number>, keys: readonly K[], n: number, opts: BootstrapOptions): Partial<Record<K, BootstrapInterval>> {
-  const ones = new Float64Array(n).fill(1);
-  const reps = fns.map(() => [] as number[]);
-  for (const w of resampleWeights(n, opts)) fns.forEach((f, j) => reps[j]!.push(f(w)));
-  const out: Partial<Record<K, BootstrapInterval>> = {};
-  keys.forEach((k, j) => {
-    out[k] = bootstrapIntervals(fns[j]!(ones), Float64Array.from(reps[j]!), jackknifeOf(fns[j]!, n), opts.level ?? 0.95);
+  const ones = new Float64Array(q.n).fill(1);
+  const reps = metrics.map(() => [] as number[]);
+  if (!opts.resamples && q.k === 2) {
+    // fast path (the bulk of a study's noise analysis): draw and count in one pass, no weight vector
+    const n = q.n;
+    const rng = new Rng(opts.seed ?? 0);
+    for (let b = 0, B = opts.B ?? 2000; b < B; b++) {
+      let c = 0, nll = 0, tp = 0, fp = 0, fn = 0;
+      for (let j = 0; j < n; j++) {
+        const i = drawIndex(rng, n);
+        c += q.correct[i]!;
+        if (q.nll) nll += q.nll[i]!;
+        const y = q.label[i]!, p = q.predicted[i]!;
+        if (p === 1) { if (y === 1) tp++; else fp++; } else if (y === 1) fn++;
+      }
+      metrics.forEach((m, j) => reps[j]!.push(m === 'accuracy' ? c / n : m === 'loss' ? nll / n : 2 * tp + fp + fn > 0 ? (2 * tp) / (2 * tp + fp + fn) : 0));
+    }
+  } else {
+    for (const w of resampleWeights(q.n, opts)) metrics.forEach((m, j) => reps[j]!.push(metricOf(m, q, w)));
+  }
+  const out: Partial<Record<NoiseMetric, BootstrapInterval>> = {};
+  metrics.forEach((m, j) => {
+    out[m] = bootstrapIntervals(metricOf(m, q, ones), Float64Array.from(reps[j]!), jackknifeMetric(m, q), opts.level ?? 0.95);
   });
   return out;
 }

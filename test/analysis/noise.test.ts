@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Rng } from '../../src/util/index.js';
 import {
-  analyzeNoise, anovaComponents, bootstrapMetrics, expectedMax, fitLogit, fitMixedModel, mcnemarExact, pairedBootstrap, probabilityOfImprovement,
+  analyzeNoise, anovaComponents, bootstrapIntervals, bootstrapMetrics, expectedMax, fitLogit, fitMixedModel, mcnemarExact, pairedBootstrap, probabilityOfImprovement,
   type BootstrapInterval,
 } from '../../src/analysis/index.js';
 
@@ -194,4 +195,20 @@ test('analyzeNoise: diverged rule stated and configurable, --exclude-diverged co
   assert.ok(a.mixed_model && a.mixed_model.terms.includes('Intercept'));
   assert.ok(a.evaluation_noise && a.evaluation_noise.variance > 0);
   assert.equal(a.trial_intervals.length, 18);
+});
+
+test('BCa for a three-label macro F1: the closed-form jackknife equals leaving each example out', () => {
+  const rng = new Rng(5);
+  const n = 40;
+  const label = Array.from({ length: n }, () => rng.int(3));
+  const predicted = label.map((y) => (rng.uniform() < 0.7 ? y : rng.int(3)));
+  const resamples = Array.from({ length: 300 }, () => Array.from({ length: n }, () => rng.int(n)));
+  const got = bootstrapMetrics({ numLabels: 3, label, predicted }, { resamples, metrics: ['f1'] }).f1!;
+  const est = (idx: number[]) => bootstrapMetrics({ numLabels: 3, label: idx.map((i) => label[i]!), predicted: idx.map((i) => predicted[i]!) }, { resamples: [idx.map((_, j) => j)], metrics: ['f1'] }).f1!.estimate;
+  const all = label.map((_, i) => i);
+  const jack = all.map((i) => est(all.filter((j) => j !== i)));
+  const reps = Float64Array.from(resamples.map((r) => est(r)));
+  const want = bootstrapIntervals(est(all), reps, jack);
+  assert.deepEqual(got.bca, want.bca);
+  assert.deepEqual(got.percentile, want.percentile);
 });
