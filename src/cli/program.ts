@@ -15,6 +15,7 @@ import { register as registerEvaluate } from './commands/evaluate.js';
 import { register as registerReport } from './commands/report.js';
 import { register as registerPredict } from './commands/predict.js';
 import { register as registerVariability } from './commands/variability.js';
+import { register as registerServe } from './commands/serve.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -41,5 +42,6 @@ export function buildProgram(): Command {
   registerVariability(program);
   registerCards(program);
   registerReport(program);
+  registerServe(program);
   return program;
 }

@@ -7,7 +7,7 @@ import type { ReportDocument, ReportInput } from './types.js';
 import { allCharts } from './charts.js';
 import { findings as makeFindings } from './findings.js';
 import { coefficientTable, dataTable, fitTable, formatCell, seedTable, COEF_COLUMNS, type TableModel } from './tables.js';
-import { renderHtml } from './html.js';
+import { renderHtml, renderReportBody } from './html.js';
 import { fmtNum } from './stats.js';
 import { componentsTable, divergedTable } from './noise.js';
 
@@ -44,7 +44,8 @@ export function buildReport(input: ReportInput): ReportDocument {
     return { metric, tables, missing };
   });
   const noiseTables = input.noise ? [componentsTable(input.noise), divergedTable(input.noise)] : [];
-  const html = renderHtml(input, { findings, dataTable: data, fitTable: fits, coefTables, seedTable: seeds, charts, noiseTables });
+  const parts = { findings, dataTable: data, fitTable: fits, coefTables, seedTable: seeds, charts, noiseTables };
+  const html = renderHtml(input, parts);
 
   const md: string[] = [`# ${input.title}`, '', `Source: ${input.source} · ${input.rows.length} runs · degree ${input.spec.degree} · α = ${input.alpha}`];
   if (input.baseline && Object.keys(input.baseline).length) md.push('', `Baseline: ${Object.entries(input.baseline).map(([k, v]) => `${k} = ${fmtNum(v, 6)}`).join(', ')}`);
@@ -72,7 +73,7 @@ export function buildReport(input: ReportInput): ReportDocument {
     ),
   };
   if (seeds.rows.length) csv.seeds = csvTable(seeds.columns.map((c) => c.name), seeds.rows);
-  return { html, markdown: md.join('\n'), csv, charts, findings };
+  return { html, body: renderReportBody(input, parts), markdown: md.join('\n'), csv, charts, findings };
 }
 
 /** Paths of the files written beside `out` (X.html → X.md, X-data.csv, …). */

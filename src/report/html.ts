@@ -26,11 +26,17 @@ function packageDir(name: string): string {
   }
 }
 
+const VEGA_BUILDS: [string, string][] = [['vega', 'build/vega.min.js'], ['vega-lite', 'build/vega-lite.min.js'], ['vega-embed', 'build/vega-embed.min.js']];
+
+/** The three browser builds on disk, in load order (the dashboard serves them as files). */
+export function vegaBuildFiles(): { name: string; path: string }[] {
+  return VEGA_BUILDS.map(([pkg, f]) => ({ name: `${pkg}.min.js`, path: join(packageDir(pkg), f) }));
+}
+
 /** The three browser builds, `</script` defused so they can sit in inline script tags. */
 export function vegaScripts(): string {
   if (libs === null) {
-    const files: [string, string][] = [['vega', 'build/vega.min.js'], ['vega-lite', 'build/vega-lite.min.js'], ['vega-embed', 'build/vega-embed.min.js']];
-    libs = files
+    libs = VEGA_BUILDS
       .map(([pkg, f]) => `<script>/* ${pkg}/${f} */\n${readFileSync(join(packageDir(pkg), f), 'utf8').replace(/<\/(script)/gi, '<\\/$1')}\n</script>`)
       .join('\n');
   }
@@ -73,7 +79,7 @@ function chartHtml(c: Chart): string {
   return `<figure class="chart" id="${esc(c.id)}" data-kind="${c.kind}"><h4>${esc(c.title)}</h4><div class="vega" id="${esc(c.id)}-view"></div>${cap}</figure>`;
 }
 
-const CSS = `
+export const REPORT_CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1b1f24;background:#fafafa}
 header{background:#1f2d3d;color:#fff;padding:18px 28px}header h1{margin:0 0 6px;font-size:22px}
 header .meta{opacity:.85;font-size:13px}main{padding:8px 28px 40px;max-width:1500px}
@@ -136,20 +142,23 @@ ${charts}
 <div class="tables">${tables.map((t) => `<div><h4>${esc(t.title)}</h4>${htmlTable(t)}</div>`).join('\n')}</div></section>`;
 }
 
-export function renderHtml(
-  input: ReportInput,
-  parts: { findings: string[]; dataTable: TableModel; fitTable: TableModel; coefTables: { metric: string; tables: TableModel[]; missing: string[] }[]; seedTable: TableModel; charts: Chart[]; noiseTables?: TableModel[] },
-): string {
-  const specs: Record<string, unknown> = {};
-  for (const c of parts.charts) if (c.spec) specs[c.id] = c.spec;
+const baselineText = (input: ReportInput): string =>
+  input.baseline && Object.keys(input.baseline).length
+    ? Object.entries(input.baseline).map(([k, v]) => `${k} = ${fmtNum(v, 6)}`).join(', ')
+    : 'none given (relative frame not shown)';
+
+export interface ReportParts { findings: string[]; dataTable: TableModel; fitTable: TableModel; coefTables: { metric: string; tables: TableModel[]; missing: string[] }[]; seedTable: TableModel; charts: Chart[]; noiseTables?: TableModel[] }
+
+/**
+ * The report's sections (what sits in <main>), without scripts: charts are empty `.vega` boxes filled from
+ * `chartSpecs`. The HTML file and the dashboard both show this, so a section added here appears in both.
+ */
+export function renderReportBody(input: ReportInput, parts: ReportParts): string {
   const section = (kind: Chart['kind'] | Chart['kind'][]): string => {
     const ks = Array.isArray(kind) ? kind : [kind];
     const cs = parts.charts.filter((c) => ks.includes(c.kind));
     return cs.length ? `<div class="charts">${cs.map(chartHtml).join('\n')}</div>` : '';
   };
-  const baseline = input.baseline && Object.keys(input.baseline).length
-    ? Object.entries(input.baseline).map(([k, v]) => `${k} = ${fmtNum(v, 6)}`).join(', ')
-    : 'none given (relative frame not shown)';
   const seeds = parts.charts.some((c) => c.kind === 'seed-variability');
   const hidden = (input.columns ?? Object.keys(input.rows[0] ?? {})).length - parts.dataTable.columns.length;
   const regression = parts.coefTables
@@ -160,15 +169,7 @@ export function renderHtml(
         `<div class="tables">${m.tables.map((t) => `<div><h4>${esc(t.title)}</h4>${htmlTable(t)}</div>`).join('\n')}</div>`,
     )
     .join('\n');
-  return `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${esc(input.title)}</title><style>${CSS}</style></head>
-<body>
-<header><h1>${esc(input.title)}</h1>
-<div class="meta">Source: ${esc(input.source)} · ${input.rows.length} run${input.rows.length === 1 ? '' : 's'} · hyperparameters: ${esc(input.predictors.join(', ') || '—')} · metrics: ${esc(input.metrics.join(', ') || '—')}<br>
-Model: polynomial OLS, degree ${input.spec.degree}${input.spec.log_lr ? ', log10 learning rate' : ''}${input.spec.standardize ? ', z-scored predictors' : ''} · α = ${input.alpha} · baseline: ${esc(baseline)}</div></header>
-<main>
-<nav><a href="#findings">Findings</a><a href="#regression">Regression</a><a href="#main-effects">Main effects</a><a href="#interactions">Interactions</a><a href="#surfaces">Response surfaces</a>${seeds ? '<a href="#seeds">Seed variability</a>' : ''}${input.noise ? '<a href="#noise">Noise</a>' : ''}<a href="#tradeoffs">Trade-offs</a><a href="#data">Data</a></nav>
+  return `<nav><a href="#findings">Findings</a><a href="#regression">Regression</a><a href="#main-effects">Main effects</a><a href="#interactions">Interactions</a><a href="#surfaces">Response surfaces</a>${seeds ? '<a href="#seeds">Seed variability</a>' : ''}${input.noise ? '<a href="#noise">Noise</a>' : ''}<a href="#tradeoffs">Trade-offs</a><a href="#data">Data</a></nav>
 <section id="findings"><h2>Findings</h2><ul class="findings">${parts.findings.map((f) => `<li>${esc(f)}</li>`).join('\n')}</ul>
 <p class="note">Generated from the numbers below. Significance marks: *** p&lt;0.001, ** p&lt;0.01, * p&lt;0.05, . p&lt;0.1; BH p: Benjamini–Hochberg adjusted over the non-intercept terms; HC3: heteroscedasticity-robust standard errors (normal p-values, as statsmodels).</p></section>
 <section id="regression"><h2>Regression</h2>${htmlTable(parts.fitTable)}
@@ -183,8 +184,27 @@ ${input.noise ? noiseSection(input, parts.noiseTables ?? [], section('noise')) :
 <section id="data"><h2>Data</h2><p class="note">Click a column header to sort.${hidden > 0 ? ` ${hidden} more column${hidden === 1 ? '' : 's'} (provenance, notes, …) are in the CSV beside this file.` : ''}</p><div class="scroll">${htmlTable(parts.dataTable, { sortable: true, maxRows: 5000 })}</div></section>
 ${input.notes && input.notes.length ? `<section id="notes"><h2>Notes</h2><ul>${input.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul></section>` : ''}
 <p class="note">tunescope ${esc(input.version ?? '')} · charts: Vega-Lite (inlined, works offline)</p>
-</main>
-<script type="application/json" id="chart-specs">${scriptJson(specs)}</script>
+`;
+}
+
+/** Chart id → Vega-Lite spec, for the charts that have one. */
+export function chartSpecs(charts: Chart[]): Record<string, unknown> {
+  const specs: Record<string, unknown> = {};
+  for (const c of charts) if (c.spec) specs[c.id] = c.spec;
+  return specs;
+}
+
+export function renderHtml(input: ReportInput, parts: ReportParts): string {
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${esc(input.title)}</title><style>${REPORT_CSS}</style></head>
+<body>
+<header><h1>${esc(input.title)}</h1>
+<div class="meta">Source: ${esc(input.source)} · ${input.rows.length} run${input.rows.length === 1 ? '' : 's'} · hyperparameters: ${esc(input.predictors.join(', ') || '—')} · metrics: ${esc(input.metrics.join(', ') || '—')}<br>
+Model: polynomial OLS, degree ${input.spec.degree}${input.spec.log_lr ? ', log10 learning rate' : ''}${input.spec.standardize ? ', z-scored predictors' : ''} · α = ${input.alpha} · baseline: ${esc(baselineText(input))}</div></header>
+<main>
+${renderReportBody(input, parts)}</main>
+<script type="application/json" id="chart-specs">${scriptJson(chartSpecs(parts.charts))}</script>
 ${vegaScripts()}
 <script>${SORT_JS}
 ${EMBED_JS}</script>

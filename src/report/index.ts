@@ -4,5 +4,6 @@ export { buildReport, writeReport, reportPaths, markdownTable } from './build.js
 export { allCharts } from './charts.js';
 export { findings } from './findings.js';
 export { metricDirection } from './stats.js';
-export { loadReportInput, reportInputFromTable } from './source.js';
+export { loadReportInput, reportInputFromStore, reportInputFromTable } from './source.js';
 export type { ReportOptions } from './source.js';
+export { REPORT_CSS, chartSpecs, vegaBuildFiles, esc as escapeHtml } from './html.js';

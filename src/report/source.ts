@@ -11,7 +11,7 @@ import {
   seedsForPower, stationaryPoint, tableFromRows,
   type ExamplePredictions, type OlsFit, type Table,
 } from '../analysis/index.js';
-import { isSqliteFile, openStore } from '../store/index.js';
+import { isSqliteFile, openStore, type StudyStore } from '../store/index.js';
 import { studyRows } from '../study/index.js';
 import { UserError, isUserError } from '../util/index.js';
 import type { Frame, ReportBestConfig, ReportCorrelation, ReportFit, ReportInput, ReportNoise, ReportOptimum, ReportStationary, ReportVariability } from './types.js';
@@ -242,28 +242,32 @@ export async function loadReportInput(path: string, opts: ReportOptions = {}): P
   }
   const store = openStore(path, { readonly: true });
   try {
-    const study = await store.getStudy();
-    if (!study) throw new UserError(`${path}: the database holds no study`);
-    const st = await studyRows(store);
-    const table = tableFromRows(st.rows, path);
-    // keep the study's column order (tableFromRows takes it from the rows, which may be none)
-    const t: Table = { ...table, columns: st.columns };
-    // An empty study has no metric columns yet: report on the usual ones, saying there is nothing.
-    const metrics = st.rows.length === 0 ? ['accuracy', 'f1', 'loss'] : st.metrics;
-    const preferred = metrics.filter((m) => ['accuracy', 'f1', 'loss'].includes(m));
-    const predictionsByTrial = new Map((await store.predictions()).map((p) => [p.trialId, p.predictions]));
-    return reportInputFromTable(t, {
-      ...opts,
-      ...(predictionsByTrial.size > 0 ? { predictionsByTrial } : {}),
-      defaults: {
-        predictors: st.factors.filter((f) => f !== 'seed' && (st.rows.length === 0 || st.rows.some((r) => typeof r[f] === 'number'))),
-        metrics: preferred.length ? preferred : metrics,
-        baseline: st.baseline?.metrics,
-        title: `Study ${study.name}`,
-      },
-    });
+    return await reportInputFromStore(store, opts, path);
   } finally {
     await store.close();
   }
 }
 
+/** The report's input from an open study store (any StudyStore: the dashboard reads live ones). */
+export async function reportInputFromStore(store: StudyStore, opts: ReportOptions = {}, label: string = store.location): Promise<ReportInput> {
+  const study = await store.getStudy();
+  if (!study) throw new UserError(`${label}: the database holds no study`);
+  const st = await studyRows(store);
+  const table = tableFromRows(st.rows, label);
+  // keep the study's column order (tableFromRows takes it from the rows, which may be none)
+  const t: Table = { ...table, columns: st.columns };
+  // An empty study has no metric columns yet: report on the usual ones, saying there is nothing.
+  const metrics = st.rows.length === 0 ? ['accuracy', 'f1', 'loss'] : st.metrics;
+  const preferred = metrics.filter((m) => ['accuracy', 'f1', 'loss'].includes(m));
+  const predictionsByTrial = new Map((await store.predictions()).map((p) => [p.trialId, p.predictions]));
+  return reportInputFromTable(t, {
+    ...opts,
+    ...(predictionsByTrial.size > 0 ? { predictionsByTrial } : {}),
+    defaults: {
+      predictors: st.factors.filter((f) => f !== 'seed' && (st.rows.length === 0 || st.rows.some((r) => typeof r[f] === 'number'))),
+      metrics: preferred.length ? preferred : metrics,
+      baseline: st.baseline?.metrics,
+      title: `Study ${study.name}`,
+    },
+  });
+}

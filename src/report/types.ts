@@ -164,6 +164,8 @@ export interface Chart {
 /** The rendered report: HTML plus the same tables as Markdown and CSV (file suffix → content). */
 export interface ReportDocument {
   html: string;
+  /** the report's sections without page, styles or scripts (charts as empty boxes): what the dashboard embeds */
+  body: string;
   markdown: string;
   csv: Record<string, string>;
   charts: Chart[];

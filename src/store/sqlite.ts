@@ -473,6 +473,11 @@ export class SqliteStudyStore implements StudyStore {
     return { metrics: Object.fromEntries(rows.map((r) => [r.metric, r.value])), source: rows[0]!.source };
   }
 
+  /** SQLite's data_version: bumped on this connection whenever another connection (any process) commits. */
+  async changeToken(): Promise<string> {
+    return String(this.db.pragma('data_version', { simple: true }));
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }

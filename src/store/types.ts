@@ -140,5 +140,10 @@ export interface StudyStore {
   predictions(trialId?: string): Promise<Array<{ trialId: string; predictions: TrialPredictions }>>;
   setBaseline(b: BaselineRecord): Promise<void>;
   getBaseline(): Promise<BaselineRecord | null>;
+  /**
+   * A cheap value that changes whenever another connection commits to the store (readers such as the dashboard
+   * poll it instead of re-reading everything). Optional: without it a reader compares counts and run heartbeats.
+   */
+  changeToken?(): Promise<string>;
   close(): Promise<void>;
 }

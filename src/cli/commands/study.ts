@@ -7,7 +7,9 @@ import { existsSync, statSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
-import { analyzeStudy, exportPredictions, formatStudyAnalysis, loadStudySpec, nonFiniteReason, predictionsFormatOf, runStudy, studyRows, type StudySpec, type StudySummary } from '../../study/index.js';
+import { analyzeStudy, exportPredictions, formatStudyAnalysis, loadStudySpec, nonFiniteReason, predictionsFormatOf, runStudy, studyRows, type StudyEvent, type StudySpec, type StudySummary } from '../../study/index.js';
+import { checkServeOptions, startServer, type DashboardServer } from '../../server/index.js';
+import { closeOnSignal, portFlag, serveBanner } from './serve.js';
 
 /** Open the store named by a spec file or by the store path itself. */
 export function openStudyStore(specOrDb: string): { store: StudyStore; spec: StudySpec | null } {
@@ -19,6 +21,37 @@ export function openStudyStore(specOrDb: string): { store: StudyStore; spec: Stu
   const spec = loadStudySpec(specOrDb);
   if (!existsSync(spec.store)) throw new UserError(`the study ${spec.name} has not been run yet (no store at ${spec.store})`);
   return { store: openStore(spec.store, { readonly: true }), spec };
+}
+
+/**
+ * The dashboard for `study run --serve`: started when the first trial starts (the store then holds the study, and
+ * the spec has passed the checks that come before the store is created), fed the run's per-step progress.
+ */
+function dashboardBeside(specPath: string, o: { host: string; port: number; token: string | null }): { event(e: StudyEvent): void; started(): Promise<DashboardServer | null> } {
+  let server: Promise<DashboardServer | null> | null = null;
+  let ready: DashboardServer | null = null;
+  let location = '';
+  return {
+    event(e) {
+      if (e.type === 'trial-start' && server === null) {
+        location = loadStudySpec(specPath).store;
+        server = startServer({ stores: [location], host: o.host, port: o.port, token: o.token }).then(
+          (s) => {
+            ready = s;
+            process.stdout.write(serveBanner(s, o.token !== null) + '\n');
+            return s;
+          },
+          (err: unknown) => {
+            // the study goes on without its dashboard
+            process.stderr.write(`tunescope: warning: the dashboard did not start: ${(err as Error).message}\n`);
+            return null;
+          },
+        );
+      }
+      ready?.studyEvent(location, e);
+    },
+    started: () => server ?? Promise.resolve(null),
+  };
 }
 
 export function formatSummary(s: StudySummary): string {
@@ -86,8 +119,15 @@ export function register(program: Command): void {
     .option('--threads <n>', 'engine threads per worker (intra_op_num_threads)', positiveInt('--threads'))
     .option('--runner <module>', 'a module exporting runTrial(task, ctx) to use instead of the built-in fine-tuner')
     .option('--json <out>', 'also write the run summary as JSON')
-    .action(async (specPath: string, o: { retryFailed?: boolean; workers?: number; threads?: number; runner?: string; json?: string }) => {
+    .option('--serve', 'start the live dashboard (`tunescope serve`) beside the study and print its URL; it keeps serving after the study ends, until Ctrl-C')
+    .option('--host <address>', 'with --serve: address to bind (anything but the loopback needs --token)', '127.0.0.1')
+    .option('--port <n>', 'with --serve: port (0: any free one)', portFlag, 8765)
+    .option('--token <secret>', 'with --serve: require this secret (TUNESCOPE_TOKEN also sets it)')
+    .action(async (specPath: string, o: { retryFailed?: boolean; workers?: number; threads?: number; runner?: string; json?: string; serve?: boolean; host: string; port: number; token?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json'); // before hours of trials, not after
+      const token = o.token ?? process.env.TUNESCOPE_TOKEN ?? null;
+      if (o.serve) checkServeOptions({ host: o.host, port: o.port, token });
+      const dashboard = o.serve ? dashboardBeside(specPath, { host: o.host, port: o.port, token }) : null;
       const ac = new AbortController();
       let interrupts = 0;
       const onSigint = () => {
@@ -110,12 +150,20 @@ export function register(program: Command): void {
           ...(o.runner ? { runnerModule: o.runner } : {}),
           onEvent: (e) => {
             if (e.type === 'warning') process.stderr.write(`tunescope: warning: ${e.message}\n`);
+            dashboard?.event(e);
           },
         });
         process.stdout.write(formatSummary(summary) + '\n');
         if (o.json) writeFileAtomic(o.json, stringifyJson(summary) + '\n', '--json');
         if (summary.interrupted) process.exitCode = 130;
         else if (summary.counts.failed > 0) process.stdout.write(`${summary.counts.failed} trial(s) failed: see \`tunescope study status ${specPath}\`; rerun with --retry-failed\n`);
+        const server = dashboard ? await dashboard.started() : null;
+        if (server && !summary.interrupted) {
+          process.off('SIGINT', onSigint);
+          process.off('SIGTERM', onSigint);
+          process.stdout.write(`the study is finished; the dashboard stays at ${server.url}/ until Ctrl-C\n`);
+          await closeOnSignal(server);
+        } else if (server) await server.close();
       } finally {
         process.off('SIGINT', onSigint);
         process.off('SIGTERM', onSigint);
