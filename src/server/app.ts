@@ -191,7 +191,7 @@ export function createApp(opts: AppOptions): DashboardApp {
   });
   app.get<{ Params: { id: string } }>('/api/studies/:id/trials', async (req, reply) => {
     const s = await study(req.params.id, reply);
-    return s ? json(reply, { factors: s.summary().factors, trials: s.trialViews() }) : reply;
+    return s ? reply.type('application/json; charset=utf-8').send(s.trialsJson()) : reply;
   });
   app.get<{ Params: { id: string; tid: string } }>('/api/studies/:id/trials/:tid', async (req, reply) => {
     const s = await study(req.params.id, reply);

@@ -38,8 +38,8 @@ export interface DashboardServer {
   loginUrl(): string | null;
   /** open event-stream connections */
   clients(): number;
-  /** how many times each study's report was built */
-  analysisBuilds(): Record<string, number>;
+  /** per study: how many times its report was built, and how many states of its finished trials the server saw */
+  analysisBuilds(): Record<string, { builds: number; states: number }>;
   close(): Promise<void>;
 }
 
@@ -130,7 +130,7 @@ export async function startServer(opts: ServeOptions): Promise<DashboardServer> 
     },
     loginUrl,
     clients: () => dash.clients(),
-    analysisBuilds: () => Object.fromEntries(studies.map((s) => [s.id, s.analysisBuilds])),
+    analysisBuilds: () => Object.fromEntries(studies.map((s) => [s.id, { builds: s.analysisBuilds, states: s.analysisStates }])),
     async close() {
       await dash.app.close();
       for (const s of studies) s.listeners.clear();

@@ -132,13 +132,15 @@ export class ServedStudy {
   private baseline: Record<string, number> | null = null;
   private trialsDigest = '';
   private summaryCache: StudySummaryView | null = null;
+  private trialsJsonCache: string | null = null;
   private analysisKey = '';
   private analysis: { key: string; value: Promise<BuiltReport> } | null = null;
   private readonly progress = new Map<string, TrialProgress>();
   private readonly steps = new Map<string, StepLog[]>();
   private refreshing: Promise<void> | null = null;
-  /** how many times the report was built (tests check it is once per change of the finished trials) */
+  /** how many times the report was built, and how many states of the finished trials were seen (builds ≤ states) */
   analysisBuilds = 0;
+  analysisStates = 0;
 
   constructor(
     readonly id: string,
@@ -182,9 +184,11 @@ export class ServedStudy {
       .digest('hex')
       .slice(0, 16);
     const trialsChanged = digest !== this.trialsDigest;
+    this.trialsJsonCache = null;
     const analysisChanged = doneKey !== this.analysisKey;
     this.trialsDigest = digest;
     this.analysisKey = doneKey;
+    if (analysisChanged) this.analysisStates++;
     this.summaryCache = null;
     this.emit({ kind: 'summary', summary: this.summary() });
     if (trialsChanged) this.emit({ kind: 'trials' });
@@ -264,6 +268,12 @@ export class ServedStudy {
       seconds: t.trainSeconds ?? secondsBetween(t.startedAt, t.finishedAt),
       error: t.error,
     }));
+  }
+
+  /** The trials API's answer, serialised once per change of the store (it is the most requested URL). */
+  trialsJson(): string {
+    this.trialsJsonCache ??= JSON.stringify({ factors: this.summary().factors, trials: this.trialViews() });
+    return this.trialsJsonCache;
   }
 
   trial(id: string): TrialRecord | null {
