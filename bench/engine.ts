@@ -5,6 +5,7 @@
  * Env: TUNESCOPE_BENCH_THREADS (default: all cores), TUNESCOPE_BENCH_STEPS (default 5).
  */
 import { Graph, Session, defaultThreads } from '../src/engine/index.js';
+import { bf16Support, loadBf16 } from '../src/native/index.js';
 import { createDistilBertConfig, initDistilBertParameters } from '../src/model/index.js';
 import { DistilBertForSequenceClassification, hfNoDecay, type Batch } from '../src/model/distilbert.js';
 
@@ -41,6 +42,25 @@ export async function run(): Promise<void> {
     console.log(`matmul 1024x768x3072: ${ms.toFixed(2)} ms  ${((2 * M * K * N) / ms / 1e6).toFixed(1)} GFLOP/s  (threads ${threads})`);
     matmulMs = ms;
     await s.dispose();
+  }
+  // the same product as bf16 GEMM (fp32 in/out, bf16 operands, fp32 accumulation) in the native addon
+  {
+    const [M, K, N] = [1024, 768, 3072];
+    const sup = bf16Support();
+    if (!sup.built) console.log(`bf16 matmul 1024x768x3072: unavailable — ${sup.reason}`);
+    else {
+      const k = loadBf16({ allowEmulation: true });
+      k.setThreads(threads);
+      const a = new Float32Array(M * K).fill(0.5);
+      const b = new Float32Array(K * N).fill(0.25);
+      const out = new Float32Array(M * N);
+      const once = async (): Promise<void> => k.gemm({ a, b, bias: null, out, batch: 1, m: M, n: N, k: K, transA: false, transB: false, bBatched: false });
+      await once();
+      const times = await timeIt(sup.available ? 20 : 3, once);
+      const ms = median(times);
+      const note = sup.available ? `oneDNN ${sup.onednn} ${k.implementation(M, N, K, false)}` : `${k.backend} kernel, NOT AMX: ${sup.reason}`;
+      console.log(`bf16 matmul 1024x768x3072: ${ms.toFixed(2)} ms  ${((2 * M * K * N) / ms / 1e6).toFixed(1)} GFLOP/s  (min ${Math.min(...times).toFixed(2)} ms; threads ${threads}; ${note})`);
+    }
   }
   const config = createDistilBertConfig({});
   let t0 = performance.now();

@@ -483,11 +483,52 @@ export class Graph {
       }),
     );
     const inputs = this.inputs.filter((t) => neededTensors.has(t));
+    const bytes = this.encode([...nodeProtos, ...outNodes], inputs.map((t) => valueInfo(t.name, t)), outInfos, neededTensors, [...needed].some((n) => n.domain === 'com.microsoft'), opts.opset);
+    return { bytes, inputNames: inputs.map((t) => t.name), outputNames: Object.keys(outputs) };
+  }
+
+  /**
+   * Serialises `nodes` (a topologically ordered subset of this graph) as a model of its own: `inputs` are the
+   * tensors it is fed (graph inputs or tensors other parts produce), `outputs` the tensors it returns, each under
+   * its tensor name; constants the nodes read come along. Used to split a graph between ONNX Runtime and native
+   * kernels. Part inputs and outputs carry their rank only (dims unknown): what other parts produce is checked there.
+   */
+  toModelPart(nodes: readonly Node[], inputs: readonly Tensor[], outputs: readonly Tensor[], opts: { opset?: number } = {}): { bytes: Uint8Array; inputNames: string[]; outputNames: string[] } {
+    const used = new Set<Tensor>();
+    for (const n of nodes) for (const i of n.inputs) if (i) used.add(i);
+    const rankOnly = (t: Tensor): ReturnType<typeof onnx.ValueInfoProto.create> =>
+      onnx.ValueInfoProto.create({ name: t.name, type: { tensorType: { elemType: ONNX_DTYPE[t.dtype], shape: t.shape ? { dim: t.shape.map(() => ({})) } : undefined } } });
+    const nodeProtos = nodes.map((n) =>
+      onnx.NodeProto.create({
+        opType: n.opType,
+        domain: n.domain || undefined,
+        input: n.inputs.map((i) => (i ? i.name : '')),
+        output: n.outputs.map((o) => o.name),
+        attribute: Object.entries(n.attrs).map(([k, v]) => attrProto(k, v)),
+      }),
+    );
+    const bytes = this.encode(nodeProtos, inputs.map(rankOnly), outputs.map(rankOnly), used, nodes.some((n) => n.domain === 'com.microsoft'), opts.opset);
+    return { bytes, inputNames: inputs.map((t) => t.name), outputNames: outputs.map((t) => t.name) };
+  }
+
+  /** True for a constant baked into the graph (not fed, not computed). */
+  isConstant(t: Tensor): boolean {
+    return t.producer === null && !this.inputs.includes(t);
+  }
+
+  private encode(
+    nodeProtos: ReturnType<typeof onnx.NodeProto.create>[],
+    inputInfos: ReturnType<typeof onnx.ValueInfoProto.create>[],
+    outInfos: ReturnType<typeof onnx.ValueInfoProto.create>[],
+    neededTensors: Set<Tensor>,
+    microsoft: boolean,
+    opset: number | undefined,
+  ): Uint8Array {
     const inits = this.initializers.filter((i) => neededTensors.has(i.tensor));
     const graph = onnx.GraphProto.create({
       name: this.name,
-      node: [...nodeProtos, ...outNodes],
-      input: inputs.map((t) => valueInfo(t.name, t)),
+      node: nodeProtos,
+      input: inputInfos,
       output: outInfos,
       initializer: inits.map((i) =>
         onnx.TensorProto.create({
@@ -501,13 +542,10 @@ export class Graph {
     const model = onnx.ModelProto.create({
       irVersion: 8,
       producerName: 'tunescope',
-      opsetImport: [
-        { domain: '', version: opts.opset ?? 18 },
-        ...(this.nodes.some((n) => needed.has(n) && n.domain === 'com.microsoft') ? [{ domain: 'com.microsoft', version: 1 }] : []),
-      ],
+      opsetImport: [{ domain: '', version: opset ?? 18 }, ...(microsoft ? [{ domain: 'com.microsoft', version: 1 }] : [])],
       graph,
     });
-    return { bytes: onnx.ModelProto.encode(model).finish(), inputNames: inputs.map((t) => t.name), outputNames: Object.keys(outputs) };
+    return onnx.ModelProto.encode(model).finish();
   }
 }
 

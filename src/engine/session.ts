@@ -21,6 +21,8 @@ export interface SessionOptions {
   /** ORT execution provider name: 'cpu' (default), 'webgpu', 'cuda', 'dml', 'coreml', … */
   executionProvider?: string;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Let idle intra-op threads spin (ORT's default); off where native kernels share the cores between runs. */
+  allowSpinning?: boolean;
 }
 
 interface Backend {
@@ -77,6 +79,7 @@ export class Session {
         intraOpNumThreads: opts.intraOpNumThreads ?? defaultThreads(),
         interOpNumThreads: 1,
         executionMode: 'sequential',
+        ...(opts.allowSpinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
         // TUNESCOPE_ORT_PROFILE=<prefix> writes ORT's per-node timing JSON (chrome://tracing format)
         ...(process.env.TUNESCOPE_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.TUNESCOPE_ORT_PROFILE } : {}),
       });
