@@ -8,5 +8,5 @@ export type { HostTensor, HostData, SessionOptions } from './session.js';
 export { RandomStream } from './random.js';
 export { AdamWStore } from './adamw.js';
 export type { AdamWHyper } from './adamw.js';
-export { MixedSession } from './mixed.js';
-export type { MixedStats, MixedSessionOptions } from './mixed.js';
+export { MixedSession, compileGraph } from './mixed.js';
+export type { MixedStats, MixedSessionOptions, GraphRunner, Precision } from './mixed.js';

@@ -12,6 +12,7 @@
  * Deterministic for a given thread count: ORT's CPU kernels and the GEMMs (fixed split, k-ordered sums) are.
  */
 import { loadBf16, type Bf16Kernels } from '../native/index.js';
+import { UserError } from '../util/index.js';
 import type { Graph, Node, Tensor } from './graph.js';
 import { Session, defaultThreads, type HostTensor, type SessionOptions } from './session.js';
 
@@ -41,6 +42,11 @@ export interface MixedStats {
   fp32Products: number;
   /** ORT sessions the graph was cut into. */
   ortParts: number;
+  /**
+   * Per output: the most bf16 products on one path from the inputs to it. Each rounds its operands with relative
+   * error ≤ u = 2⁻⁸, so to first order an output's relative error is bounded by about 2u per product on its path.
+   */
+  productDepth: Record<string, number>;
 }
 
 export interface MixedSessionOptions extends SessionOptions {
@@ -195,7 +201,19 @@ export class MixedSession {
     const outList = Object.entries(outputs);
     for (const [name, t] of outList) if (!t.producer && !graphInputs.has(t)) throw new Error(`MixedSession: output ${name} is a constant`);
     const usedInputs = g.inputs.filter((t) => readers.has(t) || finalTensors.has(t));
-    const stats: MixedStats = { bf16Products: [...products.values()].reduce((s, l) => s + l.length, 0), fp32Products, ortParts: parts.length };
+    const depth = new Map<Tensor, number>();
+    for (const n of order) {
+      const p = productOf.get(n);
+      const ins = p ? [p.a, p.b, ...(p.bias ? [p.bias] : [])] : (n.inputs.filter(Boolean) as Tensor[]);
+      const d = Math.max(0, ...ins.map((i) => depth.get(i) ?? 0)) + (p ? 1 : 0);
+      for (const o of n.outputs) depth.set(o, d);
+    }
+    const stats: MixedStats = {
+      bf16Products: [...products.values()].reduce((s, l) => s + l.length, 0),
+      fp32Products,
+      ortParts: parts.length,
+      productDepth: Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, depth.get(t) ?? 0])),
+    };
     const freeAt = new Map<number, Tensor[]>();
     for (const [t, last] of readers) {
       const l = freeAt.get(last) ?? [];
@@ -279,4 +297,24 @@ export class MixedSession {
   async dispose(): Promise<void> {
     for (const p of this.parts) await p.session.dispose();
   }
+}
+
+/** What runs a recorded graph: an ORT `Session` (fp32) or a `MixedSession` (bf16 products). */
+export interface GraphRunner {
+  readonly inputNames: readonly string[];
+  run(feeds: Record<string, HostTensor>, outputs?: readonly string[], into?: Record<string, HostTensor>): Promise<Record<string, HostTensor>>;
+  dispose(): Promise<void>;
+}
+
+export type Precision = 'fp32' | 'bf16';
+
+/**
+ * The runner for `outputs` of `g` at the given precision: 'fp32' (default) is one ORT session on any execution
+ * provider; 'bf16' is a MixedSession on the CPU (a UserError when the CPU or the build cannot do it).
+ */
+export async function compileGraph(g: Graph, outputs: Record<string, Tensor>, opts: MixedSessionOptions & { precision?: Precision } = {}): Promise<GraphRunner> {
+  if ((opts.precision ?? 'fp32') === 'fp32') return Session.create(g.toModel(outputs), opts);
+  const ep = (opts.executionProvider ?? process.env.TUNESCOPE_DEVICE ?? 'cpu').toLowerCase();
+  if (ep !== 'cpu') throw new UserError(`--bf16 runs on the CPU (AMX); execution provider '${ep}' takes fp32 graphs only`);
+  return MixedSession.create(g, outputs, { ...opts, executionProvider: 'cpu' });
 }

@@ -18,8 +18,12 @@
  * masks as inputs + loss + every gradient, optionally added to the previous micro-batches' sums) and an
  * AdamW graph (global-norm clipping + torch AdamW for all parameters at once) — each one ORT session,
  * reused across steps and padded lengths (batch and sequence dims are symbolic).
+ *
+ * `precision: 'bf16'` runs the eval and training graphs' matrix products as bf16 GEMMs with fp32 accumulation
+ * (the engine's MixedSession; autocast semantics), everything else and the fp32 master weights, gradients and
+ * AdamW state unchanged.
  */
-import { AdamWStore, Graph, Session, gradientsMixed, RandomStream, type Tensor, type HostTensor, type SparseGrad } from '../engine/index.js';
+import { AdamWStore, Graph, MixedSession, Session, compileGraph, gradientsMixed, RandomStream, type GraphRunner, type MixedStats, type Precision, type Tensor, type HostTensor, type SparseGrad } from '../engine/index.js';
 import { UserError } from '../util/index.js';
 import type { DistilBertConfig } from './config.js';
 import type { NamedTensor } from './safetensors.js';
@@ -180,8 +184,17 @@ function buildNetwork(g: Graph, cfg: DistilBertNetworkConfig, shapes: Map<string
   return { logits, loss, hidden, params: P, sites };
 }
 
+export interface NetworkOptions {
+  intraOpNumThreads?: number;
+  executionProvider?: string;
+  /** 'bf16': mixed precision on the CPU's AMX units (a UserError where unavailable); default 'fp32'. */
+  precision?: Precision;
+  /** bf16 without AMX through the portable kernel (same numbers, slow): tests and parity checks only. */
+  allowBf16Emulation?: boolean;
+}
+
 interface BuiltSession {
-  session: Session;
+  session: GraphRunner;
   sites: DropoutSite[];
   /** parameters whose gradient the session outputs sparse: grad_indices.{name} [n,1] int64, grad_updates.{name} [n,…] */
   sparse: string[];
@@ -226,7 +239,7 @@ export class DistilBertForSequenceClassification {
     readonly config: DistilBertNetworkConfig,
     private readonly shapes: Map<string, number[]>,
     params: Map<string, ParamTensor>,
-    private readonly sessionOpts: { intraOpNumThreads?: number; executionProvider?: string },
+    private readonly sessionOpts: NetworkOptions,
   ) {
     this.numLabels = numLabelsOf(config);
     this.names = [...shapes.keys()];
@@ -244,6 +257,21 @@ export class DistilBertForSequenceClassification {
     }
   }
 
+  /** 'bf16' when the matrix products run as bf16 GEMMs (fp32 accumulation), else 'fp32'. */
+  get precision(): Precision {
+    return this.sessionOpts.precision ?? 'fp32';
+  }
+
+  /** How the bf16 sessions built so far were split (products, ORT parts, product depth per output), by graph kind. */
+  async mixedStats(): Promise<Record<string, MixedStats>> {
+    const out: Record<string, MixedStats> = {};
+    for (const [kind, s] of this.sessions) {
+      const r = (await s).session;
+      if (r instanceof MixedSession) out[kind] = r.stats;
+    }
+    return out;
+  }
+
   /** 'wasm' when AdamW runs as the native WASM loop over engine-owned storage, 'onnx' when it is an ORT graph. */
   get optimizerBackend(): 'wasm' | 'onnx' {
     return this.store ? 'wasm' : 'onnx';
@@ -255,7 +283,7 @@ export class DistilBertForSequenceClassification {
    * are copied into engine storage (WASM path) or only read (ONNX fallback). Methods are not reentrant: await
    * each call before the next.
    */
-  static async create(config: DistilBertNetworkConfig, parameters: Map<string, ParamTensor>, opts: { intraOpNumThreads?: number; executionProvider?: string } = {}): Promise<DistilBertForSequenceClassification> {
+  static async create(config: DistilBertNetworkConfig, parameters: Map<string, ParamTensor>, opts: NetworkOptions = {}): Promise<DistilBertForSequenceClassification> {
     const shapes = distilBertParameterShapes(config);
     if (numLabelsOf(config) < 2) throw new UserError(`config: num_labels ${numLabelsOf(config)} — a one-output (regression) head is not supported; single-label classification needs num_labels ≥ 2`);
     const params = new Map<string, ParamTensor>();
@@ -311,8 +339,8 @@ export class DistilBertForSequenceClassification {
         } else outputs[`grad.${n}`] = gr;
       });
     }
-    const model = g.toModel(outputs);
-    const session = await Session.create(model, this.sessionOpts);
+    const { precision, allowBf16Emulation, ...ort } = this.sessionOpts;
+    const session = await compileGraph(g, outputs, { ...ort, precision, allowEmulation: allowBf16Emulation });
     return { session, sites: net.sites, sparse: sparseNames };
   }
 
@@ -538,7 +566,8 @@ export class DistilBertForSequenceClassification {
       outputs[`new_exp_avg.${i.n}`] = m;
       outputs[`new_exp_avg_sq.${i.n}`] = v;
     });
-    return Session.create(g.toModel(outputs), this.sessionOpts);
+    const { precision: _p, allowBf16Emulation: _e, ...ort } = this.sessionOpts;
+    return Session.create(g.toModel(outputs), ort);
   }
 
   /** Current weights under their HF names: a snapshot (later steps do not change it). */
