@@ -21,7 +21,7 @@ import { canonicalJson, loadStudySpec, specHash, specIdentity, type StudySpec } 
 import { materializeModel } from './model-dir.js';
 import { trialArgs, type TrialRunner, type TrialTask, type TrialProgress } from './runner.js';
 import { createStudyProgress, type StudyProgress } from './progress.js';
-import { resolveTrainingArguments, ARGUMENT_SPECS } from '../train/index.js';
+import { resolveTrainingArguments, resolvePrecision, ARGUMENT_SPECS } from '../train/index.js';
 import { evalSubsampleSeed, loadDataset } from '../data/index.js';
 import { downloadFile, isHubId } from '../hub/index.js';
 import { existsSync } from 'node:fs';
@@ -232,7 +232,8 @@ export async function prepareStudy(spec: StudySpec, store?: StudyStore): Promise
 export function checkTrainingArguments(spec: StudySpec): void {
   const where = spec.source ?? 'study spec';
   try {
-    resolveTrainingArguments(spec.args as Parameters<typeof resolveTrainingArguments>[0]);
+    // args.bf16: true on a machine without AMX fails here, before any trial
+    resolvePrecision(resolveTrainingArguments(spec.args as Parameters<typeof resolveTrainingArguments>[0]).bf16);
   } catch (e) {
     throw new UserError(`${where}: args: ${(e as Error).message}`);
   }

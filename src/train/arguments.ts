@@ -41,9 +41,14 @@ export interface TrainingArguments {
   intra_op_num_threads?: number;
   /** ONNX Runtime execution provider (cpu, cuda, webgpu, …); default TUNESCOPE_DEVICE, else cpu. */
   device?: string;
+  /**
+   * HF's bf16: mixed precision (bf16 matrix products with fp32 accumulation, fp32 master weights) on the CPU's
+   * AMX units; 'auto' uses it where available and says so otherwise.
+   */
+  bf16: boolean | 'auto';
 }
 
-type Kind = 'float' | 'int' | 'bool' | 'string' | 'enum';
+type Kind = 'float' | 'int' | 'bool' | 'boolOrAuto' | 'string' | 'enum';
 
 export interface ArgumentSpec {
   name: keyof TrainingArguments;
@@ -84,6 +89,7 @@ export const ARGUMENT_SPECS: readonly ArgumentSpec[] = [
   { name: 'save_strategy', kind: 'enum', choices: ['no', 'epoch', 'end'], help: "save the model per epoch, at the end, or not (default: 'end' with output_dir)" },
   { name: 'intra_op_num_threads', kind: 'int', help: 'ONNX Runtime intra-op threads', check: positiveInt },
   { name: 'device', kind: 'string', help: 'ONNX Runtime execution provider: cpu (default), cuda, webgpu, … where installed' },
+  { name: 'bf16', kind: 'boolOrAuto', default: false, help: "bf16 mixed precision on the CPU's AMX units (fp32 master weights); 'auto': only where available" },
 ];
 
 const SPEC_BY_NAME = new Map(ARGUMENT_SPECS.map((s) => [s.name as string, s]));
@@ -102,11 +108,13 @@ function coerce(spec: ArgumentSpec, value: unknown): unknown {
       if (problem) return bad(problem);
       return v;
     }
+    case 'boolOrAuto':
     case 'bool':
+      if (spec.kind === 'boolOrAuto' && value === 'auto') return value;
       if (typeof value === 'boolean') return value;
       if (value === 'true' || value === '1') return true;
       if (value === 'false' || value === '0') return false;
-      return bad('must be true or false');
+      return bad(spec.kind === 'boolOrAuto' ? 'must be true, false or auto' : 'must be true or false');
     case 'string':
       if (typeof value !== 'string' || value === '') return bad('must be a non-empty string');
       return value;

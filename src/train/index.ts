@@ -1,5 +1,5 @@
 /** The fine-tuning loop with HF Trainer semantics (AdamW, schedules, clipping, evaluation metrics). */
-export { fineTune, evaluateModel, evaluateModelWithPredictions, writeRunFiles } from './trainer.js';
+export { fineTune, evaluateModel, evaluateModelWithPredictions, writeRunFiles, resolvePrecision } from './trainer.js';
 export type { FineTuneResult, FineTuneOptions, CommonOptions } from './trainer.js';
 export { resolveTrainingArguments, ARGUMENT_SPECS } from './arguments.js';
 export type { TrainingArguments, ArgumentSpec, SaveStrategy, EvalStrategy } from './arguments.js';

@@ -15,6 +15,8 @@ import {
   type PretrainedModel,
 } from '../model/index.js';
 import { loadTokenizer, tokenizerFingerprint, type Tokenizer } from '../tokenizer/index.js';
+import type { Precision } from '../engine/index.js';
+import { bf16Support } from '../native/index.js';
 import { ensureDir, stringifyJson, UserError, writeFileAtomic } from '../util/index.js';
 import { resolveTrainingArguments, type TrainingArguments } from './arguments.js';
 import type { TokenizedSplit } from './dataloader.js';
@@ -119,17 +121,37 @@ function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, stringifyJson(value) + '\n', 'output_dir file');
 }
 
-/** The network on the engine, with the run's threads and execution provider. */
-function createModel(pretrained: PretrainedModel, args: TrainingArguments): Promise<DistilBertForSequenceClassification> {
+/**
+ * What `bf16` (HF's argument) means on this machine: 'bf16' where the CPU has AMX and the addon is built; with
+ * 'auto', fp32 and a note otherwise; with true, one UserError naming what is missing. TUNESCOPE_BF16_EMULATE=1
+ * accepts the addon's portable kernel without AMX (the same bf16 numbers, slower than fp32: numerics studies).
+ */
+export function resolvePrecision(bf16: boolean | 'auto' | undefined): { precision: Precision; emulate: boolean; note: string | null } {
+  if (!bf16) return { precision: 'fp32', emulate: false, note: null };
+  const s = bf16Support();
+  if (s.available) return { precision: 'bf16', emulate: false, note: null };
+  if (process.env.TUNESCOPE_BF16_EMULATE === '1' && s.built) {
+    return { precision: 'bf16', emulate: true, note: `bf16 through the portable kernel (TUNESCOPE_BF16_EMULATE=1; ${s.reason}): bf16 numbers, not bf16 speed` };
+  }
+  if (bf16 === 'auto') return { precision: 'fp32', emulate: false, note: `bf16 auto: ${s.reason} — running in fp32` };
+  throw new UserError(`--bf16 is unavailable: ${s.reason} (--bf16 auto falls back to fp32)`);
+}
+
+/** The network on the engine, with the run's threads, execution provider and precision (its note goes to `notes`). */
+function createModel(pretrained: PretrainedModel, args: TrainingArguments, notes: string[]): Promise<DistilBertForSequenceClassification> {
+  const { precision, emulate, note } = resolvePrecision(args.bf16);
+  if (note) notes.push(note);
   return DistilBertForSequenceClassification.create(pretrained.config, pretrained.parameters, {
     ...(args.intra_op_num_threads !== undefined ? { intraOpNumThreads: args.intra_op_num_threads } : {}),
     ...(args.device !== undefined ? { executionProvider: args.device } : {}),
+    ...(precision === 'bf16' ? { precision, allowBf16Emulation: emulate } : {}),
   });
 }
 
 /** Fine-tunes `model` on `dataset` with HF Trainer semantics; see FineTuneResult. */
 export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const args = resolveTrainingArguments(opts.args);
+  resolvePrecision(args.bf16); // an unavailable --bf16 fails before anything loads
   // created before training (as HF's Trainer does): a path that cannot be a folder fails at once, not after the run
   if (args.output_dir) ensureDir(args.output_dir, 'output_dir');
   const p = await prepare(opts, args);
@@ -138,7 +160,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const train = tokenize(p, 'train', opts.tokenCacheDir);
   const ev = tokenize(p, 'eval', opts.tokenCacheDir);
   const { config } = p.pretrained;
-  const model = await createModel(p.pretrained, args);
+  const model = await createModel(p.pretrained, args, p.notes);
   const save = (dir: string): void =>
     savePretrained(dir, { config, parameters: model.parameters(), tokenizerDir: p.pretrained.tokenizerDir });
   try {
@@ -235,11 +257,12 @@ export async function evaluateModel(opts: EvaluateOptions): Promise<EvalMetrics>
 /** evaluateModel plus the per-example predictions. */
 export async function evaluateModelWithPredictions(opts: EvaluateOptions): Promise<{ metrics: EvalMetrics; predictions: EvalPredictions }> {
   const args = resolveTrainingArguments(opts.args ?? {});
+  resolvePrecision(args.bf16);
   const p = await prepare(opts, args);
-  for (const n of p.notes) opts.onNote?.(n);
   if (p.dataset.eval.length === 0) throw new UserError(`evaluation split of ${p.dataset.source} is empty`);
   const ev = tokenize(p, 'eval', opts.tokenCacheDir);
-  const model = await createModel(p.pretrained, args);
+  const model = await createModel(p.pretrained, args, p.notes);
+  for (const n of p.notes) opts.onNote?.(n);
   try {
     return await evaluateSplitWithPredictions(model, ev, {
       numLabels: p.numLabels,

@@ -5,7 +5,7 @@ import { evaluateModel } from '../../train/index.js';
 import { stringifyJson } from '../../util/index.js';
 import { addDataOptions, addTrainingArguments, datasetSpec, int, pick, prepareOutputFile, trainingArgs, writeJson, type Opts } from './train.js';
 
-const EVAL_ARGS = new Set(['per_device_eval_batch_size', 'max_seq_length', 'pad_to_max_length', 'seed', 'intra_op_num_threads', 'device']);
+const EVAL_ARGS = new Set(['per_device_eval_batch_size', 'max_seq_length', 'pad_to_max_length', 'seed', 'intra_op_num_threads', 'device', 'bf16']);
 
 export function register(program: Command): void {
   const evaluate = program

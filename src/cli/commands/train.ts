@@ -34,7 +34,7 @@ export function addTrainingArguments(cmd: Command, only?: ReadonlySet<string>): 
   for (const s of ARGUMENT_SPECS) {
     if (s.name === 'output_dir') continue; // added with the common options
     if (only && !only.has(s.name)) continue;
-    const arg = s.kind === 'bool' ? '[bool]' : s.kind === 'enum' ? `<${s.choices!.join('|')}>` : '<value>';
+    const arg = s.kind === 'bool' ? '[bool]' : s.kind === 'boolOrAuto' ? '[true|false|auto]' : s.kind === 'enum' ? `<${s.choices!.join('|')}>` : '<value>';
     dual(cmd, s.name, arg, s.help, s.default === undefined || s.default === null ? undefined : String(s.default));
   }
 }
@@ -45,7 +45,7 @@ export function trainingArgs(o: Opts, only?: ReadonlySet<string>): Partial<Train
     if (only && !only.has(s.name)) continue;
     const v = pick(o, s.name);
     if (v === undefined) continue;
-    out[s.name] = s.kind === 'bool' && v === true ? true : v;
+    out[s.name] = (s.kind === 'bool' || s.kind === 'boolOrAuto') && v === true ? true : v;
   }
   const od = pick(o, 'output_dir');
   if (typeof od === 'string') out.output_dir = od;
