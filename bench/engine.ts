@@ -2,8 +2,12 @@
  * Engine benchmark: DistilBERT-base shape (random weights; vocab 30522, dim 768, 6 layers, 12 heads, hidden 3072)
  * at batch 16 × 64 tokens — eval forward and a full training step (forward + backward + AdamW), ms/step and
  * tokens/s — next to the raw 1024×768×3072 MatMul GFLOP/s measured in the same run on the same ORT build.
- * Env: TUNESCOPE_BENCH_THREADS (default: all cores), TUNESCOPE_BENCH_STEPS (default 5).
+ * Then the full step at 32 × 128, and both shapes with --bf16 (bf16 GEMMs on AMX; "unavailable — why" elsewhere) and, with
+ * TUNESCOPE_BENCH_TORCH=1, PyTorch's fp32 and torch.autocast("cpu", bfloat16) steps of the same shapes (bench/torch_step.py).
+ * Env: TUNESCOPE_BENCH_THREADS (default: all cores), TUNESCOPE_BENCH_STEPS (default 5), TUNESCOPE_BENCH_LARGE=0 (16×64 only).
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Graph, Session, defaultThreads } from '../src/engine/index.js';
 import { bf16Support, loadBf16 } from '../src/native/index.js';
 import { createDistilBertConfig, initDistilBertParameters } from '../src/model/index.js';
@@ -102,4 +106,61 @@ export async function run(): Promise<void> {
   // 1760 ms / (1024·768·3072·2 FLOP at 187 GFLOP/s = 25.8 ms) ≈ 68 MatMul-equivalents; the issue's ORT forward 372 ms ≈ 14)
   console.log(`in raw-MatMul units: forward ${(fwd / matmulMs).toFixed(1)}×, training step ${(median(total) / matmulMs).toFixed(1)}×  (PyTorch ≈ 68×)`);
   await net.dispose();
+
+  // fp32 at 32×128, then bf16 (AMX) at both shapes on fresh copies of the same weights, then PyTorch when asked
+  const shapes: Array<[number, number]> = process.env.TUNESCOPE_BENCH_LARGE === '0' ? [[16, 64]] : [[16, 64], [32, 128]];
+  const step = async (precision: 'fp32' | 'bf16', b: number, s: number): Promise<void> => {
+    const n = await DistilBertForSequenceClassification.create(config, params, { intraOpNumThreads: threads, precision });
+    try {
+      const bt = batchOf(b, s);
+      const t1 = performance.now();
+      await n.accumulateGradients(bt, { lossScale: 1, dropoutSeed: 0 });
+      await n.optimizerStep({ lr: 5e-5, maxGradNorm: 1, optimizer });
+      const warm = performance.now() - t1;
+      const ts: number[] = [];
+      for (let i = 0; i < steps; i++) {
+        const t = performance.now();
+        await n.accumulateGradients(bt, { lossScale: 1, dropoutSeed: i + 1 });
+        await n.optimizerStep({ lr: 5e-5, maxGradNorm: 1, optimizer });
+        ts.push(performance.now() - t);
+      }
+      const med = median(ts);
+      const extra = precision === 'bf16' ? `; ${(await n.mixedStats()).trainFresh?.ortParts ?? '?'} ORT parts` : '';
+      console.log(`full training step ${b}x${s}${precision === 'bf16' ? ' (bf16)' : ''}: ${med.toFixed(1)} ms/step  ${((b * s) / med * 1000).toFixed(0)} tokens/s  (min ${Math.min(...ts).toFixed(1)}; first step incl. session creation ${warm.toFixed(0)} ms${extra})`);
+    } finally {
+      await n.dispose();
+    }
+  };
+  for (const [b, s] of shapes) if (b !== B || s !== S) await step('fp32', b, s);
+  const sup = bf16Support();
+  for (const [b, s] of shapes) {
+    if (sup.available) await step('bf16', b, s);
+    else console.log(`full training step ${b}x${s} (bf16): unavailable — ${sup.reason}`);
+  }
+  if (process.env.TUNESCOPE_BENCH_TORCH === '1') torchSteps(threads, steps, shapes);
+  else console.log('PyTorch fp32 / autocast-bf16 side by side: TUNESCOPE_BENCH_TORCH=1 (Debian python3-torch, apt-installed when missing)');
+}
+
+function batchOf(b: number, s: number): Batch {
+  const ids = new Int32Array(b * s);
+  for (let i = 0; i < ids.length; i++) ids[i] = 1000 + ((i * 7919) % 29000);
+  return { inputIds: ids, attentionMask: new Int32Array(b * s).fill(1), labels: Int32Array.from({ length: b }, (_, i) => i % 2), batchSize: b, seqLength: s };
+}
+
+/** bench/torch_step.py with Debian's PyTorch: fp32 and torch.autocast("cpu", bfloat16) steps of the same shape. */
+function torchSteps(threads: number, steps: number, shapes: Array<[number, number]>): void {
+  const py = '/usr/bin/python3';
+  const has = (): boolean => spawnSync(py, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+  if (!has() && process.getuid?.() === 0) {
+    console.log('installing python3-torch (apt) for the PyTorch comparison …');
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'python3-torch'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  }
+  if (!has()) {
+    console.log('PyTorch: unavailable (apt-get install python3-torch)');
+    return;
+  }
+  const script = fileURLToPath(new URL('./torch_step.py', import.meta.url));
+  const r = spawnSync(py, [script, String(threads), String(steps), ...shapes.flat().map(String)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  process.stdout.write(r.stdout);
+  if (r.status !== 0) console.log(`PyTorch: failed (${r.stderr.trim().split('\n').at(-1)})`);
 }
