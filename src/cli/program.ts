@@ -16,6 +16,7 @@ import { register as registerReport } from './commands/report.js';
 import { register as registerPredict } from './commands/predict.js';
 import { register as registerVariability } from './commands/variability.js';
 import { register as registerServe } from './commands/serve.js';
+import { register as registerImport } from './commands/import.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerAnalyze(program);
   registerVariability(program);
   registerCards(program);
+  registerImport(program);
   registerReport(program);
   registerServe(program);
   return program;

@@ -3,7 +3,8 @@
  * a statsmodels-like summary on stdout and, with --json, the fits as a JSON array (written atomically).
  */
 import { Command, Option } from 'commander';
-import { analyze, fitToJson, formatSideBySide, formatSummary, readTable, type Frame, type OlsFit } from '../../analysis/index.js';
+import { analyze, fitToJson, formatSideBySide, formatSummary, readTable, tableFromRows, type Frame, type OlsFit, type Table } from '../../analysis/index.js';
+import { analysedRows, loadImportedTable, parseMapOption } from '../../import/index.js';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { baselineForColumns, baselineFromCard } from '../../cards/index.js';
 import { list, parseBaselineList } from '../options.js';
@@ -22,6 +23,9 @@ export interface AnalyzeCliOptions {
   where?: string[];
   dropMissing?: boolean;
   json?: string;
+  study?: string;
+  map?: string;
+  allStates?: boolean;
   [key: string]: unknown;
 }
 
@@ -39,6 +43,20 @@ async function resolveBaseline(opts: AnalyzeCliOptions, notes: string[]): Promis
   return { ...values, ...explicit };
 }
 
+/**
+ * The rows to analyse: an import source read straight (Optuna, HF Trainer folders, MLflow, W&B: complete runs), else a
+ * CSV/TSV, of which an `import` CSV keeps its complete runs (--all-states: every run).
+ */
+export async function readAnalysisTable(data: string, opts: { study?: string; map?: string; allStates?: boolean }): Promise<{ table: Table; notes: string[] }> {
+  const imported = await loadImportedTable(data, { study: opts.study, map: parseMapOption(opts.map), allStates: opts.allStates });
+  if (imported) return { table: { ...tableFromRows(imported.rows, data), columns: imported.columns }, notes: imported.notes };
+  const table = readTable(data);
+  const { rows, note } = analysedRows(table.columns, table.rows, opts);
+  if (!note) return { table, notes: [] };
+  const kept = new Set(rows);
+  return { table: { ...table, rows, lines: table.lines?.filter((_, i) => kept.has(table.rows[i])) }, notes: [note] };
+}
+
 export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
   const degree = Number(opts.degree);
   if (degree !== 1 && degree !== 2 && degree !== 3) throw new UserError(`--degree must be 1, 2 or 3 (got ${opts.degree})`);
@@ -47,7 +65,8 @@ export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s:
   const baseline = await resolveBaseline(opts, notes);
   const frame = (opts.frame ?? (baseline ? 'both' : 'absolute')) as Frame | 'both';
   if (!['absolute', 'relative', 'both'].includes(frame)) throw new UserError(`--frame must be absolute, relative or both (got ${frame})`);
-  const table = readTable(data);
+  const { table, notes: readNotes } = await readAnalysisTable(data, opts);
+  notes.unshift(...readNotes);
   const result = analyze(table, {
     predictors: list(opts.predictors),
     responses: list(opts.response),
@@ -83,7 +102,7 @@ export function register(program: Command): void {
   program
     .command('analyze')
     .description('fit polynomial OLS of metrics on hyperparameters (absolute and/or relative to a baseline) with statsmodels-grade inference')
-    .argument('<data>', 'CSV/TSV with a header row (e.g. a study export or a cards harvest)')
+    .argument('<data>', 'CSV/TSV with a header row (a study export, a cards harvest, an import), or a source `tunescope import` reads (sqlite:///optuna.db, optuna:journal.log, hf:DIR, mlflow:mlruns, wandb:DIR, …)')
     .requiredOption('--predictors <cols>', 'comma-separated predictor columns, e.g. lr,bs,ep or learning_rate,train_batch_size,num_epochs')
     .requiredOption('--response <cols>', 'comma-separated metric columns, e.g. accuracy,f1,loss')
     .addOption(new Option('--degree <n>', 'polynomial degree').choices(['1', '2', '3']).default('2'))
@@ -97,6 +116,9 @@ export function register(program: Command): void {
     .option('--where <expr>', 'row filter COLUMN=VALUE, !=, <, <=, >, >= (repeatable; each reports the rows it kept)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--drop-missing', 'leave out rows with a missing value in the used columns (default: stop with an error naming the row)')
     .option('--json <out>', 'write the fits as a JSON array')
+    .option('--study <name>', 'the Optuna study, when the data is an Optuna storage holding several')
+    .option('--map <list>', 'for a source read directly: rename its names (as `import --map`), e.g. value=accuracy')
+    .option('--all-states', 'keep pruned/failed/running runs of an imported source (default: complete runs only, with a count)')
     .action(async (data: string, opts: AnalyzeCliOptions) => {
       await runAnalyze(data, opts);
     });

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { buildReport, loadReportInput, writeReport } from '../../report/index.js';
+import { parseMapOption } from '../../import/index.js';
 import { UserError } from '../../util/index.js';
 import { list, parseBaselineList } from '../options.js';
 
@@ -20,6 +21,9 @@ interface ReportCliOptions {
   alpha: string;
   where?: string[];
   title?: string;
+  study?: string;
+  map?: string;
+  allStates?: boolean;
 }
 
 function version(): string {
@@ -30,7 +34,7 @@ export function register(program: Command): void {
   program
     .command('report')
     .description('write a self-contained HTML report (tables, regression, charts, findings) of a study or a results CSV, plus Markdown and CSV tables')
-    .argument('<input>', 'a study database (SQLite, from `tunescope study run`) or a results CSV/TSV (study export, cards harvest)')
+    .argument('<input>', 'a study database (SQLite, from `tunescope study run`), a results CSV/TSV (study export, cards harvest, import), or a source `tunescope import` reads (sqlite:///optuna.db, optuna:journal.log, hf:DIR, mlflow:mlruns, wandb:DIR, …)')
     .option('--out <file>', 'the HTML file to write; report.md and report-*.csv go beside it', 'report.html')
     .option('--predictors <cols>', 'hyperparameter columns [default: the study factors, or learning_rate/lr, batch size, epochs columns found]')
     .option('--metrics <cols>', 'metric columns [default: accuracy, f1, loss when present]')
@@ -42,6 +46,9 @@ export function register(program: Command): void {
     .option('--alpha <a>', 'significance level for the findings and highlighted coefficients', '0.05')
     .option('--where <expr>', 'row filter COLUMN=VALUE, !=, <, <=, >, >= (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--title <text>', 'report title')
+    .option('--study <name>', 'the Optuna study, when the input is an Optuna storage holding several')
+    .option('--map <list>', 'for a source read directly: rename its names (as `import --map`), e.g. value=accuracy')
+    .option('--all-states', 'keep pruned/failed/running runs of an imported source (default: complete runs only, with a count)')
     .action(async (input: string, opts: ReportCliOptions) => {
       const alpha = Number(opts.alpha);
       if (!(alpha > 0 && alpha < 1)) throw new UserError(`--alpha must be a number between 0 and 1 (got ${opts.alpha})`);
@@ -58,6 +65,9 @@ export function register(program: Command): void {
         where: opts.where,
         title: opts.title,
         version: version(),
+        study: opts.study,
+        map: parseMapOption(opts.map),
+        allStates: opts.allStates,
       });
       const doc = buildReport(reportInput);
       const paths = writeReport(opts.out, doc);
