@@ -107,3 +107,14 @@ export class NameMapper {
 export function formatMappings(ms: NameMapping[]): string {
   return ms.map((m) => `${m.from} → ${m.to}${m.origin === '--map' ? ' (--map)' : ''}`).join(', ');
 }
+
+/** Trainer bookkeeping in *_results.json and log_history (and what HF's MLflow/W&B callbacks log from it) that is no model metric. */
+const BOOKKEEPING = /^(epoch|step|total_flos|train\/(epoch|global_step|total_flos|grad_norm|learning_rate)|.*_samples|.*[_/]runtime|.*[_/]samples_per_second|.*[_/]steps_per_second|eval_mem_.*|train_mem_.*|init_mem_.*|num_input_tokens_seen|learning_rate|grad_norm|_runtime|_step|_timestamp|_wandb)$/;
+/** The train speed keeps its study-export names. */
+const SPEED: Record<string, string> = { train_runtime: 'train_seconds', 'train/train_runtime': 'train_seconds', train_samples_per_second: 'examples_per_second', 'train/train_samples_per_second': 'examples_per_second' };
+
+/** A logged key's metric name: the train speed renamed to the study-export columns, bookkeeping (epoch, learning_rate, runtimes) null. */
+export function trainerMetricName(key: string): string | null {
+  if (SPEED[key]) return SPEED[key];
+  return BOOKKEEPING.test(key) ? null : key;
+}

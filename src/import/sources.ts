@@ -11,6 +11,8 @@ import { UserError, isUserError } from '../util/index.js';
 import { SourceDamage } from './errors.js';
 import { NameMapper } from './names.js';
 import { normalizeRun } from './normalize.js';
+import { TRAINING_ARGS_BIN_NOTE, isHfFolder, readHf } from './hf.js';
+import { isMlrunsFolder, readMlflow } from './mlflow.js';
 import { isJournalFile, readOptuna } from './optuna.js';
 import { isDatabaseUrl, openSql, sqlitePathOfUrl } from './sql.js';
 import { SOURCE_KINDS, type ImportResult, type ImportWarning, type RawRun, type SourceKind } from './types.js';
@@ -53,6 +55,10 @@ export async function detectKind(location: string): Promise<SourceKind | null> {
     if (isJournalFile(location)) return 'optuna';
     return null;
   }
+  if (st.isDirectory()) {
+    if (isMlrunsFolder(location)) return 'mlflow';
+    if (isHfFolder(location)) return 'hf';
+  }
   return null;
 }
 
@@ -91,7 +97,7 @@ export async function parseSourceArgs(args: string[]): Promise<SourceSpec[]> {
 }
 
 export interface ImportOptions {
-  /** Optuna study name (all Optuna sources) */
+  /** the Optuna study, or the MLflow experiment, to read (MLflow default: every experiment) */
   study?: string;
   /** --map overrides: tool name → HF name */
   map?: Record<string, string>;
@@ -110,6 +116,14 @@ async function readSource(spec: SourceSpec, opts: ImportOptions): Promise<{ runs
         notes.push(`${spec.location}: the objective has no name (Study.set_metric_names, Optuna ≥ 3.2): it is column \`value\`; --map value=accuracy names it`);
       return { runs: r.runs, warnings: r.warnings, notes };
     }
+    case 'hf': {
+      const r = readHf([spec.location]);
+      const notes = [`${spec.location}: ${r.runs.length} Trainer run folder(s)`];
+      if (r.sawTrainingArgsBin) notes.push(TRAINING_ARGS_BIN_NOTE);
+      return { runs: r.runs, warnings: r.warnings, notes };
+    }
+    case 'mlflow':
+      return readMlflow(spec.location, opts.study);
     default:
       throw new UserError(`${spec.location}: reading ${spec.kind} sources is not available in this build`);
   }
@@ -134,7 +148,8 @@ export async function importSources(specs: SourceSpec[], opts: ImportOptions = {
     }
     result.runs.push(...r.runs.map((x) => normalizeRun(x, mapper)));
     result.warnings.push(...r.warnings);
-    result.notes.push(...r.notes);
+    // a note said once per import (training_args.bin) however many sources repeat it
+    for (const n of r.notes) if (!result.notes.includes(n)) result.notes.push(n);
     result.sources.push({ kind: spec.kind, location: spec.location, runs: r.runs.length });
     opts.onSource?.(spec, r.runs.length);
   }
