@@ -35,7 +35,7 @@ const METRIC_ALIASES: Record<string, string[]> = {
   loss: ['loss', 'eval_loss', 'val_loss', 'validation_loss', 'eval/loss', 'val/loss', 'valid_loss'],
   precision: ['precision', 'eval_precision', 'val_precision', 'eval/precision'],
   recall: ['recall', 'eval_recall', 'val_recall', 'eval/recall'],
-  train_loss: ['train_loss', 'train/loss', 'training_loss'],
+  train_loss: ['train_loss', 'train/train_loss', 'training_loss'],
 };
 /** Trainer bookkeeping the eval_ prefix is kept on (eval_runtime is not a "runtime" metric of the model). */
 const KEEP_PREFIX = new Set(['runtime', 'samples_per_second', 'steps_per_second', 'epoch', 'step']);
@@ -109,7 +109,7 @@ export function formatMappings(ms: NameMapping[]): string {
 }
 
 /** Trainer bookkeeping in *_results.json and log_history (and what HF's MLflow/W&B callbacks log from it) that is no model metric. */
-const BOOKKEEPING = /^(epoch|step|total_flos|train\/(epoch|global_step|total_flos|grad_norm|learning_rate)|.*_samples|.*[_/]runtime|.*[_/]samples_per_second|.*[_/]steps_per_second|eval_mem_.*|train_mem_.*|init_mem_.*|num_input_tokens_seen|learning_rate|grad_norm|_runtime|_step|_timestamp|_wandb)$/;
+const BOOKKEEPING = /^(epoch|step|total_flos|train\/(epoch|global_step|total_flos|grad_norm|learning_rate|loss|train_steps_per_second)|.*_samples|.*[_/]runtime|.*[_/]samples_per_second|.*[_/]steps_per_second|eval_mem_.*|train_mem_.*|init_mem_.*|num_input_tokens_seen|learning_rate|grad_norm|_runtime|_step|_timestamp|_wandb)$/;
 /** The train speed keeps its study-export names. */
 const SPEED: Record<string, string> = { train_runtime: 'train_seconds', 'train/train_runtime': 'train_seconds', train_samples_per_second: 'examples_per_second', 'train/train_samples_per_second': 'examples_per_second' };
 

@@ -14,6 +14,7 @@ import { normalizeRun } from './normalize.js';
 import { TRAINING_ARGS_BIN_NOTE, isHfFolder, readHf } from './hf.js';
 import { isMlrunsFolder, readMlflow } from './mlflow.js';
 import { isJournalFile, readOptuna } from './optuna.js';
+import { isWandbCsv, isWandbFolder, readWandb } from './wandb.js';
 import { isDatabaseUrl, openSql, sqlitePathOfUrl } from './sql.js';
 import { SOURCE_KINDS, type ImportResult, type ImportWarning, type RawRun, type SourceKind } from './types.js';
 
@@ -53,10 +54,12 @@ export async function detectKind(location: string): Promise<SourceKind | null> {
   if (st.isFile()) {
     if (isSqliteFile(location)) return databaseKind(location);
     if (isJournalFile(location)) return 'optuna';
+    if (isWandbCsv(location)) return 'wandb';
     return null;
   }
   if (st.isDirectory()) {
     if (isMlrunsFolder(location)) return 'mlflow';
+    if (isWandbFolder(location)) return 'wandb';
     if (isHfFolder(location)) return 'hf';
   }
   return null;
@@ -124,8 +127,8 @@ async function readSource(spec: SourceSpec, opts: ImportOptions): Promise<{ runs
     }
     case 'mlflow':
       return readMlflow(spec.location, opts.study);
-    default:
-      throw new UserError(`${spec.location}: reading ${spec.kind} sources is not available in this build`);
+    case 'wandb':
+      return readWandb(spec.location);
   }
 }
 

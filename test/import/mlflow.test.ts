@@ -15,7 +15,6 @@ function check(runs: ImportedRun[]): void {
   assert.equal(a.dataSeed, 7);
   // latest by step: the second epoch's evaluation; HF's training `loss` beside eval_loss is the training loss
   assert.deepEqual(a.metrics, { accuracy: 0.9037, f1: 0.905, loss: 0.27, train_loss: 0.39999999999999997 });
-  assert.equal(a.metrics.learning_rate, undefined);
   assert.deepEqual(a.history.map((h) => [h.step, h.values.accuracy, h.values.loss]), [[125, 0.89, 0.29], [250, 0.9037, 0.27]]);
   assert.equal(b.metrics.f1, 0.9002);
   assert.equal(c.metrics.accuracy, 0.5);
