@@ -13,13 +13,18 @@ function lineOf(text: string, pos: number): number {
 
 export type FileRead<T> = { ok: true; value: T } | { ok: false; warning: ImportWarning };
 
-export function readJsonFile<T = unknown>(path: string): FileRead<T> {
-  let text: string;
+function readText(path: string): { ok: true; value: string } | { ok: false; warning: ImportWarning } {
   try {
-    text = readFileSync(path, 'utf8');
+    return { ok: true, value: readFileSync(path, 'utf8') };
   } catch (e) {
     return { ok: false, warning: { file: path, message: `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` } };
   }
+}
+
+export function readJsonFile<T = unknown>(path: string): FileRead<T> {
+  const read = readText(path);
+  if (!read.ok) return read;
+  const text = read.value;
   try {
     return { ok: true, value: parsePythonJson(text) as T };
   } catch (e) {
@@ -32,14 +37,10 @@ export function readJsonFile<T = unknown>(path: string): FileRead<T> {
 }
 
 export function readYamlFile<T = unknown>(path: string): FileRead<T> {
-  let text: string;
+  const read = readText(path);
+  if (!read.ok) return read;
   try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    return { ok: false, warning: { file: path, message: `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` } };
-  }
-  try {
-    return { ok: true, value: parseYaml(text, { maxAliasCount: 100 }) as T };
+    return { ok: true, value: parseYaml(read.value, { maxAliasCount: 100 }) as T };
   } catch (e) {
     const err = e as Error & { linePos?: { line: number }[] };
     return { ok: false, warning: { file: path, line: err.linePos?.[0]?.line, message: `unreadable YAML (${err.message.split('\n')[0]})` } };

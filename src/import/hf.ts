@@ -169,6 +169,14 @@ function readRun(dir: string, root: string, warnings: ImportWarning[]): { run: R
   const ARG_KEYS = ['learning_rate', 'per_device_train_batch_size', 'num_train_epochs', 'weight_decay', 'warmup_ratio', 'warmup_steps', 'gradient_accumulation_steps', 'lr_scheduler_type', 'max_steps', 'seed', 'data_seed', 'optim', 'max_grad_norm', 'label_smoothing_factor'];
   if (args) for (const k of ARG_KEYS) if (args[k] !== undefined && args[k] !== null && !(k === 'max_steps' && args[k] === -1)) put(params, k, args[k] as ParamValue, 'training_args.json');
 
+  // metrics: the results files first (full precision), then the card (its results block rounds), then trainer_state
+  const eval_ = json<Record<string, unknown>>('eval_results.json');
+  const all = json<Record<string, unknown>>('all_results.json');
+  const train = json<Record<string, unknown>>('train_results.json');
+  if (eval_) addMetrics(metrics, eval_, 'eval_results.json');
+  if (all) addMetrics(metrics, all, 'all_results.json');
+  if (train) addMetrics(metrics, train, 'train_results.json');
+  complete = !!(eval_ || all);
   const cardPath = join(dir, 'README.md');
   if (existsSync(cardPath)) {
     const card = parseCardFile(cardPath);
@@ -182,27 +190,11 @@ function readRun(dir: string, root: string, warnings: ImportWarning[]): { run: R
       ['warmup_ratio', 'warmup_ratio'], ['gradient_accumulation_steps', 'gradient_accumulation_steps'],
     ];
     for (const [field, hf] of CARD_PARAMS) if (v[field] !== undefined) put(params, hf, v[field] as ParamValue, fromCard(field));
-    // the card's metrics come after the results files (those hold full precision; the card's text block rounds)
     attrs.card = { model_id: v.model_id ?? null, model_name: v.model_name ?? null, base_model: v.base_model ?? null, dataset: v.dataset ?? null, task: v.task ?? null, optimizer: v.optimizer ?? null };
     complete = complete || Object.keys(card.evalMetrics).length > 0;
-    const eval_ = json<Record<string, unknown>>('eval_results.json');
-    const all = json<Record<string, unknown>>('all_results.json');
-    const train = json<Record<string, unknown>>('train_results.json');
-    if (eval_) addMetrics(metrics, eval_, 'eval_results.json');
-    if (all) addMetrics(metrics, all, 'all_results.json');
-    if (train) addMetrics(metrics, train, 'train_results.json');
-    complete = complete || !!(eval_ || all);
-    for (const [field, name] of [['eval_accuracy', 'eval_accuracy'], ['eval_f1', 'eval_f1'], ['eval_loss', 'eval_loss'], ['eval_precision', 'eval_precision'], ['eval_recall', 'eval_recall']] as const)
-      if (v[field] !== undefined) put(metrics, name, v[field] as number, fromCard(field));
+    for (const field of ['eval_accuracy', 'eval_f1', 'eval_loss', 'eval_precision', 'eval_recall'] as const)
+      if (v[field] !== undefined) put(metrics, field, v[field] as number, fromCard(field));
     for (const [k, x] of Object.entries(card.evalMetrics)) put(metrics, `eval_${k}`, x, 'README.md');
-  } else {
-    const eval_ = json<Record<string, unknown>>('eval_results.json');
-    const all = json<Record<string, unknown>>('all_results.json');
-    const train = json<Record<string, unknown>>('train_results.json');
-    if (eval_) addMetrics(metrics, eval_, 'eval_results.json');
-    if (all) addMetrics(metrics, all, 'all_results.json');
-    if (train) addMetrics(metrics, train, 'train_results.json');
-    complete = !!(eval_ || all);
   }
 
   let history: HistoryPoint[] = [];
