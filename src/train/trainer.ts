@@ -225,7 +225,13 @@ export function writeRunFiles(dir: string, r: FineTuneResult): void {
   writeJsonAtomic(join(dir, 'training_args.json'), r.args);
 }
 
-type EvaluateOptions = CommonOptions & { args?: Partial<TrainingArguments>; /** what loading did (e.g. weights initialised from the config, subsampling) */ onNote?: (note: string) => void };
+type EvaluateOptions = CommonOptions & {
+  args?: Partial<TrainingArguments>;
+  /** what loading did (e.g. weights initialised from the config, subsampling) */
+  onNote?: (note: string) => void;
+  /** checked between evaluation batches (a cooperative stop) */
+  signal?: AbortSignal;
+};
 
 /** Evaluates `model` on the dataset's evaluation split without training (a study's baseline). */
 export async function evaluateModel(opts: EvaluateOptions): Promise<EvalMetrics> {
@@ -246,6 +252,7 @@ export async function evaluateModelWithPredictions(opts: EvaluateOptions): Promi
       padTokenId: p.tokenizer.padTokenId,
       batchSize: args.per_device_eval_batch_size,
       padToLength: args.pad_to_max_length ? p.maxLength : undefined,
+      signal: opts.signal,
     });
   } finally {
     await model.dispose();

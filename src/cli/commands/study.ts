@@ -90,13 +90,18 @@ export function register(program: Command): void {
       if (o.json) checkOutputPath(o.json, '--json'); // before hours of trials, not after
       const ac = new AbortController();
       let interrupts = 0;
-      const onSigint = () => {
+      const onSigint = (signal: NodeJS.Signals) => {
         interrupts++;
         if (interrupts === 1) {
-          process.stderr.write('\ntunescope: stopping (running trials go back to pending; Ctrl-C again to quit at once)\n');
+          process.stderr.write('\ntunescope: stopping after the current training step (running trials go back to pending; Ctrl-C again to quit at once)\n');
           ac.abort();
         } else {
-          process.exit(130);
+          // quit at once without running exit handlers: process.exit would terminate worker threads that may be
+          // inside a native ONNX Runtime call (an abort with a core dump). The default action of the signal ends
+          // the process as kill -9 would, which the store survives (running trials are recovered on the next run).
+          process.off('SIGINT', onSigint);
+          process.off('SIGTERM', onSigint);
+          process.kill(process.pid, signal);
         }
       };
       process.on('SIGINT', onSigint);
