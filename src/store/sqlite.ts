@@ -481,10 +481,30 @@ export class SqliteStudyStore implements StudyStore {
     return { metrics: Object.fromEntries(rows.map((r) => [r.metric, r.value])), source: rows[0]!.source };
   }
 
+  async getMeta(key: string): Promise<unknown> {
+    let row: { value: string } | undefined;
+    try {
+      row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    } catch (e) {
+      // a store written before the meta table existed, opened read-only
+      if (/no such table/.test((e as Error).message)) return null;
+      throw e;
+    }
+    return row ? (JSON.parse(row.value) as unknown) : null;
+  }
+
+  async setMeta(key: string, value: unknown): Promise<void> {
+    this.db.exec(META_TABLE);
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }
+
+/** Created on first use (no schema version change: older tunescope versions ignore it). */
+const META_TABLE = 'CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)';
 
 /** Open (creating if needed) a SQLite study store. */
 export function openSqliteStore(path: string, opts: { readonly?: boolean } = {}): SqliteStudyStore {

@@ -140,5 +140,8 @@ export interface StudyStore {
   predictions(trialId?: string): Promise<Array<{ trialId: string; predictions: TrialPredictions }>>;
   setBaseline(b: BaselineRecord): Promise<void>;
   getBaseline(): Promise<BaselineRecord | null>;
+  /** Study-level facts beside the spec (e.g. `dataset_fingerprint`), as JSON; null when never set. */
+  getMeta(key: string): Promise<unknown>;
+  setMeta(key: string, value: unknown): Promise<void>;
   close(): Promise<void>;
 }

@@ -22,7 +22,7 @@ import { materializeModel } from './model-dir.js';
 import { trialArgs, type TrialRunner, type TrialTask, type TrialProgress } from './runner.js';
 import { createStudyProgress, type StudyProgress } from './progress.js';
 import { resolveTrainingArguments, ARGUMENT_SPECS } from '../train/index.js';
-import { evalSubsampleSeed, loadDataset } from '../data/index.js';
+import { evalSubsampleSeed, fingerprintMismatch, loadDataset, type DatasetFingerprint } from '../data/index.js';
 import { downloadFile, isHubId } from '../hub/index.js';
 import { existsSync } from 'node:fs';
 import { toDatasetSpec } from './dataset-spec.js';
@@ -260,10 +260,11 @@ export function checkTrainingArguments(spec: StudySpec): void {
  * Before any trial of the built-in trainer: the dataset loads (splits, columns, labels) and a Hub model is
  * reachable, so a typo or an offline machine is one clear error instead of every trial failing the same way.
  */
-export async function preflight(spec: StudySpec, model: string): Promise<void> {
+export async function preflight(spec: StudySpec, model: string): Promise<DatasetFingerprint | null> {
   const where = spec.source ?? 'study spec';
+  let fingerprint: DatasetFingerprint | null;
   try {
-    await loadDataset(toDatasetSpec(spec.dataset));
+    fingerprint = (await loadDataset(toDatasetSpec(spec.dataset))).fingerprint ?? null;
   } catch (e) {
     throw new UserError(`${where}: dataset: ${(e as Error).message}`);
   }
@@ -275,6 +276,7 @@ export async function preflight(spec: StudySpec, model: string): Promise<void> {
       throw new UserError(`${where}: model: ${(e as Error).message}`);
     }
   }
+  return fingerprint;
 }
 
 interface Slot {
@@ -420,10 +422,11 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
   // A fresh study is checked before its store exists: a typo in the dataset or model must not leave behind a store
   // that then refuses the corrected spec as "created from a different spec".
   let checked = false;
+  let fingerprint: DatasetFingerprint | null = null;
   if (builtIn && !existsSync(spec.store)) {
     // a from_config model is written next to the store (a reusable cache keyed by its config)
     if (spec.model.kind !== 'pretrained') ensureDir(dirname(spec.store), 'store');
-    await preflight(spec, materializeModel(spec.model, spec.store));
+    fingerprint = await preflight(spec, materializeModel(spec.model, spec.store));
     checked = true;
   }
   const { store } = await prepareStudy(spec);
@@ -444,7 +447,21 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     if (counts0.failed > 0 && !opts.retryFailed) warn(`${counts0.failed} failed trial(s) are not rerun (use --retry-failed)`);
 
     const model = counts0.pending > 0 ? materializeModel(spec.model, spec.store) : spec.model.kind === 'pretrained' ? spec.model.id : '';
-    if (counts0.pending > 0 && builtIn && !checked) await preflight(spec, model);
+    if (counts0.pending > 0 && builtIn && !checked) fingerprint = await preflight(spec, model);
+    // the data every trial must see: recorded with the study on its first run, compared on every later one
+    if (fingerprint) {
+      const recorded = (await store.getMeta('dataset_fingerprint')) as DatasetFingerprint | null;
+      if (!recorded) await store.setMeta('dataset_fingerprint', fingerprint);
+      else {
+        const why = fingerprintMismatch(recorded, fingerprint);
+        if (why) {
+          throw new UserError(
+            `${spec.source ?? 'study spec'}: dataset: ${why}; the finished trials used the recorded data (see \`tunescope study status\`): restore it, or start a new study (another \`store:\`)`,
+          );
+        }
+        fingerprint = recorded;
+      }
+    }
     await store.startRun({ id: runId, host: hostname(), pid: process.pid, workers: plan.workers, threadsPerWorker: plan.threadsPerWorker });
     runStarted = true;
     activeRuns.add(runId);
@@ -515,6 +532,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
           model,
           dataset: spec.dataset,
           args: trialArgs(spec.args, trial.config, trial.seed, trial.dataSeed),
+          ...(fingerprint ? { dataFingerprint: fingerprint } : {}),
         };
         let outcome: TrialOutcome | null = null;
         let runError: unknown = null;

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDataset, tokenizeCached, type DatasetSpec, type LoadedDataset } from '../data/index.js';
+import { fingerprintMismatch, loadDataset, tokenizeCached, type DatasetFingerprint, type DatasetSpec, type LoadedDataset } from '../data/index.js';
 import type { HubOptions } from '../hub/index.js';
 import {
   DistilBertForSequenceClassification,
@@ -60,6 +60,8 @@ export interface CommonOptions {
   tokenCacheDir?: string | null;
   /** Silences the progress bar (also TUNESCOPE_QUIET=1). */
   quiet?: boolean;
+  /** Refuse to run when the loaded data differ from this (a study's recorded dataset fingerprint). */
+  expectedFingerprint?: DatasetFingerprint;
 }
 
 export interface FineTuneOptions extends CommonOptions {
@@ -89,6 +91,10 @@ async function prepare(opts: CommonOptions, args: TrainingArguments): Promise<Pr
   const config = pretrained.config;
   const dataset = isLoaded(opts.dataset) ? opts.dataset : await loadDataset(opts.dataset, { label2id: config.label2id });
   if (dataset.train.length === 0 && dataset.eval.length === 0) throw new UserError(`dataset ${dataset.source} is empty`);
+  if (opts.expectedFingerprint && dataset.fingerprint) {
+    const why = fingerprintMismatch(opts.expectedFingerprint, dataset.fingerprint);
+    if (why) throw new UserError(`dataset refused: ${why}`);
+  }
   let maxLabel = -1;
   for (const e of dataset.train) maxLabel = Math.max(maxLabel, e.label);
   for (const e of dataset.eval) maxLabel = Math.max(maxLabel, e.label);

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
+import type { DatasetFingerprint } from '../../data/index.js';
 import { analyzeStudy, exportPredictions, formatStudyAnalysis, loadStudySpec, nonFiniteReason, predictionsFormatOf, runStudy, studyRows, type StudySpec, type StudySummary } from '../../study/index.js';
 
 /** Open the store named by a spec file or by the store path itself. */
@@ -53,6 +54,11 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
   if (b) {
     const main = Object.entries(b.metrics).filter(([k]) => ['accuracy', 'f1', 'loss'].includes(k));
     lines.push(`  baseline (${b.source}): ${(main.length > 0 ? main : Object.entries(b.metrics)).map(([k, v]) => `${k}=${Number(v.toPrecision(6))}`).join(', ')}`);
+  }
+  const fp = (await store.getMeta('dataset_fingerprint')) as DatasetFingerprint | null;
+  if (fp) {
+    lines.push(`  dataset fingerprint (checked before every trial): ${fp.files.map((f) => `${f.split} ${f.path} ${f.bytes} bytes sha256 ${f.sha256.slice(0, 16)}`).join('; ')}`);
+    lines.push(`    examples used: train ${fp.train.examples} (sha256 ${fp.train.sha256.slice(0, 16)}), eval ${fp.eval.examples} (sha256 ${fp.eval.sha256.slice(0, 16)})`);
   }
   const runs = await store.listRuns();
   const active = runs.filter((r) => r.finishedAt === null);
