@@ -19,6 +19,7 @@ const benches: Array<() => Promise<Bench>> = [
   () => import('./study.js'),
   () => import('./variability.js'),
   () => import('./serve.js'),
+  () => import('./faults.js'),
 ];
 
 const only = process.argv.slice(2);

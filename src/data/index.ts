@@ -6,3 +6,5 @@ export { subsample, stratifiedHoldout, stratifiedKFold, stratifiedKFoldAssignmen
 export { tokenizeCached, textsHash, defaultTokenCacheDir } from './token-cache.js';
 export type { TextEncoder, TokenizeResult } from './token-cache.js';
 export type { Example, DatasetSpec, LoadedDataset } from './types.js';
+export { fingerprintMismatch, examplesFingerprint, fileFingerprint } from './fingerprint.js';
+export type { DatasetFingerprint, DatasetFileFingerprint } from './fingerprint.js';

@@ -10,6 +10,7 @@ import { downloadFile, isHubId } from '../hub/index.js';
 import { UserError, isUserError } from '../util/index.js';
 import { readRawTable, type RawTable, type RawValue } from './readers.js';
 import { stratifiedHoldout, stratifiedKFold, subsample } from './splits.js';
+import { examplesFingerprint, fileFingerprint } from './fingerprint.js';
 import type { DatasetSpec, Example, LoadedDataset } from './types.js';
 
 const EXTENSIONS = ['.tsv', '.csv', '.jsonl', '.json', '.parquet'];
@@ -346,5 +347,10 @@ export async function loadDataset(spec: DatasetSpec, opts: { label2id?: Record<s
   for (const e of ev) maxLabel = Math.max(maxLabel, e.label);
   const numLabels = Math.max(maxLabel + 1, labelNames?.length ?? 0, 2);
   if (bad.count > 0) notes.push(`skipped ${bad.count} bad rows`);
-  return { train, eval: ev, labelNames, source, skipped: bad.count, numLabels, notes };
+  const files =
+    r.kind === 'splits'
+      ? [...r.train.map((f) => fileFingerprint('train', f)), ...r.eval.map((f) => fileFingerprint('eval', f))]
+      : [fileFingerprint('all', r.single!)];
+  const fingerprint = { files, train: examplesFingerprint(train), eval: examplesFingerprint(ev) };
+  return { train, eval: ev, labelNames, source, skipped: bad.count, numLabels, notes, fingerprint };
 }

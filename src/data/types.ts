@@ -1,5 +1,6 @@
 /** Public shapes of the data module (see contracts.md, src/data). */
 import type { HubOptions } from '../hub/index.js';
+import type { DatasetFingerprint } from './fingerprint.js';
 
 export interface Example {
   text: string;
@@ -46,4 +47,6 @@ export interface LoadedDataset {
   numLabels: number;
   /** Human-readable notes (split fallbacks, subsampling, holdout). */
   notes: string[];
+  /** Content hashes of the split files read and of the examples used (see fingerprint.ts). */
+  fingerprint?: DatasetFingerprint;
 }

@@ -5,15 +5,27 @@
  *   applies a per-request timeout (to the response headers, then as an idle timeout on the body) and sends the
  *   token only to the endpoint's own origin;
  * - an on-disk cache keyed by repo type / id / revision / path with atomic writes, used alone in offline mode;
- * - validation of repo ids, file paths and revisions so that a resolved cache path can never leave the cache dir.
+ * - validation of repo ids, file paths and revisions so that a resolved cache path can never leave the cache dir;
+ * - verification of every download before it is renamed into the cache: the byte count against the size the Hub
+ *   announced (Content-Range / X-Linked-Size of the probe), the sha256 of LFS files against their X-Linked-ETag
+ *   (the git-blob sha1 of small files against their ETag), a size cap per file kind, and a total deadline per file
+ *   besides the idle timeout; orphan `.tmp-*` files of killed downloads are removed;
+ * - a guard on Link-header paging: only the endpoint's own origin, never a URL twice, stop at an empty page, and
+ *   at most MAX_LIST_PAGES pages.
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { downloadFile as hubDownloadFile, fileExists as hubFileExists, listModels as hubListModels, HubApiError } from '@huggingface/hub';
+import {
+  downloadFile as hubDownloadFile,
+  fileDownloadInfo as hubFileDownloadInfo,
+  fileExists as hubFileExists,
+  listModels as hubListModels,
+  HubApiError,
+} from '@huggingface/hub';
 import { UserError } from '../util/index.js';
 
 export interface HubOptions {
@@ -35,6 +47,13 @@ export interface HubOptions {
   timeoutMs?: number;
   /** First backoff delay (doubles each retry, capped at 30 s); default 500. */
   retryBaseMs?: number;
+  /**
+   * Total time one file may take to download, however steadily bytes arrive; default: 10 minutes, or longer for a
+   * large file (at least 100 KiB/s on average).
+   */
+  deadlineMs?: number;
+  /** Largest file accepted, in bytes; default by kind (see sizeCap: 64 MiB for JSON/text, 64 GiB for weights). */
+  maxBytes?: number;
 }
 
 export type RepoType = 'model' | 'dataset';
@@ -48,6 +67,8 @@ interface Resolved {
   retries: number;
   timeoutMs: number;
   retryBaseMs: number;
+  deadlineMs: number | undefined;
+  maxBytes: number | undefined;
   fetch: typeof fetch;
 }
 
@@ -82,6 +103,8 @@ function resolveOptions(opts: HubOptions = {}): Resolved {
     retries: opts.retries ?? 5,
     timeoutMs: opts.timeoutMs ?? 30_000,
     retryBaseMs: opts.retryBaseMs ?? 500,
+    deadlineMs: opts.deadlineMs,
+    maxBytes: opts.maxBytes,
     fetch: globalThis.fetch,
   };
   r.fetch = robustFetch(opts.fetch ?? globalThis.fetch, r);
@@ -291,16 +314,96 @@ function hubError(e: unknown, what: string, r: Resolved): never {
 // ---------------------------------------------------------------------------------------------
 // downloads
 
-async function writeAtomic(dest: string, body: ReadableStream<Uint8Array>): Promise<void> {
-  mkdirSync(dirname(dest), { recursive: true });
-  const tmp = `${dest}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+const MiB = 2 ** 20;
+/** Weights and data may be large; metadata (config, tokenizer, cards) is small, so a huge one is an attack or a mistake. */
+export function sizeCap(path: string): number {
+  const name = basename(path).toLowerCase();
+  if (/\.(safetensors|bin|pt|pth|ckpt|h5|msgpack|onnx|gguf)$/.test(name)) return 64 * 1024 * MiB;
+  if (/\.(parquet|arrow|tsv|csv|jsonl|txt\.gz|gz|zip|tar)$/.test(name)) return 16 * 1024 * MiB;
+  return 64 * MiB;
+}
+
+const ORPHAN_RE = /\.tmp-(\d+)-[a-z0-9]+$/;
+
+function pidAlive(pid: number): boolean {
   try {
-    await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), createWriteStream(tmp));
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** `.tmp-<pid>-*` files beside `dest` left by a download whose process is gone (killed mid-transfer). */
+function removeOrphans(dest: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dirname(dest));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const m = ORPHAN_RE.exec(n);
+    if (m && n.startsWith(basename(dest)) && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) rmSync(join(dirname(dest), n), { force: true });
+  }
+}
+
+export interface Expected {
+  /** bytes announced by the Hub (probe Content-Range total or X-Linked-Size); verified exactly */
+  size?: number;
+  /** ETag / X-Linked-ETag: a sha256 (LFS) or a git-blob sha1 (small files); verified when it has either form */
+  etag?: string;
+  maxBytes: number;
+  deadlineMs: number;
+  what: string;
+}
+
+/** Streams `body` to a temp file next to `dest`, verifies size and hash, then renames it into place. */
+async function writeVerified(dest: string, body: ReadableStream<Uint8Array>, exp: Expected): Promise<void> {
+  mkdirSync(dirname(dest), { recursive: true });
+  removeOrphans(dest);
+  const tmp = `${dest}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const tag = exp.etag?.replace(/^W\//, '').replace(/"/g, '').toLowerCase();
+  const sha256 = tag && /^[0-9a-f]{64}$/.test(tag) ? createHash('sha256') : null;
+  const sha1 = tag && /^[0-9a-f]{40}$/.test(tag) && exp.size !== undefined ? createHash('sha1').update(`blob ${exp.size}\0`) : null;
+  let bytes = 0;
+  const limit = Math.min(exp.maxBytes, exp.size ?? Infinity);
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), exp.deadlineMs).unref();
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length;
+      if (bytes > limit) {
+        done(new UserError(exp.size !== undefined && bytes > exp.size
+          ? `Hub download of ${exp.what} is longer than the ${exp.size} bytes announced`
+          : `Hub download of ${exp.what} exceeds the size cap of ${exp.maxBytes} bytes`));
+        return;
+      }
+      sha256?.update(chunk);
+      sha1?.update(chunk);
+      done(null, chunk);
+    },
+  });
+  try {
+    await pipeline(Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>), meter, createWriteStream(tmp), { signal: deadline.signal });
+    if (exp.size !== undefined && bytes !== exp.size) {
+      throw new UserError(`Hub download of ${exp.what} is incomplete: ${bytes} of ${exp.size} bytes (connection closed early or a short body)`);
+    }
+    const got = sha256?.digest('hex') ?? sha1?.digest('hex');
+    if (got !== undefined && got !== tag) throw new UserError(`Hub download of ${exp.what} is corrupt: its ${sha256 ? 'sha256' : 'git sha1'} is ${got}, the Hub says ${tag}`);
     renameSync(tmp, dest);
   } catch (e) {
     rmSync(tmp, { force: true });
+    if (deadline.signal.aborted) throw new UserError(`Hub download of ${exp.what} did not finish within ${exp.deadlineMs} ms (${bytes} bytes received)`);
     throw e;
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+/** 10 minutes, or the time of a 100 KiB/s transfer of `size` bytes when that is longer. */
+function defaultDeadline(size: number | undefined): number {
+  return Math.max(600_000, ((size ?? 0) / (100 * 1024)) * 1000);
 }
 
 type FetchResult = { kind: 'ok'; path: string } | { kind: 'missing' };
@@ -318,21 +421,19 @@ async function fetchOne(r: Resolved, repoType: RepoType, repo: string, path: str
     );
   }
   const what = describe(repoType, repo, path, r.revision);
-  let blob: Blob | null;
   try {
-    blob = await hubDownloadFile({
-      repo: { type: repoType, name: repo },
-      path,
-      revision: r.revision,
-      hubUrl: r.endpoint,
-      fetch: r.fetch,
-    });
-    if (blob === null) {
+    const repoRef = { type: repoType, name: repo } as const;
+    const info = await hubFileDownloadInfo({ repo: repoRef, path, revision: r.revision, hubUrl: r.endpoint, fetch: r.fetch });
+    if (info === null) {
       mkdirSync(dirname(marker), { recursive: true });
       writeFileSync(marker, '');
       return { kind: 'missing' };
     }
-    await writeAtomic(dest, blob.stream());
+    const maxBytes = r.maxBytes ?? sizeCap(path);
+    if (!(info.size <= maxBytes)) throw new UserError(`Hub file ${what} is ${info.size} bytes, above the size cap of ${maxBytes} bytes for this kind of file`);
+    const blob = await hubDownloadFile({ repo: repoRef, path, revision: r.revision, hubUrl: r.endpoint, fetch: r.fetch, downloadInfo: info });
+    if (blob === null) throw new UserError(`not found on the Hub (${r.endpoint}): ${what}`);
+    await writeVerified(dest, blob.stream(), { size: info.size, etag: info.etag, maxBytes, deadlineMs: r.deadlineMs ?? defaultDeadline(info.size), what });
   } catch (e) {
     hubError(e, what, r);
   }
@@ -389,6 +490,50 @@ export async function fileExists(repo: string, path: string, opts: HubOptions & 
 // ---------------------------------------------------------------------------------------------
 // listing
 
+/** Pages of one listing at most (the Hub pages 1000 models at a time: a million models). */
+export const MAX_LIST_PAGES = 1000;
+
+/**
+ * Wraps the fetch the client library pages with: its Link `rel="next"` is kept only when it points to the
+ * endpoint's own origin, to a URL not fetched before in this listing, after a non-empty page, and within
+ * MAX_LIST_PAGES. Otherwise the header is dropped, which ends the library's paging loop.
+ */
+function pagingGuard(base: typeof fetch, endpoint: string, maxPages = MAX_LIST_PAGES): typeof fetch {
+  const origin = new URL(endpoint).origin;
+  const fetched = new Set<string>();
+  let pages = 0;
+  const guarded = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    fetched.add(new URL(url).href);
+    pages++;
+    const resp = await base(input, init);
+    const link = resp.headers.get('link');
+    if (!link || !resp.ok) return resp;
+    const text = await resp.text();
+    let empty = false;
+    try {
+      const body = JSON.parse(text) as unknown;
+      empty = Array.isArray(body) && body.length === 0;
+    } catch {
+      /* not JSON: the library reports it */
+    }
+    const next = /<([^>]+)>\s*;\s*rel="?next"?/.exec(link)?.[1];
+    let follow = false;
+    try {
+      const u = next ? new URL(next, url) : null;
+      follow = u !== null && u.origin === origin && !fetched.has(u.href) && !empty && pages < maxPages;
+    } catch {
+      follow = false;
+    }
+    const headers = new Headers(resp.headers);
+    if (!follow) headers.delete('link');
+    const out = new Response(text, { status: resp.status, statusText: resp.statusText, headers });
+    Object.defineProperty(out, 'url', { value: resp.url });
+    return out;
+  };
+  return guarded as typeof fetch;
+}
+
 export interface ListedModel {
   id: string;
   tags?: string[];
@@ -422,7 +567,7 @@ export async function* listModels(
   try {
     for await (const m of hubListModels({
       hubUrl: r.endpoint,
-      fetch: r.fetch,
+      fetch: pagingGuard(r.fetch, r.endpoint),
       limit: opts.limit,
       search: { query: opts.search, tags: tags.length ? tags : undefined },
       additionalFields: ['tags'],

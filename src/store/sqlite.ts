@@ -4,10 +4,11 @@
  * Claiming is `BEGIN IMMEDIATE` (the write lock is taken before the read), so two workers never get the same trial.
  */
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../util/index.js';
 import { decodePredictions, encodePredictions } from './predictions.js';
+import { guardStore, StoreError, toStoreError } from './errors.js';
 import type {
   BaselineRecord,
   EpochMetricsRow,
@@ -192,8 +193,13 @@ export class SqliteStudyStore implements StudyStore {
   constructor(path: string, opts: { readonly?: boolean } = {}) {
     this.location = resolve(path);
     if (opts.readonly && !existsSync(this.location)) throw new UserError(`study store not found: ${path}`);
-    if (!opts.readonly) mkdirSync(dirname(this.location), { recursive: true });
     try {
+      if (!opts.readonly) {
+        mkdirSync(dirname(this.location), { recursive: true });
+        // a WAL store writes beside itself: a read-only file or folder is named as such, not "unable to open"
+        accessSync(existsSync(this.location) ? this.location : dirname(this.location), fsConstants.W_OK);
+        accessSync(dirname(this.location), fsConstants.W_OK);
+      }
       this.db = new Database(this.location, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false, timeout: 15_000 });
       if (!opts.readonly) {
         this.db.pragma('journal_mode = WAL');
@@ -217,6 +223,8 @@ export class SqliteStudyStore implements StudyStore {
       }
     } catch (e) {
       if (e instanceof UserError) throw e;
+      const se = toStoreError(e, this.location);
+      if (se instanceof StoreError) throw se;
       const code = (e as { code?: string }).code;
       if (code === 'SQLITE_NOTADB') throw new UserError(`${path} is not a SQLite database`);
       throw new UserError(`cannot open study store ${path}: ${(e as Error).message}`);
@@ -478,10 +486,30 @@ export class SqliteStudyStore implements StudyStore {
     return String(this.db.pragma('data_version', { simple: true }));
   }
 
+  async getMeta(key: string): Promise<unknown> {
+    let row: { value: string } | undefined;
+    try {
+      row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    } catch (e) {
+      // a store written before the meta table existed, opened read-only
+      if (/no such table/.test((e as Error).message)) return null;
+      throw e;
+    }
+    return row ? (JSON.parse(row.value) as unknown) : null;
+  }
+
+  async setMeta(key: string, value: unknown): Promise<void> {
+    this.db.exec(META_TABLE);
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, JSON.stringify(value));
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
 }
+
+/** Created on first use (no schema version change: older tunescope versions ignore it). */
+const META_TABLE = 'CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)';
 
 /** Open (creating if needed) a SQLite study store. */
 export function openSqliteStore(path: string, opts: { readonly?: boolean } = {}): SqliteStudyStore {
@@ -493,5 +521,6 @@ export function openStore(location: string, opts: { readonly?: boolean } = {}): 
   if (/^postgres(ql)?:\/\//.test(location)) {
     throw new UserError('PostgreSQL study stores are not implemented yet; use a SQLite file path (store: ./runs/NAME.sqlite)');
   }
-  return openSqliteStore(location, opts);
+  // every store goes through guardStore: a full disk or a read-only file is one clear error, not a stack trace
+  return guardStore(openSqliteStore(location, opts));
 }

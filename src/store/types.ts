@@ -145,5 +145,8 @@ export interface StudyStore {
    * poll it instead of re-reading everything). Optional: without it a reader compares counts and run heartbeats.
    */
   changeToken?(): Promise<string>;
+  /** Study-level facts beside the spec (e.g. `dataset_fingerprint`), as JSON; null when never set. */
+  getMeta(key: string): Promise<unknown>;
+  setMeta(key: string, value: unknown): Promise<void>;
   close(): Promise<void>;
 }

@@ -143,8 +143,63 @@ function gridLevels(f: Factor): number[] {
   return out;
 }
 
-/** The design's configurations (without seeds), in a deterministic order. */
-export function designConfigs(design: StudySpec['design']): TrialConfig[] {
+/** Trials a study may have unless `execution.max_trials` says more: above it a typo (levels: 10000) is likelier than intent. */
+export const DEFAULT_MAX_TRIALS = 10_000;
+/** No spec may go above this: every trial is a row in the store and an object in memory while the design expands. */
+export const HARD_MAX_TRIALS = 1_000_000;
+
+/**
+ * How many configurations a design has at most, computed from the spec without materialising it (a grid is the
+ * product of its level counts; rounding may merge a few levels, never add any). Every design type passes here,
+ * so the size bound holds for all of them.
+ */
+export function designSize(design: StudySpec['design']): number {
+  if (design.type === 'grid') return design.factors.reduce((p, f) => p * ('values' in f ? f.values.length : f.levels!), 1);
+  if (design.n !== undefined) return design.n;
+  return designConfigs(design, { unchecked: true }).length;
+}
+
+/** Replicates per configuration: distinct seeds × distinct data seeds. */
+function replicates(spec: Pick<StudySpec, 'seeds'> & { data_seeds?: number[] | null }): number {
+  return new Set(spec.seeds).size * (spec.data_seeds ? new Set(spec.data_seeds).size : 1);
+}
+
+/** Configurations × seeds (× data seeds), plus the baseline's trials, without expanding. */
+export function trialCount(spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'> & { data_seeds?: number[] | null }): number {
+  const seeds = replicates(spec);
+  const b = spec.baseline;
+  return designSize(spec.design) * seeds + (b?.kind === 'evaluate' ? 1 : b?.kind === 'config' ? seeds : 0);
+}
+
+/** A clear error when the design is larger than the bound (`execution.max_trials`, default DEFAULT_MAX_TRIALS). */
+export function checkDesignSize(
+  spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'> & { data_seeds?: number[] | null; execution?: Pick<StudySpec['execution'], 'max_trials'> },
+): number {
+  const limit = Math.min(spec.execution?.max_trials ?? DEFAULT_MAX_TRIALS, HARD_MAX_TRIALS);
+  const configs = designSize(spec.design);
+  const total = trialCount(spec);
+  if (!(total <= limit)) {
+    const shape =
+      spec.design.type === 'grid'
+        ? spec.design.factors.map((f) => `${f.name} ${'values' in f ? f.values.length : f.levels}`).join(' × ')
+        : `n ${configs}`;
+    const raise =
+      limit < HARD_MAX_TRIALS && total <= HARD_MAX_TRIALS
+        ? `; set execution.max_trials: ${total} to run it anyway`
+        : ` (the most any study may have is ${HARD_MAX_TRIALS.toLocaleString('en-US')})`;
+    throw new UserError(
+      `design: ${Number.isFinite(total) ? total.toLocaleString('en-US') : total} trials (${shape} configurations × ${replicates(spec)} seed(s)) is above the limit of ${limit.toLocaleString('en-US')}${raise}`,
+    );
+  }
+  return total;
+}
+
+/** The design's configurations (without seeds), in a deterministic order. Bounded by HARD_MAX_TRIALS. */
+export function designConfigs(design: StudySpec['design'], opts: { unchecked?: boolean } = {}): TrialConfig[] {
+  if (!opts.unchecked) {
+    const size = designSize(design);
+    if (!(size <= HARD_MAX_TRIALS)) throw new UserError(`design: ${size} configurations is above the limit of ${HARD_MAX_TRIALS.toLocaleString('en-US')}`);
+  }
   const fs = design.factors;
   let points: TrialConfig[];
   if (design.type === 'grid') {
@@ -187,7 +242,10 @@ export function seedPairs(spec: Pick<StudySpec, 'seeds' | 'data_seeds'>): Array<
  * configuration × seeds × data seeds), then the design × seeds × data seeds. A reference configuration that is
  * also a design point is one trial serving both roles.
  */
-export function expandDesign(spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'> & { data_seeds?: number[] | null }): Trial[] {
+export function expandDesign(
+  spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'> & { data_seeds?: number[] | null; execution?: Pick<StudySpec['execution'], 'max_trials'> },
+): Trial[] {
+  checkDesignSize(spec);
   const trials = new Map<string, Trial>();
   const pairs = seedPairs({ seeds: spec.seeds, data_seeds: spec.data_seeds ?? null });
   let ordinal = 0;

@@ -1,7 +1,7 @@
 /** Study specs, designs (grid, random, LHS, Sobol) and their parallel, resumable execution. */
 export { loadStudySpec, parseStudySpec, parseStudySpecText, specHash, canonicalJson, studySpecSchema } from './spec.js';
 export type { StudySpec, StudySpecInput, Factor, FactorRange, ModelSource, BaselineSpec, DatasetSource } from './spec.js';
-export { expandDesign, designConfigs, trialId, sobolPoints, latinHypercube, mapUnit, SOBOL_MAX_DIMENSIONS } from './design.js';
+export { expandDesign, designConfigs, designSize, trialCount, checkDesignSize, DEFAULT_MAX_TRIALS, HARD_MAX_TRIALS, trialId, sobolPoints, latinHypercube, mapUnit, SOBOL_MAX_DIMENSIONS } from './design.js';
 export type { Trial, TrialConfig, TrialKind } from './design.js';
 export { runStudy, prepareStudy, planExecution, runIsAlive, baselineFromTrials, nonFiniteReason, checkTrainingArguments } from './run.js';
 export type { RunStudyOptions, StudySummary, StudyEvent } from './run.js';

@@ -22,7 +22,7 @@ import { materializeModel } from './model-dir.js';
 import { trialArgs, type TrialRunner, type TrialTask, type TrialProgress } from './runner.js';
 import { createStudyProgress, type StudyProgress } from './progress.js';
 import { resolveTrainingArguments, resolvePrecision, ARGUMENT_SPECS } from '../train/index.js';
-import { evalSubsampleSeed, loadDataset } from '../data/index.js';
+import { evalSubsampleSeed, fingerprintMismatch, loadDataset, type DatasetFingerprint } from '../data/index.js';
 import { downloadFile, isHubId } from '../hub/index.js';
 import { existsSync } from 'node:fs';
 import { toDatasetSpec } from './dataset-spec.js';
@@ -188,6 +188,9 @@ async function refreshBaseline(store: StudyStore, spec: StudySpec): Promise<Base
  * design), with every expanded trial inserted. Returns the open store (caller closes).
  */
 export async function prepareStudy(spec: StudySpec, store?: StudyStore): Promise<{ store: StudyStore; created: boolean }> {
+  // the whole design is validated and expanded before the store is opened: an error here (a design above the
+  // size bound, a baseline.config value of the wrong type) must not leave a study row that refuses the fixed spec
+  const trials = expandDesign(spec);
   const s = store ?? openStore(spec.store);
   try {
     let existing = await s.getStudy();
@@ -211,7 +214,6 @@ export async function prepareStudy(spec: StudySpec, store?: StudyStore): Promise
           `its trials would not be comparable. Use a new store (set \`store:\` to another path) or delete ${s.location} to start over`,
       );
     }
-    const trials = expandDesign(spec);
     const evalSeed = evalSubsampleSeed(toDatasetSpec(spec.dataset));
     await s.addTrials(
       trials.map((t) => ({
@@ -238,9 +240,20 @@ export function checkTrainingArguments(spec: StudySpec): void {
     throw new UserError(`${where}: args: ${(e as Error).message}`);
   }
   const known = new Set<string>(ARGUMENT_SPECS.map((a) => a.name));
-  const names = [...spec.design.factors.map((f) => f.name), ...(spec.baseline?.kind === 'config' ? Object.keys(spec.baseline.config) : [])];
-  for (const n of names) {
-    if (!known.has(n)) throw new UserError(`${where}: design.factors.${n}: not an HF training argument tunescope knows (e.g. learning_rate, per_device_train_batch_size, num_train_epochs, weight_decay, warmup_ratio)`);
+  const names = [
+    ...spec.design.factors.map((f) => [`design.factors.${f.name}`, f.name] as const),
+    ...(spec.baseline?.kind === 'config' ? Object.keys(spec.baseline.config).map((k) => [`baseline.config.${k}`, k] as const) : []),
+  ];
+  for (const [path, n] of names) {
+    if (!known.has(n)) throw new UserError(`${where}: ${path}: not an HF training argument tunescope knows (e.g. learning_rate, per_device_train_batch_size, num_train_epochs, weight_decay, warmup_ratio)`);
+  }
+  // baseline.config values are training arguments too: a wrong type or range is one error now, not a failed baseline
+  if (spec.baseline?.kind === 'config') {
+    try {
+      resolveTrainingArguments({ ...spec.args, ...spec.baseline.config } as Parameters<typeof resolveTrainingArguments>[0]);
+    } catch (e) {
+      throw new UserError(`${where}: baseline.config: ${(e as Error).message}`);
+    }
   }
 }
 
@@ -248,10 +261,11 @@ export function checkTrainingArguments(spec: StudySpec): void {
  * Before any trial of the built-in trainer: the dataset loads (splits, columns, labels) and a Hub model is
  * reachable, so a typo or an offline machine is one clear error instead of every trial failing the same way.
  */
-export async function preflight(spec: StudySpec, model: string): Promise<void> {
+export async function preflight(spec: StudySpec, model: string): Promise<DatasetFingerprint | null> {
   const where = spec.source ?? 'study spec';
+  let fingerprint: DatasetFingerprint | null;
   try {
-    await loadDataset(toDatasetSpec(spec.dataset));
+    fingerprint = (await loadDataset(toDatasetSpec(spec.dataset))).fingerprint ?? null;
   } catch (e) {
     throw new UserError(`${where}: dataset: ${(e as Error).message}`);
   }
@@ -263,6 +277,7 @@ export async function preflight(spec: StudySpec, model: string): Promise<void> {
       throw new UserError(`${where}: model: ${(e as Error).message}`);
     }
   }
+  return fingerprint;
 }
 
 interface Slot {
@@ -408,10 +423,11 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
   // A fresh study is checked before its store exists: a typo in the dataset or model must not leave behind a store
   // that then refuses the corrected spec as "created from a different spec".
   let checked = false;
+  let fingerprint: DatasetFingerprint | null = null;
   if (builtIn && !existsSync(spec.store)) {
     // a from_config model is written next to the store (a reusable cache keyed by its config)
     if (spec.model.kind !== 'pretrained') ensureDir(dirname(spec.store), 'store');
-    await preflight(spec, materializeModel(spec.model, spec.store));
+    fingerprint = await preflight(spec, materializeModel(spec.model, spec.store));
     checked = true;
   }
   const { store } = await prepareStudy(spec);
@@ -432,7 +448,21 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     if (counts0.failed > 0 && !opts.retryFailed) warn(`${counts0.failed} failed trial(s) are not rerun (use --retry-failed)`);
 
     const model = counts0.pending > 0 ? materializeModel(spec.model, spec.store) : spec.model.kind === 'pretrained' ? spec.model.id : '';
-    if (counts0.pending > 0 && builtIn && !checked) await preflight(spec, model);
+    if (counts0.pending > 0 && builtIn && !checked) fingerprint = await preflight(spec, model);
+    // the data every trial must see: recorded with the study on its first run, compared on every later one
+    if (fingerprint) {
+      const recorded = (await store.getMeta('dataset_fingerprint')) as DatasetFingerprint | null;
+      if (!recorded) await store.setMeta('dataset_fingerprint', fingerprint);
+      else {
+        const why = fingerprintMismatch(recorded, fingerprint);
+        if (why) {
+          throw new UserError(
+            `${spec.source ?? 'study spec'}: dataset: ${why}; the finished trials used the recorded data (see \`tunescope study status\`): restore it, or start a new study (another \`store:\`)`,
+          );
+        }
+        fingerprint = recorded;
+      }
+    }
     await store.startRun({ id: runId, host: hostname(), pid: process.pid, workers: plan.workers, threadsPerWorker: plan.threadsPerWorker });
     runStarted = true;
     activeRuns.add(runId);
@@ -447,12 +477,13 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     showCounts();
 
     const stop = new AbortController();
-    const onUserAbort = () => {
+    // Cooperative stop: the runners see their abort signal between training steps and throw; a worker is never
+    // terminated while a trial runs in it (worker.terminate() inside an ONNX Runtime call aborts the whole process).
+    const stopAll = () => {
       stop.abort();
       for (const s of slots) s.abort();
-      // a runner that does not stop within the grace period is terminated (its trial goes back to pending)
-      setTimeout(() => slots.forEach((s) => void s.close().catch(() => {})), ABORT_GRACE_MS).unref();
     };
+    const onUserAbort = stopAll;
     if (opts.signal?.aborted) onUserAbort();
     opts.signal?.addEventListener('abort', onUserAbort);
 
@@ -502,26 +533,34 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
           model,
           dataset: spec.dataset,
           args: trialArgs(spec.args, trial.config, trial.seed, trial.dataSeed),
+          ...(fingerprint ? { dataFingerprint: fingerprint } : {}),
         };
+        let outcome: TrialOutcome | null = null;
+        let runError: unknown = null;
         try {
-          const outcome = await slot.run(task);
-          const ok = await store.completeTrial(trial.id, runId, outcome);
-          if (ok) {
-            ranNow++;
-            live.done++;
-            opts.onEvent?.({ type: 'trial-done', trial, worker: slot.name, outcome });
-            const why = nonFiniteReason(outcome.metrics);
-            if (why) progress?.log(`trial ${trial.id} (${label}): ${why}`);
-            if (trial.isBaseline) baseline = await refreshBaseline(store, spec);
-          }
+          outcome = await slot.run(task);
         } catch (e) {
-          if (e instanceof AbortedTrial || stop.signal.aborted) {
+          runError = e;
+        }
+        // store errors below are not the trial's fault: they end this loop and stop the study (see guarded())
+        try {
+          if (outcome) {
+            const ok = await store.completeTrial(trial.id, runId, outcome);
+            if (ok) {
+              ranNow++;
+              live.done++;
+              opts.onEvent?.({ type: 'trial-done', trial, worker: slot.name, outcome });
+              const why = nonFiniteReason(outcome.metrics);
+              if (why) progress?.log(`trial ${trial.id} (${label}): ${why}`);
+              if (trial.isBaseline) baseline = await refreshBaseline(store, spec);
+            }
+          } else if (runError instanceof AbortedTrial || stop.signal.aborted) {
             await store.releaseTrial(trial.id, runId);
-          } else if (e instanceof WorkerStartError) {
+          } else if (runError instanceof WorkerStartError) {
             await store.releaseTrial(trial.id, runId);
-            fatal = e;
+            fatal = runError;
           } else {
-            const msg = errorText(e);
+            const msg = errorText(runError);
             const ok = await store.failTrial(trial.id, runId, msg);
             if (ok) {
               failedNow++;
@@ -538,7 +577,17 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         }
       }
     };
-    await Promise.all(slots.map((_, i) => loop(i)));
+    // one loop failing (the store is full or gone) stops the others cooperatively; all of them end before the
+    // workers are closed, so no worker is terminated mid-trial
+    const guarded = async (i: number) => {
+      try {
+        await loop(i);
+      } catch (e) {
+        fatal ??= e as Error;
+        stopAll();
+      }
+    };
+    await Promise.all(slots.map((_, i) => guarded(i)));
     opts.signal?.removeEventListener('abort', onUserAbort);
     if (fatal) throw fatal;
     baseline = await refreshBaseline(store, spec);

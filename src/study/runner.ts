@@ -3,6 +3,7 @@
  * tests and users can pass their own: a function (run in-process) or a module exporting `runTrial` (run in worker threads).
  */
 import type { TrialOutcome } from '../store/index.js';
+import type { DatasetFingerprint } from '../data/index.js';
 import type { DatasetSource } from './spec.js';
 import type { TrialConfig, TrialKind } from './design.js';
 
@@ -16,6 +17,8 @@ export interface TrialTask {
   /** Hub id or local folder of the starting model (a from-scratch config is materialised as a folder first) */
   model: string;
   dataset: DatasetSource;
+  /** The data the study recorded (split file hashes, subsample hashes): a trial that reads other data is refused. */
+  dataFingerprint?: DatasetFingerprint;
   /** HF TrainingArguments: the spec's fixed args, then the trial's configuration, then `seed` */
   args: Record<string, number | string | boolean>;
 }

@@ -121,6 +121,8 @@ const executionSchema = z
     threads_per_worker: z.union([posInt, z.literal('auto')], { error: "expected a positive integer or 'auto'" }).optional(),
     /** Allow workers × threads above the core count. */
     oversubscribe: z.boolean().optional(),
+    /** Raise the design-size bound (trials incl. seeds; default DEFAULT_MAX_TRIALS), up to HARD_MAX_TRIALS. */
+    max_trials: posInt.optional(),
   })
   .strict();
 
@@ -183,7 +185,7 @@ export interface StudySpec {
   /** HF data_seed values crossed with `seeds`; null: each trial's data order follows its seed (HF's default) */
   data_seeds: number[] | null;
   args: Record<string, number | string | boolean>;
-  execution: { workers: number | 'auto'; threads_per_worker: number | 'auto'; oversubscribe: boolean };
+  execution: { workers: number | 'auto'; threads_per_worker: number | 'auto'; oversubscribe: boolean; max_trials?: number };
   store: string;
   analysis: { degree: 1 | 2 | 3 | 'cv'; log_lr: boolean; standardize: boolean; frame: 'absolute' | 'relative' | 'both'; responses: string[] };
   /** where it was read from (null when built in memory) */
@@ -349,6 +351,7 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
       workers: s.execution?.workers ?? 'auto',
       threads_per_worker: s.execution?.threads_per_worker ?? 'auto',
       oversubscribe: s.execution?.oversubscribe ?? false,
+      ...(s.execution?.max_trials !== undefined ? { max_trials: s.execution.max_trials } : {}),
     },
     store: storePath,
     analysis: {

@@ -43,7 +43,7 @@ export async function runTrial(task: TrialTask, ctx: TrialContext): Promise<Tria
   const backend = `onnxruntime-node cpu, ${ctx.threads} thread(s)`;
   if (task.kind === 'evaluate') {
     const t0 = performance.now();
-    const { metrics: m, predictions } = await evaluateModelWithPredictions({ model: task.model, dataset: data, args, quiet: true });
+    const { metrics: m, predictions } = await evaluateModelWithPredictions({ model: task.model, dataset: data, args, quiet: true, signal: ctx.signal, expectedFingerprint: task.dataFingerprint });
     return { metrics: metricsRecord(m), predictions, epochs: [], trainSeconds: (performance.now() - t0) / 1000, backend, versions: packageVersions() };
   }
   const r = await fineTune({
@@ -51,6 +51,7 @@ export async function runTrial(task: TrialTask, ctx: TrialContext): Promise<Tria
     dataset: data,
     args,
     signal: ctx.signal,
+    expectedFingerprint: task.dataFingerprint,
     quiet: true,
     onProgress: (p) => ctx.onProgress(p),
   });

@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadDataset, tokenizeCached, type DatasetSpec, type LoadedDataset } from '../data/index.js';
+import { fingerprintMismatch, loadDataset, tokenizeCached, type DatasetFingerprint, type DatasetSpec, type LoadedDataset } from '../data/index.js';
 import type { HubOptions } from '../hub/index.js';
 import {
   DistilBertForSequenceClassification,
@@ -62,6 +62,8 @@ export interface CommonOptions {
   tokenCacheDir?: string | null;
   /** Silences the progress bar (also TUNESCOPE_QUIET=1). */
   quiet?: boolean;
+  /** Refuse to run when the loaded data differ from this (a study's recorded dataset fingerprint). */
+  expectedFingerprint?: DatasetFingerprint;
 }
 
 export interface FineTuneOptions extends CommonOptions {
@@ -91,6 +93,10 @@ async function prepare(opts: CommonOptions, args: TrainingArguments): Promise<Pr
   const config = pretrained.config;
   const dataset = isLoaded(opts.dataset) ? opts.dataset : await loadDataset(opts.dataset, { label2id: config.label2id });
   if (dataset.train.length === 0 && dataset.eval.length === 0) throw new UserError(`dataset ${dataset.source} is empty`);
+  if (opts.expectedFingerprint && dataset.fingerprint) {
+    const why = fingerprintMismatch(opts.expectedFingerprint, dataset.fingerprint);
+    if (why) throw new UserError(`dataset refused: ${why}`);
+  }
   let maxLabel = -1;
   for (const e of dataset.train) maxLabel = Math.max(maxLabel, e.label);
   for (const e of dataset.eval) maxLabel = Math.max(maxLabel, e.label);
@@ -247,7 +253,13 @@ export function writeRunFiles(dir: string, r: FineTuneResult): void {
   writeJsonAtomic(join(dir, 'training_args.json'), r.args);
 }
 
-type EvaluateOptions = CommonOptions & { args?: Partial<TrainingArguments>; /** what loading did (e.g. weights initialised from the config, subsampling) */ onNote?: (note: string) => void };
+type EvaluateOptions = CommonOptions & {
+  args?: Partial<TrainingArguments>;
+  /** what loading did (e.g. weights initialised from the config, subsampling) */
+  onNote?: (note: string) => void;
+  /** checked between evaluation batches (a cooperative stop) */
+  signal?: AbortSignal;
+};
 
 /** Evaluates `model` on the dataset's evaluation split without training (a study's baseline). */
 export async function evaluateModel(opts: EvaluateOptions): Promise<EvalMetrics> {
@@ -269,6 +281,7 @@ export async function evaluateModelWithPredictions(opts: EvaluateOptions): Promi
       padTokenId: p.tokenizer.padTokenId,
       batchSize: args.per_device_eval_batch_size,
       padToLength: args.pad_to_max_length ? p.maxLength : undefined,
+      signal: opts.signal,
     });
   } finally {
     await model.dispose();

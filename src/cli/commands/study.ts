@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
+import type { DatasetFingerprint } from '../../data/index.js';
 import { analyzeStudy, exportPredictions, formatStudyAnalysis, loadStudySpec, nonFiniteReason, predictionsFormatOf, runStudy, studyRows, type StudyEvent, type StudySpec, type StudySummary } from '../../study/index.js';
 import { checkServeOptions, startServer, type DashboardServer } from '../../server/index.js';
 import { closeOnSignal, portFlag, serveBanner } from './serve.js';
@@ -87,6 +88,11 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
     const main = Object.entries(b.metrics).filter(([k]) => ['accuracy', 'f1', 'loss'].includes(k));
     lines.push(`  baseline (${b.source}): ${(main.length > 0 ? main : Object.entries(b.metrics)).map(([k, v]) => `${k}=${Number(v.toPrecision(6))}`).join(', ')}`);
   }
+  const fp = (await store.getMeta('dataset_fingerprint')) as DatasetFingerprint | null;
+  if (fp) {
+    lines.push(`  dataset fingerprint (checked before every trial): ${fp.files.map((f) => `${f.split} ${f.path} ${f.bytes} bytes sha256 ${f.sha256.slice(0, 16)}`).join('; ')}`);
+    lines.push(`    examples used: train ${fp.train.examples} (sha256 ${fp.train.sha256.slice(0, 16)}), eval ${fp.eval.examples} (sha256 ${fp.eval.sha256.slice(0, 16)})`);
+  }
   const runs = await store.listRuns();
   const active = runs.filter((r) => r.finishedAt === null);
   if (runs.length > 0) lines.push(`  runs: ${runs.length} (${active.length} not finished: ${active.map((r) => `pid ${r.pid} on ${r.host}, heartbeat ${r.heartbeatAt}`).join('; ') || 'none'})`);
@@ -130,13 +136,18 @@ export function register(program: Command): void {
       const dashboard = o.serve ? dashboardBeside(specPath, { host: o.host, port: o.port, token }) : null;
       const ac = new AbortController();
       let interrupts = 0;
-      const onSigint = () => {
+      const onSigint = (signal: NodeJS.Signals) => {
         interrupts++;
         if (interrupts === 1) {
-          process.stderr.write('\ntunescope: stopping (running trials go back to pending; Ctrl-C again to quit at once)\n');
+          process.stderr.write('\ntunescope: stopping after the current training step (running trials go back to pending; Ctrl-C again to quit at once)\n');
           ac.abort();
         } else {
-          process.exit(130);
+          // quit at once without running exit handlers: process.exit would terminate worker threads that may be
+          // inside a native ONNX Runtime call (an abort with a core dump). The default action of the signal ends
+          // the process as kill -9 would, which the store survives (running trials are recovered on the next run).
+          process.off('SIGINT', onSigint);
+          process.off('SIGTERM', onSigint);
+          process.kill(process.pid, signal);
         }
       };
       process.on('SIGINT', onSigint);
