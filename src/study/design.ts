@@ -9,7 +9,8 @@
  */
 import { Rng } from '../util/index.js';
 import { UserError } from '../util/index.js';
-import { canonicalJson, sha256, type Factor, type StudySpec } from './spec.js';
+import { codedDesign } from './coded.js';
+import { CODED_DESIGNS, canonicalJson, sha256, type Factor, type StudySpec } from './spec.js';
 
 export type TrialConfig = Record<string, number>;
 export type TrialKind = 'train' | 'evaluate';
@@ -131,6 +132,7 @@ function roundSig(x: number): number {
 
 function gridLevels(f: Factor): number[] {
   if ('values' in f) return f.values;
+  if (f.allowed) return f.allowed;
   const k = f.levels!;
   if (k === 1) return [mapUnit(f, 0.5)];
   const out: number[] = [];
@@ -143,11 +145,22 @@ function gridLevels(f: Factor): number[] {
   return out;
 }
 
-/** The design's configurations (without seeds), in a deterministic order. */
-export function designConfigs(design: StudySpec['design']): TrialConfig[] {
+/**
+ * The design's runs in a deterministic order, with repeats: a configuration listed r times is run with r sets of
+ * seeds (the centre points of a CCD or Box–Behnken design, a point an optimal design takes twice).
+ */
+export function designRuns(design: StudySpec['design'], args: StudySpec['args'] = {}): TrialConfig[] {
+  if (CODED_DESIGNS.has(design.type)) return codedDesign(design, args).runs.map((r) => r.config);
+  return designConfigs(design);
+}
+
+/** The design's distinct configurations (without seeds), in a deterministic order. */
+export function designConfigs(design: StudySpec['design'], args: StudySpec['args'] = {}): TrialConfig[] {
   const fs = design.factors;
   let points: TrialConfig[];
-  if (design.type === 'grid') {
+  if (CODED_DESIGNS.has(design.type)) {
+    points = codedDesign(design, args).runs.map((r) => r.config);
+  } else if (design.type === 'grid') {
     points = [{}];
     for (const f of fs) {
       const next: TrialConfig[] = [];
@@ -183,11 +196,21 @@ export function seedPairs(spec: Pick<StudySpec, 'seeds' | 'data_seeds'>): Array<
 }
 
 /**
+ * Seeds of the r-th copy of a design point: the spec's seeds for the first, then fresh ones after the largest
+ * (seeds [42, 43]: copy 1 gets 44, 45; copy 2 gets 46, 47), so replicated points are independent runs.
+ */
+export function replicateSeeds(seeds: number[], r: number): number[] {
+  if (r === 0) return seeds;
+  const top = Math.max(...seeds);
+  return seeds.map((_, i) => top + (r - 1) * seeds.length + i + 1);
+}
+
+/**
  * Every trial of a study: baseline trials first (an evaluation of the starting model, or the reference
  * configuration × seeds × data seeds), then the design × seeds × data seeds. A reference configuration that is
  * also a design point is one trial serving both roles.
  */
-export function expandDesign(spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'> & { data_seeds?: number[] | null }): Trial[] {
+export function expandDesign(spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'> & { data_seeds?: number[] | null; args?: StudySpec['args'] }): Trial[] {
   const trials = new Map<string, Trial>();
   const pairs = seedPairs({ seeds: spec.seeds, data_seeds: spec.data_seeds ?? null });
   let ordinal = 0;
@@ -212,6 +235,14 @@ export function expandDesign(spec: Pick<StudySpec, 'design' | 'seeds' | 'baselin
     }
     for (const p of pairs) add('train', numeric, p.seed, p.dataSeed, { isBaseline: true });
   }
-  for (const config of designConfigs(spec.design)) for (const p of pairs) add('train', config, p.seed, p.dataSeed, { inDesign: true });
+  const copies = new Map<string, number>();
+  for (const config of designRuns(spec.design, spec.args ?? {})) {
+    const key = canonicalJson(config);
+    const r = copies.get(key) ?? 0;
+    copies.set(key, r + 1);
+    // a repeated point (a CCD's centre) runs with fresh seeds; data seeds cross it as any other point
+    const reps = r === 0 ? pairs : seedPairs({ seeds: replicateSeeds(spec.seeds, r), data_seeds: spec.data_seeds ?? null });
+    for (const p of reps) add('train', config, p.seed, p.dataSeed, { inDesign: true });
+  }
   return [...trials.values()];
 }

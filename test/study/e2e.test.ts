@@ -29,6 +29,7 @@ seeds: [1, 2]
 args: {num_train_epochs: 2, max_seq_length: 32, per_device_train_batch_size: 8}
 execution: {workers: 2, threads_per_worker: 1}
 store: ./runs/tiny.sqlite
+analysis: {allow_aliased: true}  # two-level factors: this test is about execution
 `,
   );
   return p;
@@ -133,13 +134,18 @@ test('tunescope demo at toy size: runs, analyses, writes its files, says the mod
     const r = runCli(['demo', '--out', d.path, '--train-samples', '16', '--eval-samples', '16']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /NOT pretrained/);
-    assert.match(r.stdout, /24\/24 done, 0 failed/);
+    // the plan comes first: a face-centred CCD estimates every term of the degree-2 model
+    assert.match(r.stdout, /the plan \(`tunescope study plan`\), before anything trains/);
+    assert.match(r.stdout, /central composite, face_centered, α = 1\.0000 .*8 factorial \+ 6 axial \+ 3 centre/);
+    assert.match(r.stdout, /10 terms, 10 estimable/);
+    assert.ok(r.stdout.indexOf('10 estimable') < r.stdout.indexOf('ran '), 'plan before training');
+    assert.match(r.stdout, /34\/34 done, 0 failed/);
     assert.match(r.stdout, /== accuracy \(absolute\)/);
     assert.match(r.stdout, /== seed noise vs hyperparameters/);
     assert.match(r.stdout, /Pareto set/);
     assert.match(r.stdout, /tunescope study run .*paper-sst2\.yaml/);
     const csv = readFileSync(join(d.path, 'trials.csv'), 'utf8').trim().split('\n');
-    assert.equal(csv.length, 25);
+    assert.equal(csv.length, 35);
     assert.ok(existsSync(join(d.path, 'analysis.json')));
     // a second run resumes: nothing left to do
     const again = runCli(['demo', '--out', d.path, '--train-samples', '16', '--eval-samples', '16']);
