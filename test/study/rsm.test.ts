@@ -148,6 +148,10 @@ test('spec designs: snapping to allowed levels reports the coded points used; ce
   const centreSeeds = trials.filter((t) => t.config.per_device_train_batch_size === 32 && t.config.num_train_epochs === 2 && t.config.learning_rate === 0.0001).map((t) => t.seed);
   assert.deepEqual(centreSeeds, [1, 2, 3, 4, 5, 6]);
   assert.deepEqual(expandDesign(s).map((t) => t.id), trials.map((t) => t.id));
+  // data_seeds (HF data_seed) cross every run of the design, the centre copies included
+  const crossed = expandDesign({ ...s, data_seeds: [7, 8] });
+  assert.equal(crossed.length, trials.length * 2);
+  assert.deepEqual(new Set(crossed.map((t) => t.dataSeed)), new Set([7, 8]));
   assert.equal(new Set(trials.map((t) => t.id)).size, trials.length);
   // a circumscribed CCD over a linear batch-size range would need a negative batch size: one clear error
   const bad = SPEC(`  type: ccd
