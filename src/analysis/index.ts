@@ -23,7 +23,6 @@ export type { Table, Row, Cell, FilterReport } from './table.js';
 export { buildDesign, transformPoint, untransformPoint, designRow } from './design.js';
 export type { ModelSpec, DesignInfo, DesignTransform, StandardizeInfo, Design } from './design.js';
 export { fitOls, describeAliases } from './ols.js';
-export { tUpperQuantile } from './distributions.js';
 export type { OlsCore, OlsInput, RobustCov, AnovaRow, AliasStructure } from './ols.js';
 export { analyze, lookupBaseline } from './analyze.js';
 export type { OlsFit, AnalyzeOptions, AnalyzeResult, Frame, BaselineResolver } from './analyze.js';
