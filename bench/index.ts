@@ -20,6 +20,7 @@ const benches: Array<() => Promise<Bench>> = [
   () => import('./variability.js'),
   () => import('./serve.js'),
   () => import('./faults.js'),
+  () => import('./designs.js'),
 ];
 
 const only = process.argv.slice(2);

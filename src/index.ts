@@ -14,3 +14,4 @@ export * as cards from './cards/index.js';
 export * as hub from './hub/index.js';
 export * as analysis from './analysis/index.js';
 export * as report from './report/index.js';
+export * as demo from './demo/index.js';

@@ -22,8 +22,8 @@ export { readTable, parseTable, tableFromRows, filterTable, parseCell } from './
 export type { Table, Row, Cell, FilterReport } from './table.js';
 export { buildDesign, transformPoint, untransformPoint, designRow } from './design.js';
 export type { ModelSpec, DesignInfo, DesignTransform, StandardizeInfo, Design } from './design.js';
-export { fitOls } from './ols.js';
-export type { OlsCore, OlsInput, RobustCov, AnovaRow } from './ols.js';
+export { fitOls, describeAliases } from './ols.js';
+export type { OlsCore, OlsInput, RobustCov, AnovaRow, AliasStructure } from './ols.js';
 export { analyze, lookupBaseline } from './analyze.js';
 export type { OlsFit, AnalyzeOptions, AnalyzeResult, Frame, BaselineResolver } from './analyze.js';
 export { stationaryPoint, bestInBox, defaultDirection } from './surface.js';

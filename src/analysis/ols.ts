@@ -399,3 +399,42 @@ export function fitOls(input: OlsInput): OlsCore {
     warnings,
   };
 }
+
+export interface AliasStructure {
+  kept: string[];
+  aliased: string[];
+  /** per aliased term: the linear combination of earlier kept terms it equals ("ep^2 = −6 + 5·ep") */
+  chains: Record<string, string>;
+  /** per aliased term: its relative residual on the earlier kept columns (0 = exact) */
+  residuals: Record<string, number>;
+}
+
+function coefText(v: number): string {
+  const a = Math.abs(v);
+  return a >= 1e-3 && a < 1e5 ? String(Number(a.toPrecision(4))) : a.toExponential(3);
+}
+
+/** Which terms a design matrix can estimate, by R's sequential rule, and what each aliased term equals. */
+export function describeAliases(terms: string[], columns: ArrayLike<number>[]): AliasStructure {
+  const n = columns[0]?.length ?? 0;
+  const qr = qrAliased(columns, n);
+  const chains: Record<string, string> = {};
+  const residuals: Record<string, number> = {};
+  qr.aliased.forEach((j, a) => {
+    const before = qr.kept.filter((m) => m < j);
+    residuals[terms[j]] = qr.aliasResidual[a];
+    if (before.length === 0 || !(qr.norms[j] > 0)) { chains[terms[j]] = `${terms[j]} = 0 (the column is zero)`; return; }
+    const sub = qrAliased(before.map((m) => columns[m]), n);
+    const c = applyQt(sub, columns[j]);
+    const b = solveUpper(sub.r, c).map((v, i) => v / sub.norms[i]);
+    const parts: string[] = [];
+    b.forEach((v, i) => {
+      const m = before[sub.kept[i]];
+      if (Math.abs(v) * qr.norms[m] <= 1e-9 * qr.norms[j]) return; // a rounding-level coefficient
+      const name = terms[m] === 'Intercept' ? '' : `·${terms[m]}`;
+      parts.push(`${parts.length === 0 ? (v < 0 ? '−' : '') : v < 0 ? ' − ' : ' + '}${coefText(v)}${name}`);
+    });
+    chains[terms[j]] = `${terms[j]} = ${parts.join('') || '0'}`;
+  });
+  return { kept: qr.kept.map((j) => terms[j]), aliased: qr.aliased.map((j) => terms[j]), chains, residuals };
+}

@@ -28,3 +28,12 @@ export function parseBaselineList(v: string): Record<string, number> {
   }
   return out;
 }
+
+/** A commander argParser for a finite number > 0. */
+export function positiveNumber(flag: string): (v: string) => number {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || !(n > 0)) throw new UserError(`${flag} must be a positive number (got ${JSON.stringify(v)})`);
+    return n;
+  };
+}

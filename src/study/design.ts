@@ -9,7 +9,8 @@
  */
 import { Rng } from '../util/index.js';
 import { UserError } from '../util/index.js';
-import { canonicalJson, sha256, type Factor, type StudySpec } from './spec.js';
+import { codedDesign } from './coded.js';
+import { CODED_DESIGNS, canonicalJson, sha256, type Factor, type StudySpec } from './spec.js';
 
 export type TrialConfig = Record<string, number>;
 export type TrialKind = 'train' | 'evaluate';
@@ -131,6 +132,7 @@ function roundSig(x: number): number {
 
 function gridLevels(f: Factor): number[] {
   if ('values' in f) return f.values;
+  if (f.allowed) return f.allowed;
   const k = f.levels!;
   if (k === 1) return [mapUnit(f, 0.5)];
   const out: number[] = [];
@@ -153,10 +155,12 @@ export const HARD_MAX_TRIALS = 1_000_000;
  * product of its level counts; rounding may merge a few levels, never add any). Every design type passes here,
  * so the size bound holds for all of them.
  */
-export function designSize(design: StudySpec['design']): number {
+export function designSize(design: StudySpec['design'], args: StudySpec['args'] = {}): number {
   if (design.type === 'grid') return design.factors.reduce((p, f) => p * ('values' in f ? f.values.length : f.levels!), 1);
-  if (design.n !== undefined) return design.n;
-  return designConfigs(design, { unchecked: true }).length;
+  // response-surface and optimal designs are small by construction: count their runs (centre points included)
+  if (CODED_DESIGNS.has(design.type)) return codedDesign(design, args).runs.length;
+  if ('n' in design && design.n !== undefined) return design.n;
+  return designConfigs(design, args, { unchecked: true }).length;
 }
 
 /** Replicates per configuration: distinct seeds × distinct data seeds. */
@@ -165,18 +169,18 @@ function replicates(spec: Pick<StudySpec, 'seeds'> & { data_seeds?: number[] | n
 }
 
 /** Configurations × seeds (× data seeds), plus the baseline's trials, without expanding. */
-export function trialCount(spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'> & { data_seeds?: number[] | null }): number {
+export function trialCount(spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'> & { data_seeds?: number[] | null; args?: StudySpec['args'] }): number {
   const seeds = replicates(spec);
   const b = spec.baseline;
-  return designSize(spec.design) * seeds + (b?.kind === 'evaluate' ? 1 : b?.kind === 'config' ? seeds : 0);
+  return designSize(spec.design, spec.args ?? {}) * seeds + (b?.kind === 'evaluate' ? 1 : b?.kind === 'config' ? seeds : 0);
 }
 
 /** A clear error when the design is larger than the bound (`execution.max_trials`, default DEFAULT_MAX_TRIALS). */
 export function checkDesignSize(
-  spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'> & { data_seeds?: number[] | null; execution?: Pick<StudySpec['execution'], 'max_trials'> },
+  spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'> & { data_seeds?: number[] | null; args?: StudySpec['args']; execution?: Pick<StudySpec['execution'], 'max_trials'> },
 ): number {
   const limit = Math.min(spec.execution?.max_trials ?? DEFAULT_MAX_TRIALS, HARD_MAX_TRIALS);
-  const configs = designSize(spec.design);
+  const configs = designSize(spec.design, spec.args ?? {});
   const total = trialCount(spec);
   if (!(total <= limit)) {
     const shape =
@@ -194,15 +198,26 @@ export function checkDesignSize(
   return total;
 }
 
-/** The design's configurations (without seeds), in a deterministic order. Bounded by HARD_MAX_TRIALS. */
-export function designConfigs(design: StudySpec['design'], opts: { unchecked?: boolean } = {}): TrialConfig[] {
+/**
+ * The design's runs in a deterministic order, with repeats: a configuration listed r times is run with r sets of
+ * seeds (the centre points of a CCD or Box–Behnken design, a point an optimal design takes twice).
+ */
+export function designRuns(design: StudySpec['design'], args: StudySpec['args'] = {}): TrialConfig[] {
+  if (CODED_DESIGNS.has(design.type)) return codedDesign(design, args).runs.map((r) => r.config);
+  return designConfigs(design, args);
+}
+
+/** The design's distinct configurations (without seeds), in a deterministic order. Bounded by HARD_MAX_TRIALS. */
+export function designConfigs(design: StudySpec['design'], args: StudySpec['args'] = {}, opts: { unchecked?: boolean } = {}): TrialConfig[] {
   if (!opts.unchecked) {
-    const size = designSize(design);
+    const size = designSize(design, args);
     if (!(size <= HARD_MAX_TRIALS)) throw new UserError(`design: ${size} configurations is above the limit of ${HARD_MAX_TRIALS.toLocaleString('en-US')}`);
   }
   const fs = design.factors;
   let points: TrialConfig[];
-  if (design.type === 'grid') {
+  if (CODED_DESIGNS.has(design.type)) {
+    points = codedDesign(design, args).runs.map((r) => r.config);
+  } else if (design.type === 'grid') {
     points = [{}];
     for (const f of fs) {
       const next: TrialConfig[] = [];
@@ -238,12 +253,22 @@ export function seedPairs(spec: Pick<StudySpec, 'seeds' | 'data_seeds'>): Array<
 }
 
 /**
+ * Seeds of the r-th copy of a design point: the spec's seeds for the first, then fresh ones after the largest
+ * (seeds [42, 43]: copy 1 gets 44, 45; copy 2 gets 46, 47), so replicated points are independent runs.
+ */
+export function replicateSeeds(seeds: number[], r: number): number[] {
+  if (r === 0) return seeds;
+  const top = Math.max(...seeds);
+  return seeds.map((_, i) => top + (r - 1) * seeds.length + i + 1);
+}
+
+/**
  * Every trial of a study: baseline trials first (an evaluation of the starting model, or the reference
  * configuration × seeds × data seeds), then the design × seeds × data seeds. A reference configuration that is
  * also a design point is one trial serving both roles.
  */
 export function expandDesign(
-  spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'> & { data_seeds?: number[] | null; execution?: Pick<StudySpec['execution'], 'max_trials'> },
+  spec: Pick<StudySpec, 'design' | 'seeds' | 'baseline'> & { data_seeds?: number[] | null; args?: StudySpec['args']; execution?: Pick<StudySpec['execution'], 'max_trials'> },
 ): Trial[] {
   checkDesignSize(spec);
   const trials = new Map<string, Trial>();
@@ -270,6 +295,14 @@ export function expandDesign(
     }
     for (const p of pairs) add('train', numeric, p.seed, p.dataSeed, { isBaseline: true });
   }
-  for (const config of designConfigs(spec.design)) for (const p of pairs) add('train', config, p.seed, p.dataSeed, { inDesign: true });
+  const copies = new Map<string, number>();
+  for (const config of designRuns(spec.design, spec.args ?? {})) {
+    const key = canonicalJson(config);
+    const r = copies.get(key) ?? 0;
+    copies.set(key, r + 1);
+    // a repeated point (a CCD's centre) runs with fresh seeds; data seeds cross it as any other point
+    const reps = r === 0 ? pairs : seedPairs({ seeds: replicateSeeds(spec.seeds, r), data_seeds: spec.data_seeds ?? null });
+    for (const p of reps) add('train', config, p.seed, p.dataSeed, { inDesign: true });
+  }
   return [...trials.values()];
 }

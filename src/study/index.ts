@@ -1,7 +1,14 @@
-/** Study specs, designs (grid, random, LHS, Sobol) and their parallel, resumable execution. */
+/** Study specs, designs (grid, random, LHS, Sobol, CCD, Box–Behnken, fractions, D/I-optimal), plans, and their parallel, resumable execution. */
 export { loadStudySpec, parseStudySpec, parseStudySpecText, specHash, canonicalJson, studySpecSchema } from './spec.js';
 export type { StudySpec, StudySpecInput, Factor, FactorRange, ModelSource, BaselineSpec, DatasetSource } from './spec.js';
-export { expandDesign, designConfigs, designSize, trialCount, checkDesignSize, DEFAULT_MAX_TRIALS, HARD_MAX_TRIALS, trialId, sobolPoints, latinHypercube, mapUnit, SOBOL_MAX_DIMENSIONS } from './design.js';
+export { expandDesign, designConfigs, designRuns, replicateSeeds, designSize, trialCount, checkDesignSize, DEFAULT_MAX_TRIALS, HARD_MAX_TRIALS, trialId, sobolPoints, latinHypercube, mapUnit, SOBOL_MAX_DIMENSIONS } from './design.js';
+export { codedDesign, encode, decode, snap, factorScale, factorRange } from './coded.js';
+export type { CodedDesign, CodedRun, CodedDesignInfo } from './coded.js';
+export { centralComposite, boxBehnken, fractionalFactorial, exchangeDesign, efficiencies, cubeMoments, generatorText, definingRelation, aliasChains } from './rsm.js';
+export type { Fraction, Ccd, Efficiencies } from './rsm.js';
+export { planStudy, formatPlan, pilotSigma, aliasedDesignError } from './plan.js';
+export type { StudyPlan, PlanOptions, PlanTrial } from './plan.js';
+export { toDatasetSpec } from './dataset-spec.js';
 export type { Trial, TrialConfig, TrialKind } from './design.js';
 export { runStudy, prepareStudy, planExecution, runIsAlive, baselineFromTrials, nonFiniteReason, checkTrainingArguments } from './run.js';
 export type { RunStudyOptions, StudySummary, StudyEvent } from './run.js';
@@ -12,7 +19,5 @@ export type { StudyTable, StudyRow, StudyRowsOptions } from './rows.js';
 export { materializeModel } from './model-dir.js';
 export { analyzeStudy, formatStudyAnalysis } from './analysis.js';
 export type { AnalyzeStudyOptions, StudyAnalysis, MetricVariability } from './analysis.js';
-export { runDemo, DEMO_GRID, DEMO_SEEDS, DEMO_MODEL, DEMO_BASELINE } from './demo.js';
-export type { DemoOptions, DemoResult } from './demo.js';
 export { exportPredictions, readPredictionsFile, predictionsToBytes, predictionsFormatOf, studyNoiseRows } from './predictions.js';
 export type { PredictionsFormat } from './predictions.js';

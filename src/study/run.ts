@@ -17,6 +17,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { UserError, ensureDir } from '../util/index.js';
 import { openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialOutcome, type TrialRecord } from '../store/index.js';
 import { expandDesign } from './design.js';
+import { aliasedDesignError } from './plan.js';
 import { canonicalJson, loadStudySpec, specHash, specIdentity, type StudySpec } from './spec.js';
 import { materializeModel } from './model-dir.js';
 import { trialArgs, type TrialRunner, type TrialTask, type TrialProgress } from './runner.js';
@@ -414,6 +415,9 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
   const t0 = Date.now();
   const spec = typeof specOrPath === 'string' ? loadStudySpec(specOrPath) : specOrPath;
   if (!opts.runner && !opts.runnerModule) checkTrainingArguments(spec);
+  // hours of fine-tuning for a model the design cannot estimate: refuse unless asked (`study plan` explains)
+  const aliased = aliasedDesignError(spec);
+  if (aliased) throw new UserError(aliased);
   const warnings: string[] = [];
   const warn = (message: string) => {
     warnings.push(message);

@@ -87,6 +87,8 @@ const factorSchema = z.union(
     z
       .object({
         values: z.array(z.number({ error: 'expected a number' }).finite({ error: 'expected a finite number' }), { error: 'expected a list of numbers' }).min(1, { error: 'expected at least one value' }),
+        /** response-surface designs: the scale on which the values are coded −1…+1 */
+        scale: z.enum(['log', 'linear'], { error: "expected 'log' or 'linear'" }).optional(),
       })
       .strict(),
     z
@@ -95,8 +97,10 @@ const factorSchema = z.union(
         max: z.number({ error: 'expected a number' }).finite(),
         scale: z.enum(['log', 'linear'], { error: "expected 'log' or 'linear'" }).optional(),
         integer: z.boolean({ error: 'expected true or false' }).optional(),
-        /** grid designs only: this many levels evenly spaced on the scale */
-        levels: posInt.optional(),
+        /** grid and optimal designs: this many levels evenly spaced on the scale, or the allowed levels themselves */
+        levels: z.union([posInt, z.array(z.number({ error: 'expected a number' }).finite({ error: 'expected a finite number' })).min(1, { error: 'expected at least one level' })], {
+          error: 'expected a positive integer (how many levels) or a list of allowed levels',
+        }).optional(),
       })
       .strict(),
     z.array(z.number({ error: 'expected a number' }).finite()).min(1),
@@ -104,14 +108,29 @@ const factorSchema = z.union(
   { error: 'expected {values: [...]} or {min, max, scale?, integer?, levels?}' },
 );
 
+export const DESIGN_TYPES = ['grid', 'random', 'lhs', 'sobol', 'ccd', 'box_behnken', 'fractional_factorial', 'd_optimal', 'i_optimal'] as const;
+export type DesignType = (typeof DESIGN_TYPES)[number];
+/** Designs built in coded units for a polynomial model (src/study/rsm.ts). */
+export const CODED_DESIGNS: ReadonlySet<DesignType> = new Set(['ccd', 'box_behnken', 'fractional_factorial', 'd_optimal', 'i_optimal']);
+
 const designSchema = z
   .object({
-    type: z.enum(['grid', 'random', 'lhs', 'sobol'], { error: "expected one of 'grid', 'random', 'lhs', 'sobol'" }),
+    type: z.enum(DESIGN_TYPES, { error: `expected one of ${DESIGN_TYPES.map((t) => `'${t}'`).join(', ')}` }),
     factors: z.record(z.string(), factorSchema, { error: 'expected a mapping of factor names to values or ranges' }),
     n: posInt.optional(),
     seed: seedInt.optional(),
     /** Sobol: random digital shift from `seed` (the unshifted sequence otherwise). */
     scramble: z.boolean().optional(),
+    /** ccd */
+    variant: z.enum(['circumscribed', 'inscribed', 'face_centered'], { error: "expected 'circumscribed', 'inscribed' or 'face_centered'" }).optional(),
+    alpha: z.union([z.enum(['rotatable', 'orthogonal']), positive()], { error: "expected 'rotatable', 'orthogonal' or a positive number" }).optional(),
+    center_points: nonNegInt.optional(),
+    /** ccd (factorial part) and fractional_factorial: 1/2, 1/4, … (a string as YAML reads 1/2, or 0.5) */
+    fraction: z.union([z.string().regex(/^1\/(\d+)$/, { error: 'expected a fraction 1/2, 1/4, 1/8, …' }), positive()], { error: 'expected a fraction 1/2, 1/4, 1/8, …' }).optional(),
+    /** d_optimal / i_optimal: constraints on the candidates, e.g. `per_device_train_batch_size * gradient_accumulation_steps <= 128` */
+    constraints: z.array(nonEmpty, { error: 'expected a list of constraint expressions' }).optional(),
+    /** d_optimal / i_optimal: random starts of the exchange algorithm */
+    starts: posInt.optional(),
   })
   .strict();
 
@@ -133,6 +152,8 @@ const analysisSchema = z
     standardize: z.boolean().optional(),
     frame: z.enum(['absolute', 'relative', 'both']).optional(),
     responses: z.array(nonEmpty).min(1).optional(),
+    /** run a design whose analysis model has aliased terms anyway */
+    allow_aliased: z.boolean({ error: 'expected true or false' }).optional(),
   })
   .strict();
 
@@ -155,8 +176,26 @@ export const studySpecSchema = z
   .strict();
 
 export type StudySpecInput = z.input<typeof studySpecSchema>;
-export type FactorRange = { min: number; max: number; scale: 'log' | 'linear'; integer: boolean; levels?: number };
-export type Factor = { name: string; values: number[] } | ({ name: string } & FactorRange);
+export type FactorRange = { min: number; max: number; scale: 'log' | 'linear'; integer: boolean; levels?: number; allowed?: number[] };
+export type Factor = { name: string; values: number[]; scale?: 'log' | 'linear' } | ({ name: string } & FactorRange);
+
+/** The design part of a spec. Keys a design type does not use are absent (so older specs keep their hash). */
+export interface DesignSpec {
+  type: DesignType;
+  factors: Factor[];
+  n?: number;
+  seed: number;
+  scramble: boolean;
+  variant?: 'circumscribed' | 'inscribed' | 'face_centered';
+  alpha?: 'rotatable' | 'orthogonal' | number;
+  center_points?: number;
+  /** 2^−p of the factorial (ccd) or of the full design (fractional_factorial) */
+  fraction_p?: number;
+  constraints?: string[];
+  starts?: number;
+  /** d_optimal / i_optimal: the polynomial degree the design is optimal for (from analysis.degree; part of the design) */
+  model_degree?: 1 | 2 | 3;
+}
 export type ModelSource = { kind: 'pretrained'; id: string } | { kind: 'from_config'; config: Record<string, unknown>; tokenizer: string };
 export type BaselineSpec = { kind: 'evaluate' } | { kind: 'config'; config: Record<string, number | string | boolean> } | { kind: 'metrics'; metrics: Record<string, number> };
 
@@ -180,20 +219,20 @@ export interface StudySpec {
   model: ModelSource;
   dataset: DatasetSource;
   baseline: BaselineSpec | null;
-  design: { type: 'grid' | 'random' | 'lhs' | 'sobol'; factors: Factor[]; n?: number; seed: number; scramble: boolean };
+  design: DesignSpec;
   seeds: number[];
   /** HF data_seed values crossed with `seeds`; null: each trial's data order follows its seed (HF's default) */
   data_seeds: number[] | null;
   args: Record<string, number | string | boolean>;
   execution: { workers: number | 'auto'; threads_per_worker: number | 'auto'; oversubscribe: boolean; max_trials?: number };
   store: string;
-  analysis: { degree: 1 | 2 | 3 | 'cv'; log_lr: boolean; standardize: boolean; frame: 'absolute' | 'relative' | 'both'; responses: string[] };
+  analysis: { degree: 1 | 2 | 3 | 'cv'; log_lr: boolean; standardize: boolean; frame: 'absolute' | 'relative' | 'both'; responses: string[]; allow_aliased: boolean };
   /** where it was read from (null when built in memory) */
   source: string | null;
 }
 
 /** Arguments that take whole numbers: a range over them is rounded unless `integer: false`. */
-const INTEGER_ARGS = new Set(['per_device_train_batch_size', 'per_device_eval_batch_size', 'num_train_epochs', 'gradient_accumulation_steps', 'max_seq_length', 'warmup_steps', 'max_steps']);
+export const INTEGER_ARGS: ReadonlySet<string> = new Set(['per_device_train_batch_size', 'per_device_eval_batch_size', 'num_train_epochs', 'gradient_accumulation_steps', 'max_seq_length', 'warmup_steps', 'max_steps']);
 
 function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let s = '';
@@ -291,28 +330,73 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
         }
       });
       if (new Set(values).size !== values.length) throw specError(file, loc, [...path, 'values'], 'values repeat');
-      factors.push({ name, values: [...values] });
+      const scale = !Array.isArray(f) && 'values' in f ? f.scale : undefined;
+      if (scale === 'log' && values.some((v) => !(v > 0))) throw specError(file, loc, [...path, 'values'], 'a log scale needs positive values');
+      factors.push({ name, values: [...values], ...(scale ? { scale } : {}) });
     } else {
-      const r = f as { min: number; max: number; scale?: 'log' | 'linear'; integer?: boolean; levels?: number };
+      const r = f as { min: number; max: number; scale?: 'log' | 'linear'; integer?: boolean; levels?: number | number[] };
       if (!(r.max > r.min)) throw specError(file, loc, [...path, 'max'], `expected max > min (got min ${r.min}, max ${r.max})`);
       const scale = r.scale ?? (name === 'learning_rate' ? 'log' : 'linear');
       if (scale === 'log' && !(r.min > 0)) throw specError(file, loc, [...path, 'min'], 'a log scale needs min > 0');
       if ((name === 'learning_rate' || INTEGER_ARGS.has(name)) && !(r.min > 0)) throw specError(file, loc, [...path, 'min'], 'expected a positive number');
       const integer = r.integer ?? INTEGER_ARGS.has(name);
       if (integer && Math.ceil(r.min) > Math.floor(r.max)) throw specError(file, loc, path, 'no whole number lies between min and max');
-      factors.push({ name, min: r.min, max: r.max, scale, integer, ...(r.levels !== undefined ? { levels: r.levels } : {}) });
+      if (Array.isArray(r.levels)) {
+        const allowed = [...r.levels].sort((a, b) => a - b);
+        allowed.forEach((v, i) => {
+          if (v < r.min || v > r.max) throw specError(file, loc, [...path, 'levels', i], `level ${v} lies outside [${r.min}, ${r.max}]`);
+          if (integer && !Number.isInteger(v)) throw specError(file, loc, [...path, 'levels', i], 'expected a whole number');
+        });
+        if (new Set(allowed).size !== allowed.length) throw specError(file, loc, [...path, 'levels'], 'levels repeat');
+        factors.push({ name, min: r.min, max: r.max, scale, integer, allowed });
+      } else {
+        factors.push({ name, min: r.min, max: r.max, scale, integer, ...(r.levels !== undefined ? { levels: r.levels } : {}) });
+      }
     }
   }
   for (const key of ['seeds', 'data_seeds'] as const) {
     const list = s[key];
     if (list && new Set(list).size !== list.length) throw specError(file, loc, [key], 'seeds repeat');
   }
+  const dtype = s.design.type;
+  const only = (key: keyof typeof s.design, types: DesignType[]) => {
+    if (s.design[key] !== undefined && !types.includes(dtype)) throw specError(file, loc, ['design', key], `only for design type ${types.join(' or ')} (this design is ${dtype})`);
+  };
+  only('variant', ['ccd']);
+  only('alpha', ['ccd']);
+  only('center_points', ['ccd', 'box_behnken']);
+  only('fraction', ['ccd', 'fractional_factorial']);
+  only('constraints', ['d_optimal', 'i_optimal']);
+  only('starts', ['d_optimal', 'i_optimal']);
+  if (s.design.n !== undefined && ['ccd', 'box_behnken', 'fractional_factorial'].includes(dtype)) {
+    throw specError(file, loc, ['design', 'n'], `a ${dtype} design has a fixed number of points; n is for random, lhs, sobol, d_optimal and i_optimal`);
+  }
+  let fractionP: number | undefined;
+  if (s.design.fraction !== undefined) {
+    const fr = s.design.fraction;
+    const denom = typeof fr === 'string' ? Number(fr.slice(2)) : 1 / fr;
+    const p = Math.round(Math.log2(denom));
+    if (!(denom >= 1) || 2 ** p !== denom) throw specError(file, loc, ['design', 'fraction'], `expected 1/2^p (1/2, 1/4, 1/8, …), got ${String(fr)}`);
+    fractionP = p;
+  }
+  if (dtype === 'fractional_factorial' && fractionP === undefined) throw specError(file, loc, ['design', 'fraction'], 'a fractional_factorial design needs fraction: 1/2, 1/4, …');
+  if (CODED_DESIGNS.has(dtype)) {
+    factors.forEach((f) => {
+      const path = ['design', 'factors', f.name];
+      if ('values' in f && f.values.length < 2) throw specError(file, loc, [...path, 'values'], `a ${dtype} design needs at least two values (the range to code −1…+1)`);
+      if (dtype !== 'd_optimal' && dtype !== 'i_optimal' && !('values' in f) && typeof f.levels === 'number') {
+        throw specError(file, loc, [...path, 'levels'], `${dtype} places its own levels; give allowed levels as a list (levels: [8, 16, 32]) or leave it out`);
+      }
+    });
+  }
   if (s.design.type === 'grid') {
     factors.forEach((f) => {
-      if (!('values' in f) && f.levels === undefined) {
+      if (!('values' in f) && f.levels === undefined && f.allowed === undefined) {
         throw specError(file, loc, ['design', 'factors', f.name], 'a grid needs `values: [...]` or a range with `levels: K`');
       }
     });
+  } else if (['ccd', 'box_behnken', 'fractional_factorial'].includes(dtype)) {
+    // fixed-size designs
   } else if (s.design.n === undefined) {
     throw specError(file, loc, ['design', 'n'], `a ${s.design.type} design needs n (the number of configurations)`);
   }
@@ -343,7 +427,21 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
     model,
     dataset,
     baseline,
-    design: { type: s.design.type, factors, ...(s.design.n !== undefined ? { n: s.design.n } : {}), seed: s.design.seed ?? 0, scramble: s.design.scramble ?? false },
+    design: {
+      type: s.design.type,
+      factors,
+      ...(s.design.n !== undefined ? { n: s.design.n } : {}),
+      seed: s.design.seed ?? 0,
+      scramble: s.design.scramble ?? false,
+      ...(dtype === 'ccd'
+        ? { variant: s.design.variant ?? 'circumscribed', alpha: s.design.variant === 'face_centered' ? 1 : s.design.alpha ?? 'rotatable', center_points: s.design.center_points ?? 1, fraction_p: fractionP ?? 0 }
+        : {}),
+      ...(dtype === 'box_behnken' ? { center_points: s.design.center_points ?? 1 } : {}),
+      ...(dtype === 'fractional_factorial' ? { fraction_p: fractionP } : {}),
+      ...(dtype === 'd_optimal' || dtype === 'i_optimal'
+        ? { constraints: s.design.constraints ?? [], starts: s.design.starts ?? 10, model_degree: s.analysis?.degree === undefined || s.analysis.degree === 'cv' ? 2 : s.analysis.degree }
+        : {}),
+    },
     seeds: s.seeds ?? [42],
     data_seeds: s.data_seeds ?? null,
     args,
@@ -360,6 +458,7 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
       standardize: s.analysis?.standardize ?? false,
       frame: s.analysis?.frame ?? 'both',
       responses: s.analysis?.responses ?? ['accuracy', 'f1', 'loss'],
+      allow_aliased: s.analysis?.allow_aliased ?? false,
     },
     source: opts.file ?? null,
   };

@@ -107,6 +107,7 @@ seeds: [1]
 args: {num_train_epochs: 3, max_seq_length: 16, per_device_train_batch_size: 4}
 execution: {workers: 1, threads_per_worker: 1}
 store: ./runs/nan.sqlite
+analysis: {allow_aliased: true}
 `);
   const r = runCli(['study', 'run', spec], { timeoutMs: 120_000 });
   assert.equal(r.error, undefined, 'the study hung (killed at the deadline)');

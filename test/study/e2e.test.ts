@@ -1,6 +1,6 @@
 /**
  * End to end with the real trainer: tiny from-scratch DistilBERT (dim 16, 1 layer), 32 SST-2 sentences,
- * two worker threads, through the CLI. Also the demo command at toy size.
+ * two worker threads, through the CLI. (The demo at toy size: test/demo.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,6 +29,7 @@ seeds: [1, 2]
 args: {num_train_epochs: 2, max_seq_length: 32, per_device_train_batch_size: 8}
 execution: {workers: 2, threads_per_worker: 1}
 store: ./runs/tiny.sqlite
+analysis: {allow_aliased: true}  # two-level factors: this test is about execution
 `,
   );
   return p;
@@ -122,32 +123,6 @@ test('a store path under a file is one error before anything runs', { skip: !HAV
     const r = runCli(['study', 'run', spec]);
     assert.equal(r.status, 2, r.stderr);
     assert.equal(r.stderr, `tunescope: error: store: cannot create the folder ${join(d.path, 'runs')} (a file is in the way)\n`);
-  } finally {
-    d.cleanup();
-  }
-});
-
-test('tunescope demo at toy size: runs, analyses, writes its files, says the model is not pretrained', { skip: !HAVE_SHARED && 'needs ../shared' }, () => {
-  const d = tempDir();
-  try {
-    const r = runCli(['demo', '--out', d.path, '--train-samples', '16', '--eval-samples', '16']);
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /NOT pretrained/);
-    assert.match(r.stdout, /24\/24 done, 0 failed/);
-    assert.match(r.stdout, /== accuracy \(absolute\)/);
-    assert.match(r.stdout, /== seed noise vs hyperparameters/);
-    assert.match(r.stdout, /Pareto set/);
-    assert.match(r.stdout, /tunescope study run .*paper-sst2\.yaml/);
-    const csv = readFileSync(join(d.path, 'trials.csv'), 'utf8').trim().split('\n');
-    assert.equal(csv.length, 25);
-    assert.ok(existsSync(join(d.path, 'analysis.json')));
-    // a second run resumes: nothing left to do
-    const again = runCli(['demo', '--out', d.path, '--train-samples', '16', '--eval-samples', '16']);
-    assert.equal(again.status, 0, again.stderr);
-    assert.match(again.stdout, /ran 0 fine-tune\(s\)/);
-    const other = runCli(['demo', '--out', d.path, '--train-samples', '24', '--eval-samples', '16']);
-    assert.equal(other.status, 2);
-    assert.match(other.stderr, /add --fresh to start over/);
   } finally {
     d.cleanup();
   }

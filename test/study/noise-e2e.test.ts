@@ -34,6 +34,7 @@ data_seeds: [5, 6]
 args: {num_train_epochs: 1, max_seq_length: 32, per_device_train_batch_size: 8}
 execution: {workers: 2, threads_per_worker: 1}
 store: ./runs/noise.sqlite
+analysis: {allow_aliased: true}  # two learning rates: a noise test, not a response surface
 `,
     );
     const r = runCli(['study', 'run', spec]);

@@ -28,6 +28,7 @@ seeds: [1, 2]
 args: ${extra.args ?? '{num_train_epochs: 2}'}
 execution: ${extra.execution ?? '{workers: 2, threads_per_worker: 1}'}
 store: ./runs/fake.sqlite
+analysis: {allow_aliased: true}  # an execution test: a two-level grid, the degree-2 squares aliased
 `,
   );
   return p;

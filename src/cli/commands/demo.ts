@@ -1,13 +1,13 @@
 /** `tunescope demo`: the README's main command — a small but real study, end to end, in a few minutes. */
 import type { Command } from 'commander';
 import { positiveInt } from '../options.js';
-import { runDemo } from '../../study/index.js';
+import { runDemo } from '../../demo/index.js';
 
 export function register(program: Command): void {
   program
     .command('demo')
     .description(
-      'run a small but real study end to end: SST-2, a small from-scratch DistilBERT, a grid over learning rate × batch size × epochs with 2 seeds, then the analysis',
+      'run a small but real study end to end: SST-2, a small from-scratch DistilBERT, a face-centred central composite design over learning rate × batch size × epochs with 2 seeds (its plan first), then the analysis',
     )
     .option('--out <dir>', 'where the spec, the store, trials.csv, analysis.json and report.html go', 'runs/demo')
     .option('--workers <n>', 'trials at once (worker threads)', positiveInt('--workers'), 2)

@@ -1,14 +1,17 @@
 /**
- * `tunescope study run|status|export|analyze`: designed sweeps of real fine-tunes, stored in SQLite.
+ * `tunescope study plan|run|status|export|analyze`: designed sweeps of real fine-tunes, stored in SQLite.
  */
 import { Command, Option } from 'commander';
-import { positiveInt } from '../options.js';
+import { positiveInt, positiveNumber } from '../options.js';
 import { existsSync, statSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
-import type { DatasetFingerprint } from '../../data/index.js';
-import { analyzeStudy, exportPredictions, formatStudyAnalysis, loadStudySpec, nonFiniteReason, predictionsFormatOf, runStudy, studyRows, type StudyEvent, type StudySpec, type StudySummary } from '../../study/index.js';
+import { loadDataset, type DatasetFingerprint } from '../../data/index.js';
+import {
+  analyzeStudy, exportPredictions, formatPlan, formatStudyAnalysis, loadStudySpec, nonFiniteReason, pilotSigma, planStudy, predictionsFormatOf, runStudy, studyRows, toDatasetSpec, type PlanOptions, type StudyEvent, type StudySpec,
+  type StudySummary,
+} from '../../study/index.js';
 import { checkServeOptions, startServer, type DashboardServer } from '../../server/index.js';
 import { closeOnSignal, portFlag, serveBanner } from './serve.js';
 
@@ -115,6 +118,48 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
 
 export function register(program: Command): void {
   const study = program.command('study').description('designed sweeps of real fine-tunes: run, resume, inspect, export, analyse');
+
+  study
+    .command('plan')
+    .description('before any compute: the trials (coded and natural units), estimable and aliased terms, condition number, VIF, D-efficiency, predicted SEs, power and cost — never trains')
+    .argument('<spec>', 'study spec (YAML or JSON)')
+    .option('--sigma <s>', 'seed-noise SD of the primary response (metric units) for predicted SEs and power', positiveNumber('--sigma'))
+    .option('--pilot <store>', 'a finished pilot study (.sqlite or its spec): σ from its seed replicates, cost from its measured step times')
+    .option('--effect <d>', "effect for the power: change in the metric across a factor's range (default 0.01)", positiveNumber('--effect'))
+    .option('--workers <n>', 'workers the cost is divided over (default: the spec\'s)', positiveInt('--workers'))
+    .option('--json <out>', 'also write the plan as JSON')
+    .action(async (specPath: string, o: { sigma?: number; pilot?: string; effect?: number; workers?: number; json?: string }) => {
+      if (o.json) checkOutputPath(o.json, '--json');
+      if (o.sigma !== undefined && o.pilot) throw new UserError('give --sigma or --pilot, not both');
+      const spec = loadStudySpec(specPath);
+      const metric = spec.analysis.responses[0] ?? 'accuracy';
+      const opts: PlanOptions = {
+        ...(o.sigma !== undefined ? { sigma: o.sigma, sigmaSource: '--sigma' } : {}),
+        ...(o.effect !== undefined ? { effect: o.effect } : {}),
+        ...(o.workers !== undefined ? { workers: o.workers } : {}),
+      };
+      // step time: the pilot's, else this study's own finished trials (a resumed study)
+      const timing = o.pilot ?? (existsSync(spec.store) ? spec.store : null);
+      if (timing) {
+        const { store } = openStudyStore(timing);
+        try {
+          const p = await pilotSigma(store, metric).catch((e: unknown) => {
+            if (o.pilot) throw e;
+            return null; // the study's own store need not have replicates yet
+          });
+          if (p && o.pilot) Object.assign(opts, { sigma: p.sigma, sigmaSource: p.source });
+          if (p?.secondsPerExample) opts.secondsPerExample = { value: p.secondsPerExample, source: `measured in ${store.location}` };
+        } finally {
+          await store.close();
+        }
+      }
+      if (opts.secondsPerExample) {
+        opts.trainExamples = spec.dataset.max_train_samples ?? (await loadDataset(toDatasetSpec(spec.dataset))).train.length;
+      }
+      const plan = planStudy(spec, opts);
+      process.stdout.write(formatPlan(plan) + '\n');
+      if (o.json) writeFileAtomic(o.json, stringifyJson(plan) + '\n', '--json');
+    });
 
   study
     .command('run')

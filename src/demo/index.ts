@@ -1,9 +1,12 @@
 /**
  * `tunescope demo`: a small but real study end to end — SST-2, a small from-scratch DistilBERT with the real
- * distilbert-base-uncased vocabulary, a grid over learning rate × batch size × epochs with two seeds, run by
- * two workers, then the analysis. Sized to finish in about a minute on a 2-core machine (see the
- * README's Studies section for the measurement). The spec it writes is an ordinary study spec: rerunning the
- * demo resumes it, `tunescope study …` commands work on it.
+ * distilbert-base-uncased vocabulary, a face-centred central composite design over learning rate × batch size ×
+ * epochs (three levels each, so the degree-2 model is estimable) with two seeds and replicated centre points, run by
+ * two workers; `study plan`'s summary first, then the analysis and the report. Sized to finish in a few minutes on
+ * a 2-core machine (see the README's Studies section for the measurement). The spec it writes is an ordinary study
+ * spec: rerunning the demo resumes it, `tunescope study …` commands work on it.
+ *
+ * It composes the study, the analysis and the report, so it lives above all three (src/demo), not inside one.
  */
 import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,11 +15,12 @@ import YAML from 'yaml';
 import { defaultVocabDir } from '../model/index.js';
 import { snapshotFiles } from '../hub/index.js';
 import { openStore } from '../store/index.js';
-import { UserError, ensureDir } from '../util/index.js';
-import { runStudy, type StudyEvent, type StudySummary } from './run.js';
-import { loadStudySpec, specHash } from './spec.js';
-import { analyzeStudy, formatStudyAnalysis, type StudyAnalysis } from './analysis.js';
-import { studyRows } from './rows.js';
+import { UserError, ensureDir, stringifyJson } from '../util/index.js';
+import { buildReport, loadReportInput, writeReport } from '../report/index.js';
+import {
+  analyzeStudy, formatPlan, formatStudyAnalysis, loadStudySpec, planStudy, runStudy, specHash, studyRows, type StudyAnalysis, type StudyEvent,
+  type StudySummary,
+} from '../study/index.js';
 
 export interface DemoOptions {
   out: string;
@@ -59,13 +63,19 @@ export function paperSpecPath(): string | null {
   return existsSync(p) ? p : null;
 }
 
-export const DEMO_GRID = {
-  learning_rate: [1e-3, 2e-3, 4e-3],
-  per_device_train_batch_size: [16, 32],
-  num_train_epochs: [1, 2],
+/**
+ * A face-centred CCD: learning rate from 2.5e-4 to 4e-3 on a log scale (its centre is 1e-3), batch size 16/32/64 on a
+ * log scale, 1–3 epochs. The learning-rate range is wide on purpose: for a from-scratch model it is the factor that
+ * matters, and a narrow range hides it under seed noise.
+ */
+export const DEMO_FACTORS = {
+  learning_rate: { min: 2.5e-4, max: 4e-3, scale: 'log' as const },
+  per_device_train_batch_size: { values: [16, 32, 64], scale: 'log' as const },
+  num_train_epochs: { min: 1, max: 3 },
 };
-/** The reference configuration (a design point, so the baseline costs no extra fine-tunes). */
-export const DEMO_BASELINE = { learning_rate: 2e-3, per_device_train_batch_size: 32, num_train_epochs: 2 };
+export const DEMO_CENTER_POINTS = 3;
+/** The reference configuration: the design's centre (a design point, so the baseline costs no extra fine-tunes). */
+export const DEMO_BASELINE = { learning_rate: 1e-3, per_device_train_batch_size: 32, num_train_epochs: 2 };
 export const DEMO_SEEDS = [1, 2];
 export const DEMO_MODEL = { dim: 32, n_layers: 1, n_heads: 2, hidden_dim: 128, max_position_embeddings: 128 };
 
@@ -86,7 +96,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const storePath = join(out, 'demo.sqlite');
   const spec = {
     name: 'demo',
-    description: 'tunescope demo: a small from-scratch DistilBERT on subsampled SST-2, grid over learning rate × batch size × epochs, 2 seeds',
+    description: 'tunescope demo: a small from-scratch DistilBERT on subsampled SST-2, face-centred CCD over learning rate × batch size × epochs, 2 seeds',
     model: { from_config: DEMO_MODEL, tokenizer },
     dataset: {
       name: sst2 ?? 'sst2',
@@ -98,7 +108,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       seed: 42,
     },
     baseline: { config: DEMO_BASELINE },
-    design: { type: 'grid', factors: Object.fromEntries(Object.entries(DEMO_GRID).map(([k, v]) => [k, { values: v }])) },
+    design: { type: 'ccd', variant: 'face_centered', center_points: DEMO_CENTER_POINTS, factors: DEMO_FACTORS },
     seeds: DEMO_SEEDS,
     args: { max_seq_length: 64 },
     execution: { workers: opts.workers ?? 2, threads_per_worker: opts.threadsPerWorker ?? 1 },
@@ -123,20 +133,21 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     }
   }
 
-  const nTrials = DEMO_GRID.learning_rate.length * DEMO_GRID.per_device_train_batch_size.length * DEMO_GRID.num_train_epochs.length * DEMO_SEEDS.length;
+  const plan = planStudy(parsed);
   print('tunescope demo — a real designed study, end to end');
   print(`  data:     SST-2 ${sst2 ? `(${sst2})` : '(stanfordnlp/sst2 from the Hub)'}: ${trainSamples} training / ${evalSamples} validation sentences, subsampled with seed 42`);
   print(`  model:    a small DistilBERT (dim ${DEMO_MODEL.dim}, ${DEMO_MODEL.n_layers} layer, ${DEMO_MODEL.n_heads} heads) with the real distilbert-base-uncased vocabulary,`);
   print('            initialised FROM SCRATCH with each seed. It is NOT pretrained: its accuracies are far below the paper\'s 0.91;');
   print('            every number below is nevertheless a real fine-tune, evaluated on real SST-2 sentences.');
+  print(`  design:   ${plan.design.summary}; × seeds {${DEMO_SEEDS.join(', ')}} = ${plan.n_trials} fine-tunes`);
   print(
-    `  design:   grid learning_rate {${DEMO_GRID.learning_rate.join(', ')}} × per_device_train_batch_size {${DEMO_GRID.per_device_train_batch_size.join(', ')}}` +
-      ` × num_train_epochs {${DEMO_GRID.num_train_epochs.join(', ')}} × seeds {${DEMO_SEEDS.join(', ')}} = ${nTrials} fine-tunes`,
+    `  baseline: the design centre learning_rate ${DEMO_BASELINE.learning_rate}, per_device_train_batch_size ${DEMO_BASELINE.per_device_train_batch_size}, ` +
+      `num_train_epochs ${DEMO_BASELINE.num_train_epochs} (mean over its seeds); relative frame = metric − baseline`,
   );
-  print(
-    `  baseline: the reference configuration learning_rate ${DEMO_BASELINE.learning_rate}, per_device_train_batch_size ${DEMO_BASELINE.per_device_train_batch_size}, ` +
-      `num_train_epochs ${DEMO_BASELINE.num_train_epochs} (mean over the seeds); relative frame = metric − baseline`,
-  );
+  print('');
+  print('the plan (`tunescope study plan`), before anything trains:');
+  print(formatPlan(plan).split('\n').filter((l) => !/^ {4}\S+=/.test(l) && !/points \(natural units/.test(l)).join('\n'));
+  print('');
   print(`  store:    ${storePath} (Ctrl-C stops cleanly; run the demo again to resume)`);
   print('');
 
@@ -166,7 +177,6 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       files.trials = csv;
       analysis = await analyzeStudy(store);
       const json = join(out, 'analysis.json');
-      const { stringifyJson } = await import('../util/index.js');
       writeFileSync(json, stringifyJson(analysis.json) + '\n');
       files.analysis = json;
     } finally {
@@ -175,7 +185,6 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     print('');
     print(formatStudyAnalysis(analysis));
     try {
-      const { buildReport, loadReportInput, writeReport } = await import('../report/index.js');
       const html = join(out, 'report.html');
       writeReport(html, buildReport(await loadReportInput(storePath, { logLr: true, degree: 2, title: 'tunescope demo study (from-scratch DistilBERT on SST-2)' })));
       files.report = html;
