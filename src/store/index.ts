@@ -13,4 +13,5 @@ export type {
   EpochMetricsRow,
   RunRecord,
   BaselineRecord,
+  TrialCheckpoint,
 } from './types.js';

@@ -1,9 +1,9 @@
 /** Study specs, designs (grid, random, LHS, Sobol) and their parallel, resumable execution. */
 export { loadStudySpec, parseStudySpec, parseStudySpecText, specHash, canonicalJson, studySpecSchema } from './spec.js';
-export type { StudySpec, StudySpecInput, Factor, FactorRange, ModelSource, BaselineSpec, DatasetSource } from './spec.js';
+export type { StudySpec, StudySpecInput, Factor, FactorRange, ModelSource, BaselineSpec, DatasetSource, CheckpointEvery } from './spec.js';
 export { expandDesign, designConfigs, trialId, sobolPoints, latinHypercube, mapUnit, SOBOL_MAX_DIMENSIONS } from './design.js';
 export type { Trial, TrialConfig, TrialKind } from './design.js';
-export { runStudy, prepareStudy, planExecution, runIsAlive, baselineFromTrials, nonFiniteReason, checkTrainingArguments } from './run.js';
+export { runStudy, prepareStudy, planExecution, runIsAlive, baselineFromTrials, nonFiniteReason, checkTrainingArguments, trialsRoot } from './run.js';
 export type { RunStudyOptions, StudySummary, StudyEvent } from './run.js';
 export { trialArgs } from './runner.js';
 export type { TrialRunner, TrialRunnerModule, TrialTask, TrialContext, TrialProgress } from './runner.js';

@@ -3,7 +3,7 @@
  * tests and users can pass their own: a function (run in-process) or a module exporting `runTrial` (run in worker threads).
  */
 import type { TrialOutcome } from '../store/index.js';
-import type { DatasetSource } from './spec.js';
+import type { CheckpointEvery, DatasetSource } from './spec.js';
 import type { TrialConfig, TrialKind } from './design.js';
 
 export interface TrialTask {
@@ -18,6 +18,11 @@ export interface TrialTask {
   dataset: DatasetSource;
   /** HF TrainingArguments: the spec's fixed args, then the trial's configuration, then `seed` */
   args: Record<string, number | string | boolean>;
+  /**
+   * Checkpointing of a `train` trial (absent: none): its folder, how often, and the checkpoint to resume from
+   * (a trial a killed process left running). A runner that cannot checkpoint may ignore it.
+   */
+  checkpoint?: { dir: string; every: CheckpointEvery; resumeFrom: string | null };
 }
 
 export interface TrialProgress {
@@ -36,6 +41,8 @@ export interface TrialContext {
   /** e.g. "w1" */
   worker: string;
   onProgress: (p: TrialProgress) => void;
+  /** Report a checkpoint the trial wrote (the main thread records it in the store). */
+  onCheckpoint?: (c: { location: string; step: number }) => void;
 }
 
 export type TrialRunner = (task: TrialTask, ctx: TrialContext) => Promise<TrialOutcome>;

@@ -115,14 +115,49 @@ const designSchema = z
   })
   .strict();
 
+const CHECKPOINT_EVERY_RE = /^\s*(?:([1-9]\d*)\s*steps?|(\d*\.?\d+)\s*(?:m|mins?|minutes?)|(epoch))\s*$/;
+
 const executionSchema = z
   .object({
     workers: z.union([posInt, z.literal('auto')], { error: "expected a positive integer or 'auto'" }).optional(),
     threads_per_worker: z.union([posInt, z.literal('auto')], { error: "expected a positive integer or 'auto'" }).optional(),
     /** Allow workers × threads above the core count. */
     oversubscribe: z.boolean().optional(),
+    /** Trial checkpoints: N (steps), "N steps", "N minutes", "epoch", a mapping of those, or false. */
+    checkpoint_every: z
+      .union(
+        [
+          posInt,
+          z.literal(false),
+          z.string().regex(CHECKPOINT_EVERY_RE, { error: 'expected "N steps", "N minutes" or "epoch"' }).refine((v) => !/^\s*0*\.?0+\s*m/.test(v), { error: 'expected a positive number of minutes' }),
+          z.object({ steps: posInt.optional(), minutes: z.number().positive().optional(), epoch: z.boolean().optional() }).strict(),
+        ],
+        { error: 'expected a number of steps, "N steps", "N minutes", "epoch", {steps, minutes, epoch} or false' },
+      )
+      .optional(),
+    /** Keep finished trials' checkpoints (default: deleted once the trial is done). */
+    keep_checkpoints: z.boolean().optional(),
   })
   .strict();
+
+/** When a trial checkpoints (null: never). Default: each epoch end and every 10 minutes within long epochs. */
+export interface CheckpointEvery {
+  steps?: number;
+  minutes?: number;
+  epoch: boolean;
+}
+
+function checkpointEvery(v: z.infer<typeof executionSchema>['checkpoint_every']): CheckpointEvery | null {
+  if (v === undefined) return { epoch: true, minutes: 10 };
+  if (v === false) return null;
+  if (typeof v === 'number') return { steps: v, epoch: false };
+  if (typeof v === 'string') {
+    const m = CHECKPOINT_EVERY_RE.exec(v)!;
+    if (m[3]) return { epoch: true };
+    return m[1] ? { steps: Number(m[1]), epoch: false } : { minutes: Number(m[2]), epoch: false };
+  }
+  return { ...(v.steps !== undefined ? { steps: v.steps } : {}), ...(v.minutes !== undefined ? { minutes: v.minutes } : {}), epoch: v.epoch ?? false };
+}
 
 const analysisSchema = z
   .object({
@@ -183,7 +218,7 @@ export interface StudySpec {
   /** HF data_seed values crossed with `seeds`; null: each trial's data order follows its seed (HF's default) */
   data_seeds: number[] | null;
   args: Record<string, number | string | boolean>;
-  execution: { workers: number | 'auto'; threads_per_worker: number | 'auto'; oversubscribe: boolean };
+  execution: { workers: number | 'auto'; threads_per_worker: number | 'auto'; oversubscribe: boolean; checkpoint_every: CheckpointEvery | null; keep_checkpoints: boolean };
   store: string;
   analysis: { degree: 1 | 2 | 3 | 'cv'; log_lr: boolean; standardize: boolean; frame: 'absolute' | 'relative' | 'both'; responses: string[] };
   /** where it was read from (null when built in memory) */
@@ -349,6 +384,8 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
       workers: s.execution?.workers ?? 'auto',
       threads_per_worker: s.execution?.threads_per_worker ?? 'auto',
       oversubscribe: s.execution?.oversubscribe ?? false,
+      checkpoint_every: checkpointEvery(s.execution?.checkpoint_every),
+      keep_checkpoints: s.execution?.keep_checkpoints ?? false,
     },
     store: storePath,
     analysis: {

@@ -110,7 +110,7 @@ export interface TrainLoopOptions {
    * is asked `due(step, true)` after the epoch-end evaluation, so a checkpoint holds everything done at its step.
    * `save` gets the loop's state (the caller adds the model's weights and optimizer state).
    */
-  checkpoint?: { due: (globalStep: number, epochEnd: boolean) => boolean; save: (state: LoopState) => Promise<void> | void };
+  checkpoint?: { due: (globalStep: number, epochEnd: boolean) => boolean; save: (state: LoopState) => Promise<void> | void; onStop?: boolean };
   /** Continue from a checkpoint's loop state (the model must hold that checkpoint's weights and optimizer state). */
   resume?: LoopState;
   signal?: AbortSignal;
@@ -238,6 +238,7 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
   let lastPredictions: EvalPredictions | null = null;
   let evaluatedAtStep = r?.evaluated_at_step ?? -1;
   let nonFiniteStep: number | null = null;
+  let savedAt = globalStep;
   // the epoch in progress, for a checkpoint taken inside it
   let cur = { epoch: r?.epoch_index ?? 0, updates: r?.updates_done_in_epoch ?? 0, batches: r?.batches_done_in_epoch ?? 0, loss: r?.epoch_loss ?? 0, steps: r?.epoch_steps ?? 0, seconds: r?.epoch_seconds ?? 0, lr: r?.last_lr ?? 0, gradNorm: r?.last_grad_norm ?? NaN };
   const snapshot = (): LoopState => ({
@@ -284,7 +285,14 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
       };
       for (let u = cur.updates; u < updates.length; u++) {
         if (globalStep >= plan.max_steps) break;
-        opts.signal?.throwIfAborted();
+        if (opts.signal?.aborted) {
+          // a stop between steps is a clean step boundary: save it (unless just saved) so the resume loses nothing
+          if (opts.checkpoint?.onStop && globalStep > savedAt) {
+            tick();
+            await opts.checkpoint.save(snapshot());
+          }
+          opts.signal.throwIfAborted();
+        }
         const group = updates[u]!;
         const lossScale = 1 / group.length;
         let stepLoss = 0;
@@ -319,6 +327,7 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
         if (!epochEnds && opts.checkpoint?.due(globalStep, false)) {
           tick();
           await opts.checkpoint.save(snapshot());
+          savedAt = globalStep;
           // the save is not training time
           t0 = performance.now() - (cur.seconds - secondsBefore) * 1000;
         }
@@ -350,7 +359,10 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
       epochs.push(record);
       await opts.onEpochEnd?.(record, globalStep);
       cur = { epoch: epoch + 1, updates: 0, batches: 0, loss: 0, steps: 0, seconds: 0, lr: 0, gradNorm: NaN };
-      if (nonFiniteStep === null && opts.checkpoint?.due(globalStep, true)) await opts.checkpoint.save(snapshot());
+      if (nonFiniteStep === null && opts.checkpoint?.due(globalStep, true)) {
+        await opts.checkpoint.save(snapshot());
+        savedAt = globalStep;
+      }
     }
   } finally {
     progress.stop();

@@ -82,6 +82,8 @@ export interface CheckpointPolicy {
   minutes?: number;
   epoch?: boolean;
   keep?: number;
+  /** Also checkpoint when the run is aborted (signal) between steps, so a stopped run loses nothing. */
+  onStop?: boolean;
   onSaved?: (path: string, globalStep: number) => void | Promise<void>;
 }
 
@@ -225,6 +227,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
           (policy.epoch === true && epochEnd) ||
           (atEnd && epochEnd && step >= plan.max_steps) ||
           (policy.minutes !== undefined && Date.now() - lastSave >= policy.minutes * 60_000),
+        onStop: policy.onStop === true,
         save: async (state: LoopState): Promise<void> => {
           const path = writeCheckpointDir(policy.dir, state.global_step, (tmp) => {
             save(tmp);
