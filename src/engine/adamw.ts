@@ -207,6 +207,11 @@ export class AdamWStore {
   get stepCount(): number {
     return this.step;
   }
+  /** Sets the step count (bias corrections) when AdamW state is restored from a checkpoint. */
+  set stepCount(n: number) {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`AdamW step must be an integer >= 0, got ${n}`);
+    this.step = n;
+  }
 
   /** Global L2 norm of the gradients (float64 accumulation). */
   gradNorm(): number {

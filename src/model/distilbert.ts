@@ -40,6 +40,13 @@ export type DistilBertNetworkConfig = Pick<
 
 type ParamTensor = NamedTensor;
 
+/** torch AdamW's per-parameter state (exp_avg, exp_avg_sq) and its step count. */
+export interface AdamWState {
+  step: number;
+  expAvg: Map<string, NamedTensor>;
+  expAvgSq: Map<string, NamedTensor>;
+}
+
 /** Row-major [batchSize, seqLength] ids and mask, already padded (pad_token_id / mask 0). */
 export interface Batch {
   inputIds: Int32Array | BigInt64Array;
@@ -568,6 +575,54 @@ export class DistilBertForSequenceClassification {
     });
     const { precision: _p, allowBf16Emulation: _e, ...ort } = this.sessionOpts;
     return Session.create(g.toModel(outputs), ort);
+  }
+
+  /**
+   * AdamW state as torch keeps it: exp_avg and exp_avg_sq per trainable parameter (HF names) and the step count.
+   * A copy: later steps do not change it. Before the first step both moments are zero.
+   */
+  optimizerState(): AdamWState {
+    this.live();
+    const expAvg = new Map<string, ParamTensor>();
+    const expAvgSq = new Map<string, ParamTensor>();
+    for (const n of this.trainable) {
+      const shape = [...(this.shapes.get(n) as number[])];
+      const size = (this.params.get(n) as ParamTensor).data.length;
+      const m = this.store ? this.store.expAvg(n) : this.expAvg.get(n);
+      const v = this.store ? this.store.expAvgSq(n) : this.expAvgSq.get(n);
+      expAvg.set(n, { shape, data: m ? m.slice() : new Float32Array(size) });
+      expAvgSq.set(n, { shape: [...shape], data: v ? v.slice() : new Float32Array(size) });
+    }
+    return { step: this.store ? this.store.stepCount : this.stepCount, expAvg, expAvgSq };
+  }
+
+  /** Restores what optimizerState() returned (a resumed run): every trainable parameter's moments and the step. */
+  loadOptimizerState(state: AdamWState): void {
+    this.live();
+    if (this.grads) throw new Error('loadOptimizerState: gradients are pending; restore before the first micro-batch');
+    for (const n of this.trainable) {
+      const shape = this.shapes.get(n) as number[];
+      for (const [what, t] of [['exp_avg', state.expAvg.get(n)], ['exp_avg_sq', state.expAvgSq.get(n)]] as const) {
+        if (!t) throw new UserError(`optimizer state: no ${what} for parameter ${n}`);
+        if (t.shape.join(',') !== shape.join(',')) throw new UserError(`optimizer state: ${what} of ${n} has shape [${t.shape.join(', ')}], the parameter [${shape.join(', ')}]`);
+      }
+    }
+    const extra = [...state.expAvg.keys()].filter((k) => !this.trainable.includes(k));
+    if (extra.length) throw new UserError(`optimizer state: parameters the model does not train: ${extra.slice(0, 3).join(', ')}`);
+    if (!Number.isInteger(state.step) || state.step < 0) throw new UserError(`optimizer state: step must be an integer >= 0, got ${state.step}`);
+    for (const n of this.trainable) {
+      const m = (state.expAvg.get(n) as ParamTensor).data;
+      const v = (state.expAvgSq.get(n) as ParamTensor).data;
+      if (this.store) {
+        this.store.expAvg(n).set(m);
+        this.store.expAvgSq(n).set(v);
+      } else {
+        this.expAvg.set(n, m.slice());
+        this.expAvgSq.set(n, v.slice());
+      }
+    }
+    if (this.store) this.store.stepCount = state.step;
+    this.stepCount = state.step;
   }
 
   /** Current weights under their HF names: a snapshot (later steps do not change it). */

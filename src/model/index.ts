@@ -10,4 +10,6 @@ export { loadPretrained, savePretrained, createTinyModelDir, defaultVocabDir, TO
 export type { PretrainedModel, LoadPretrainedOptions, TinyModelOptions } from './pretrained.js';
 // the network (ENGINE)
 export { DistilBertForSequenceClassification, distilBertParameterShapes, hfNoDecay } from './distilbert.js';
-export type { Batch, OptimizerConfig, DistilBertNetworkConfig } from './distilbert.js';
+export type { Batch, OptimizerConfig, DistilBertNetworkConfig, AdamWState } from './distilbert.js';
+export { writeOptimizerState, readOptimizerState } from './optimizer-state.js';
+export type { AdamWParamGroup } from './optimizer-state.js';

@@ -15,4 +15,5 @@ export type {
   EpochMetricsRow,
   RunRecord,
   BaselineRecord,
+  TrialCheckpoint,
 } from './types.js';

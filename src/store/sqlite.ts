@@ -16,6 +16,7 @@ import type {
   RunRecord,
   StudyRecord,
   StudyStore,
+  TrialCheckpoint,
   TrialOutcome,
   TrialPredictions,
   TrialRecord,
@@ -44,6 +45,16 @@ const PREDICTIONS_TABLE = `CREATE TABLE IF NOT EXISTS predictions (
   num_labels INTEGER NOT NULL,
   data BLOB NOT NULL
 );`;
+
+/** Trial checkpoints (a table of its own: created in any store a writer opens, whatever its schema version). */
+const CHECKPOINT_TABLE = `
+CREATE TABLE IF NOT EXISTS trial_checkpoints (
+  trial_id TEXT PRIMARY KEY REFERENCES trials (id),
+  location TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  saved_at TEXT NOT NULL
+);
+`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS study (
@@ -184,6 +195,14 @@ function toRecord(r: TrialRow): TrialRecord {
   };
 }
 
+interface CheckpointRow {
+  trial_id: string;
+  location: string;
+  step: number;
+  saved_at: string;
+}
+const checkpointRecord = (r: CheckpointRow): TrialCheckpoint => ({ trialId: r.trial_id, location: r.location, step: r.step, savedAt: r.saved_at });
+
 export class SqliteStudyStore implements StudyStore {
   readonly location: string;
   private readonly db: Database.Database;
@@ -221,6 +240,7 @@ export class SqliteStudyStore implements StudyStore {
       } else if (version !== SCHEMA_VERSION) {
         throw new UserError(`${path} is not a tunescope study store (schema version ${version}, expected ${SCHEMA_VERSION})`);
       }
+      if (!opts.readonly) this.db.exec(CHECKPOINT_TABLE);
     } catch (e) {
       if (e instanceof UserError) throw e;
       const se = toStoreError(e, this.location);
@@ -437,6 +457,38 @@ export class SqliteStudyStore implements StudyStore {
 
   async resetFailed(): Promise<number> {
     return this.db.prepare("UPDATE trials SET status = 'pending', run_id = NULL, worker = NULL WHERE status = 'failed'").run().changes;
+  }
+
+  async setCheckpoint(trialId: string, runId: string, c: { location: string; step: number }): Promise<boolean> {
+    const tx = this.db.transaction(() => {
+      const held = this.db.prepare("SELECT 1 FROM trials WHERE id = ? AND status = 'running' AND run_id = ?").get(trialId, runId);
+      if (!held) return false;
+      this.db
+        .prepare('INSERT INTO trial_checkpoints (trial_id, location, step, saved_at) VALUES (?, ?, ?, ?) ON CONFLICT (trial_id) DO UPDATE SET location = excluded.location, step = excluded.step, saved_at = excluded.saved_at')
+        .run(trialId, c.location, c.step, now());
+      return true;
+    });
+    return tx.immediate();
+  }
+
+  async clearCheckpoint(trialId: string): Promise<void> {
+    if (this.hasCheckpointTable()) this.db.prepare('DELETE FROM trial_checkpoints WHERE trial_id = ?').run(trialId);
+  }
+
+  async getCheckpoint(trialId: string): Promise<TrialCheckpoint | null> {
+    if (!this.hasCheckpointTable()) return null;
+    const r = this.db.prepare('SELECT trial_id, location, step, saved_at FROM trial_checkpoints WHERE trial_id = ?').get(trialId) as CheckpointRow | undefined;
+    return r ? checkpointRecord(r) : null;
+  }
+
+  async listCheckpoints(): Promise<TrialCheckpoint[]> {
+    if (!this.hasCheckpointTable()) return [];
+    return (this.db.prepare('SELECT trial_id, location, step, saved_at FROM trial_checkpoints ORDER BY trial_id').all() as CheckpointRow[]).map(checkpointRecord);
+  }
+
+  /** A store opened read-only from before trial checkpoints has no such table. */
+  private hasCheckpointTable(): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'trial_checkpoints'").get() !== undefined;
   }
 
   async epochMetrics(trialId?: string): Promise<EpochMetricsRow[]> {

@@ -101,6 +101,14 @@ export interface RunRecord {
   threadsPerWorker: number;
 }
 
+/** Where a running trial's newest checkpoint is (a checkpoint-N/ folder), so a restarted study can resume it. */
+export interface TrialCheckpoint {
+  trialId: string;
+  location: string;
+  step: number;
+  savedAt: string;
+}
+
 export interface BaselineRecord {
   metrics: Record<string, number>;
   source: string;
@@ -134,6 +142,12 @@ export interface StudyStore {
   releaseTrial(id: string, runId: string): Promise<boolean>;
   /** failed → pending; returns how many. */
   resetFailed(): Promise<number>;
+  /** Record a running trial's newest checkpoint; false (nothing written) if this run no longer holds the trial. */
+  setCheckpoint(trialId: string, runId: string, checkpoint: { location: string; step: number }): Promise<boolean>;
+  /** Forget a trial's checkpoint (deleted with its folder once the trial is finished). */
+  clearCheckpoint(trialId: string): Promise<void>;
+  getCheckpoint(trialId: string): Promise<TrialCheckpoint | null>;
+  listCheckpoints(): Promise<TrialCheckpoint[]>;
 
   epochMetrics(trialId?: string): Promise<EpochMetricsRow[]>;
   /** Per-example predictions of done trials (one trial, or all in trial order); trials without them are absent. */

@@ -1,6 +1,6 @@
 /** Study specs, designs (grid, random, LHS, Sobol, CCD, Box–Behnken, fractions, D/I-optimal), plans, and their parallel, resumable execution. */
 export { loadStudySpec, parseStudySpec, parseStudySpecText, specHash, canonicalJson, studySpecSchema } from './spec.js';
-export type { StudySpec, StudySpecInput, Factor, FactorRange, ModelSource, BaselineSpec, DatasetSource } from './spec.js';
+export type { StudySpec, StudySpecInput, Factor, FactorRange, ModelSource, BaselineSpec, DatasetSource, CheckpointEvery } from './spec.js';
 export { expandDesign, designConfigs, designRuns, replicateSeeds, designSize, trialCount, checkDesignSize, DEFAULT_MAX_TRIALS, HARD_MAX_TRIALS, trialId, sobolPoints, latinHypercube, mapUnit, SOBOL_MAX_DIMENSIONS } from './design.js';
 export { codedDesign, encode, decode, snap, factorScale, factorRange } from './coded.js';
 export type { CodedDesign, CodedRun, CodedDesignInfo } from './coded.js';
@@ -10,7 +10,7 @@ export { planStudy, formatPlan, pilotSigma, aliasedDesignError } from './plan.js
 export type { StudyPlan, PlanOptions, PlanTrial } from './plan.js';
 export { toDatasetSpec } from './dataset-spec.js';
 export type { Trial, TrialConfig, TrialKind } from './design.js';
-export { runStudy, prepareStudy, planExecution, runIsAlive, baselineFromTrials, nonFiniteReason, checkTrainingArguments } from './run.js';
+export { runStudy, prepareStudy, planExecution, runIsAlive, baselineFromTrials, nonFiniteReason, checkTrainingArguments, trialsRoot } from './run.js';
 export type { RunStudyOptions, StudySummary, StudyEvent } from './run.js';
 export { trialArgs } from './runner.js';
 export type { TrialRunner, TrialRunnerModule, TrialTask, TrialContext, TrialProgress } from './runner.js';

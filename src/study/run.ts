@@ -11,9 +11,9 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism, hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { UserError, ensureDir } from '../util/index.js';
 import { openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialOutcome, type TrialRecord } from '../store/index.js';
 import { expandDesign } from './design.js';
@@ -22,7 +22,7 @@ import { canonicalJson, loadStudySpec, specHash, specIdentity, type StudySpec } 
 import { materializeModel } from './model-dir.js';
 import { trialArgs, type TrialRunner, type TrialTask, type TrialProgress } from './runner.js';
 import { createStudyProgress, type StudyProgress } from './progress.js';
-import { resolveTrainingArguments, resolvePrecision, ARGUMENT_SPECS } from '../train/index.js';
+import { resolveTrainingArguments, resolvePrecision, ARGUMENT_SPECS, latestCheckpoint, listCheckpoints } from '../train/index.js';
 import { evalSubsampleSeed, fingerprintMismatch, loadDataset, type DatasetFingerprint } from '../data/index.js';
 import { downloadFile, isHubId } from '../hub/index.js';
 import { existsSync } from 'node:fs';
@@ -34,7 +34,7 @@ const STALE_MS = 120_000; // another host's run without a heartbeat for this lon
 const ABORT_GRACE_MS = 5_000;
 
 export type StudyEvent =
-  | { type: 'trial-start'; trial: TrialRecord; worker: string }
+  | { type: 'trial-start'; trial: TrialRecord; worker: string; /** the checkpoint it resumes from */ resumeFrom: string | null }
   | { type: 'trial-progress'; trialId: string; worker: string; progress: TrialProgress }
   | { type: 'trial-done'; trial: TrialRecord; worker: string; outcome: TrialOutcome }
   | { type: 'trial-failed'; trial: TrialRecord; worker: string; error: string }
@@ -93,7 +93,7 @@ function specDiff(a: Record<string, unknown>, b: Record<string, unknown>): strin
 
 /** Plan workers × engine threads: never more than the cores unless oversubscribe is set. */
 export function planExecution(
-  spec: Pick<StudySpec, 'execution'>,
+  spec: { execution: Pick<StudySpec['execution'], 'workers' | 'threads_per_worker' | 'oversubscribe'> },
   pendingTrials: number,
   opts: { workers?: number; threadsPerWorker?: number; cores?: number } = {},
 ): { workers: number; threadsPerWorker: number; warnings: string[] } {
@@ -281,6 +281,26 @@ export async function preflight(spec: StudySpec, model: string): Promise<Dataset
   return fingerprint;
 }
 
+/**
+ * Where trials keep their checkpoints: `<store name>.trials/<trial id>/` next to a store file, or `runs/<study>.trials/`
+ * beside the spec for a networked store.
+ */
+export function trialsRoot(spec: Pick<StudySpec, 'store' | 'name' | 'source'>): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec.store)) return resolve(spec.source ? dirname(spec.source) : '.', 'runs', `${spec.name}.trials`);
+  return join(dirname(spec.store), `${basename(spec.store, extname(spec.store))}.trials`);
+}
+
+/**
+ * The checkpoint a claimed trial resumes from: the one the store records, or a newer complete one in its folder
+ * (a process killed between publishing a checkpoint and recording it).
+ */
+async function resumePoint(store: StudyStore, trialId: string, dir: string): Promise<string | null> {
+  const recorded = await store.getCheckpoint(trialId);
+  const onDisk = listCheckpoints(dir).at(-1) ?? null;
+  if (recorded && existsSync(recorded.location) && (!onDisk || onDisk.step <= recorded.step)) return recorded.location;
+  return onDisk ? latestCheckpoint(dir) : null;
+}
+
 interface Slot {
   name: string;
   run(task: TrialTask): Promise<TrialOutcome>;
@@ -299,7 +319,9 @@ function defaultRunnerModule(): string {
   return new URL(here.endsWith('.ts') ? './trainer-runner.ts' : './trainer-runner.js', here).href;
 }
 
-function workerSlot(name: string, runnerModule: string, threads: number, onProgress: (id: string, p: TrialProgress) => void): Slot {
+type OnCheckpoint = (id: string, c: { location: string; step: number }) => void;
+
+function workerSlot(name: string, runnerModule: string, threads: number, onProgress: (id: string, p: TrialProgress) => void, onCheckpoint: OnCheckpoint): Slot {
   const here = import.meta.url;
   const isTs = here.endsWith('.ts');
   const entry = new URL(isTs ? './worker.ts' : './worker.js', here).href;
@@ -333,6 +355,7 @@ function workerSlot(name: string, runnerModule: string, threads: number, onProgr
   ready.catch(() => {});
   worker.on('message', (m: FromWorker) => {
     if (m.type === 'progress') onProgress(m.id, m);
+    else if (m.type === 'checkpoint') onCheckpoint(m.id, m);
     else if (m.type === 'result' && pending?.id === m.id) {
       const p = pending;
       pending = null;
@@ -375,7 +398,7 @@ function workerSlot(name: string, runnerModule: string, threads: number, onProgr
   };
 }
 
-function inProcessSlot(name: string, runner: TrialRunner, threads: number, signal: AbortSignal, onProgress: (id: string, p: TrialProgress) => void): Slot {
+function inProcessSlot(name: string, runner: TrialRunner, threads: number, signal: AbortSignal, onProgress: (id: string, p: TrialProgress) => void, onCheckpoint: OnCheckpoint): Slot {
   let ac: AbortController | null = null;
   return {
     name,
@@ -385,7 +408,7 @@ function inProcessSlot(name: string, runner: TrialRunner, threads: number, signa
       const onAbort = () => a.abort();
       signal.addEventListener('abort', onAbort);
       try {
-        return await runner(task, { signal: a.signal, threads, worker: name, onProgress: (p) => onProgress(task.id, p) });
+        return await runner(task, { signal: a.signal, threads, worker: name, onProgress: (p) => onProgress(task.id, p), onCheckpoint: (c) => onCheckpoint(task.id, c) });
       } catch (e) {
         if (a.signal.aborted) throw new AbortedTrial((e as Error).message);
         throw e;
@@ -503,10 +526,18 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         ? opts.runnerModule
         : pathToFileURL(resolve(opts.runnerModule)).href
       : defaultRunnerModule();
+    // checkpoints are recorded as they come (one store write each); a late one for a trial this run no longer holds is ignored
+    const onCheckpoint: OnCheckpoint = (id, c) => void store.setCheckpoint(id, runId, c).catch((e: unknown) => warn(`trial ${id}: checkpoint not recorded: ${errorText(e)}`));
     const makeSlot = (name: string): Slot =>
       opts.runner
-        ? inProcessSlot(name, opts.runner, plan.threadsPerWorker, stop.signal, onProgress)
-        : workerSlot(name, runnerModule, plan.threadsPerWorker, onProgress);
+        ? inProcessSlot(name, opts.runner, plan.threadsPerWorker, stop.signal, onProgress, onCheckpoint)
+        : workerSlot(name, runnerModule, plan.threadsPerWorker, onProgress, onCheckpoint);
+    const trialsDir = trialsRoot(spec);
+    const dropCheckpoints = async (id: string): Promise<void> => {
+      if (spec.execution.keep_checkpoints) return;
+      rmSync(join(trialsDir, id), { recursive: true, force: true });
+      await store.clearCheckpoint(id);
+    };
     for (const name of counts0.pending > 0 ? workerNames : []) slots.push(makeSlot(name));
 
     let ranNow = 0;
@@ -526,8 +557,6 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         showCounts();
         trialWorker.set(trial.id, slot.name);
         const label = `${trial.kind === 'evaluate' ? 'baseline evaluation' : Object.entries(trial.config).map(([k, v]) => `${k}=${v}`).join(' ')} seed=${trial.seed}${trial.dataSeed !== null ? ` data_seed=${trial.dataSeed}` : ''}`;
-        progress?.workerStart(slot.name, label);
-        opts.onEvent?.({ type: 'trial-start', trial, worker: slot.name });
         const task: TrialTask = {
           id: trial.id,
           kind: trial.kind,
@@ -539,6 +568,14 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
           args: trialArgs(spec.args, trial.config, trial.seed, trial.dataSeed),
           ...(fingerprint ? { dataFingerprint: fingerprint } : {}),
         };
+        const every = spec.execution.checkpoint_every;
+        if (trial.kind === 'train' && every) {
+          const dir = join(trialsDir, trial.id);
+          task.checkpoint = { dir, every, resumeFrom: await resumePoint(store, trial.id, dir) };
+        }
+        const resumeFrom = task.checkpoint?.resumeFrom ?? null;
+        progress?.workerStart(slot.name, resumeFrom ? `${label} (resumed at step ${/checkpoint-(\d+)$/.exec(resumeFrom)?.[1] ?? '?'})` : label);
+        opts.onEvent?.({ type: 'trial-start', trial, worker: slot.name, resumeFrom });
         let outcome: TrialOutcome | null = null;
         let runError: unknown = null;
         try {
@@ -551,6 +588,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
           if (outcome) {
             const ok = await store.completeTrial(trial.id, runId, outcome);
             if (ok) {
+              await dropCheckpoints(trial.id);
               ranNow++;
               live.done++;
               opts.onEvent?.({ type: 'trial-done', trial, worker: slot.name, outcome });
@@ -566,6 +604,8 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
           } else {
             const msg = errorText(runError);
             const ok = await store.failTrial(trial.id, runId, msg);
+            // a retry (--retry-failed) starts afresh: the failure may lie in what the checkpoint holds
+            if (ok) await dropCheckpoints(trial.id);
             if (ok) {
               failedNow++;
               live.failed++;

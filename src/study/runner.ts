@@ -4,7 +4,7 @@
  */
 import type { TrialOutcome } from '../store/index.js';
 import type { DatasetFingerprint } from '../data/index.js';
-import type { DatasetSource } from './spec.js';
+import type { CheckpointEvery, DatasetSource } from './spec.js';
 import type { TrialConfig, TrialKind } from './design.js';
 
 export interface TrialTask {
@@ -21,6 +21,11 @@ export interface TrialTask {
   dataFingerprint?: DatasetFingerprint;
   /** HF TrainingArguments: the spec's fixed args, then the trial's configuration, then `seed` */
   args: Record<string, number | string | boolean>;
+  /**
+   * Checkpointing of a `train` trial (absent: none): its folder, how often, and the checkpoint to resume from
+   * (a trial a killed process left running). A runner that cannot checkpoint may ignore it.
+   */
+  checkpoint?: { dir: string; every: CheckpointEvery; resumeFrom: string | null };
 }
 
 export interface TrialProgress {
@@ -39,6 +44,8 @@ export interface TrialContext {
   /** e.g. "w1" */
   worker: string;
   onProgress: (p: TrialProgress) => void;
+  /** Report a checkpoint the trial wrote (the main thread records it in the store). */
+  onCheckpoint?: (c: { location: string; step: number }) => void;
 }
 
 export type TrialRunner = (task: TrialTask, ctx: TrialContext) => Promise<TrialOutcome>;

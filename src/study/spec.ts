@@ -134,6 +134,8 @@ const designSchema = z
   })
   .strict();
 
+const CHECKPOINT_EVERY_RE = /^\s*(?:([1-9]\d*)\s*steps?|(\d*\.?\d+)\s*(?:m|mins?|minutes?)|(epoch))\s*$/;
+
 const executionSchema = z
   .object({
     workers: z.union([posInt, z.literal('auto')], { error: "expected a positive integer or 'auto'" }).optional(),
@@ -142,8 +144,41 @@ const executionSchema = z
     oversubscribe: z.boolean().optional(),
     /** Raise the design-size bound (trials incl. seeds; default DEFAULT_MAX_TRIALS), up to HARD_MAX_TRIALS. */
     max_trials: posInt.optional(),
+    /** Trial checkpoints: N (steps), "N steps", "N minutes", "epoch", a mapping of those, or false. */
+    checkpoint_every: z
+      .union(
+        [
+          posInt,
+          z.literal(false),
+          z.string().regex(CHECKPOINT_EVERY_RE, { error: 'expected "N steps", "N minutes" or "epoch"' }).refine((v) => !/^\s*0*\.?0+\s*m/.test(v), { error: 'expected a positive number of minutes' }),
+          z.object({ steps: posInt.optional(), minutes: z.number().positive().optional(), epoch: z.boolean().optional() }).strict(),
+        ],
+        { error: 'expected a number of steps, "N steps", "N minutes", "epoch", {steps, minutes, epoch} or false' },
+      )
+      .optional(),
+    /** Keep finished trials' checkpoints (default: deleted once the trial is done). */
+    keep_checkpoints: z.boolean().optional(),
   })
   .strict();
+
+/** When a trial checkpoints (null: never). Default: each epoch end and every 10 minutes within long epochs. */
+export interface CheckpointEvery {
+  steps?: number;
+  minutes?: number;
+  epoch: boolean;
+}
+
+function checkpointEvery(v: z.infer<typeof executionSchema>['checkpoint_every']): CheckpointEvery | null {
+  if (v === undefined) return { epoch: true, minutes: 10 };
+  if (v === false) return null;
+  if (typeof v === 'number') return { steps: v, epoch: false };
+  if (typeof v === 'string') {
+    const m = CHECKPOINT_EVERY_RE.exec(v)!;
+    if (m[3]) return { epoch: true };
+    return m[1] ? { steps: Number(m[1]), epoch: false } : { minutes: Number(m[2]), epoch: false };
+  }
+  return { ...(v.steps !== undefined ? { steps: v.steps } : {}), ...(v.minutes !== undefined ? { minutes: v.minutes } : {}), epoch: v.epoch ?? false };
+}
 
 const analysisSchema = z
   .object({
@@ -224,7 +259,7 @@ export interface StudySpec {
   /** HF data_seed values crossed with `seeds`; null: each trial's data order follows its seed (HF's default) */
   data_seeds: number[] | null;
   args: Record<string, number | string | boolean>;
-  execution: { workers: number | 'auto'; threads_per_worker: number | 'auto'; oversubscribe: boolean; max_trials?: number };
+  execution: { workers: number | 'auto'; threads_per_worker: number | 'auto'; oversubscribe: boolean; max_trials?: number; checkpoint_every: CheckpointEvery | null; keep_checkpoints: boolean };
   store: string;
   analysis: { degree: 1 | 2 | 3 | 'cv'; log_lr: boolean; standardize: boolean; frame: 'absolute' | 'relative' | 'both'; responses: string[]; allow_aliased: boolean };
   /** where it was read from (null when built in memory) */
@@ -450,6 +485,8 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
       threads_per_worker: s.execution?.threads_per_worker ?? 'auto',
       oversubscribe: s.execution?.oversubscribe ?? false,
       ...(s.execution?.max_trials !== undefined ? { max_trials: s.execution.max_trials } : {}),
+      checkpoint_every: checkpointEvery(s.execution?.checkpoint_every),
+      keep_checkpoints: s.execution?.keep_checkpoints ?? false,
     },
     store: storePath,
     analysis: {

@@ -46,14 +46,29 @@ export async function runTrial(task: TrialTask, ctx: TrialContext): Promise<Tria
     const { metrics: m, predictions } = await evaluateModelWithPredictions({ model: task.model, dataset: data, args, quiet: true, signal: ctx.signal, expectedFingerprint: task.dataFingerprint });
     return { metrics: metricsRecord(m), predictions, epochs: [], trainSeconds: (performance.now() - t0) / 1000, backend, versions: packageVersions() };
   }
+  const cp = task.checkpoint;
   const r = await fineTune({
     model: task.model,
     dataset: data,
-    args,
+    args: cp?.resumeFrom ? { ...args, resume_from_checkpoint: cp.resumeFrom } : args,
     signal: ctx.signal,
     expectedFingerprint: task.dataFingerprint,
     quiet: true,
     onProgress: (p) => ctx.onProgress(p),
+    ...(cp
+      ? {
+          checkpointing: {
+            dir: cp.dir,
+            ...(cp.every.steps !== undefined ? { steps: cp.every.steps } : {}),
+            ...(cp.every.minutes !== undefined ? { minutes: cp.every.minutes } : {}),
+            epoch: cp.every.epoch,
+            // only the newest is needed to resume; a stop (Ctrl-C) saves one before the trial goes back to pending
+            keep: 1,
+            onStop: true,
+            onSaved: (location: string, step: number) => ctx.onCheckpoint?.({ location, step }),
+          },
+        }
+      : {}),
   });
   return {
     // a training run that stopped at a non-finite step says where (the eval metrics carry non_finite_logits)

@@ -10,6 +10,7 @@ export type ToWorker = { type: 'run'; task: TrialTask } | { type: 'abort' };
 export type FromWorker =
   | { type: 'ready' }
   | { type: 'progress'; id: string; epoch: number; step: number; totalSteps: number; loss: number; lr: number }
+  | { type: 'checkpoint'; id: string; location: string; step: number }
   | { type: 'result'; id: string; outcome: unknown }
   | { type: 'error'; id: string; message: string; aborted: boolean }
   | { type: 'fatal'; message: string };
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
         threads: init.threads,
         worker: init.worker,
         onProgress: (p) => port.postMessage({ type: 'progress', id: task.id, ...p } satisfies FromWorker),
+        onCheckpoint: (c) => port.postMessage({ type: 'checkpoint', id: task.id, ...c } satisfies FromWorker),
       })
       .then(
         (outcome) => port.postMessage({ type: 'result', id: task.id, outcome } satisfies FromWorker),

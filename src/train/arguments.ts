@@ -6,7 +6,7 @@
 import { UserError } from '../util/index.js';
 import { LR_SCHEDULER_TYPES, type LrSchedulerType } from './schedule.js';
 
-export type SaveStrategy = 'no' | 'epoch' | 'end';
+export type SaveStrategy = 'no' | 'epoch' | 'steps' | 'end';
 export type EvalStrategy = 'no' | 'epoch';
 
 export interface TrainingArguments {
@@ -35,8 +35,18 @@ export interface TrainingArguments {
   group_by_length: boolean;
   eval_strategy: EvalStrategy;
   output_dir?: string;
-  /** Default: 'end' when output_dir is set, else 'no'. */
+  /**
+   * 'epoch' / 'steps': a full checkpoint-<global_step>/ (model, optimizer, scheduler, RNG, trainer state) at each
+   * epoch end / every save_steps steps and at the end (HF); 'end': only the final model; 'no': nothing.
+   * Default: 'end' when output_dir is set, else 'no'.
+   */
   save_strategy?: SaveStrategy;
+  /** save_strategy 'steps': checkpoint every this many optimizer steps (HF default 500). */
+  save_steps: number;
+  /** Keep at most this many checkpoint-N/ folders, deleting the oldest (HF rotation); null keeps all. */
+  save_total_limit: number | null;
+  /** A checkpoint-N/ folder to continue from, or 'latest' (the newest complete one in output_dir). */
+  resume_from_checkpoint?: string;
   /** ONNX Runtime intra-op threads; default: the runtime's choice. */
   intra_op_num_threads?: number;
   /** ONNX Runtime execution provider (cpu, cuda, webgpu, …); default TUNESCOPE_DEVICE, else cpu. */
@@ -86,7 +96,10 @@ export const ARGUMENT_SPECS: readonly ArgumentSpec[] = [
   { name: 'group_by_length', kind: 'bool', default: false, help: 'sample batches of similar length (HF LengthGroupedSampler)' },
   { name: 'eval_strategy', kind: 'enum', default: 'epoch', choices: ['no', 'epoch'], help: 'evaluate after each epoch, or only at the end' },
   { name: 'output_dir', kind: 'string', help: 'where the model, metrics.json and trainer_state.json go' },
-  { name: 'save_strategy', kind: 'enum', choices: ['no', 'epoch', 'end'], help: "save the model per epoch, at the end, or not (default: 'end' with output_dir)" },
+  { name: 'save_strategy', kind: 'enum', choices: ['no', 'epoch', 'steps', 'end'], help: "checkpoint-N/ per epoch or every save_steps (resumable), only the final model ('end'), or nothing (default: 'end' with output_dir)" },
+  { name: 'save_steps', kind: 'int', default: 500, help: "save_strategy steps: checkpoint every N optimizer steps", check: positiveInt },
+  { name: 'save_total_limit', kind: 'int', default: null, help: 'keep only the newest N checkpoint-N/ folders (default: all)', check: positiveInt },
+  { name: 'resume_from_checkpoint', kind: 'string', help: "continue from a checkpoint-N/ folder, or 'latest' in output_dir (bit-identical to an uninterrupted run)" },
   { name: 'intra_op_num_threads', kind: 'int', help: 'ONNX Runtime intra-op threads', check: positiveInt },
   { name: 'device', kind: 'string', help: 'ONNX Runtime execution provider: cpu (default), cuda, webgpu, … where installed' },
   { name: 'bf16', kind: 'boolOrAuto', default: false, help: "bf16 mixed precision on the CPU's AMX units (fp32 master weights); 'auto': only where available" },
@@ -141,6 +154,9 @@ export function resolveTrainingArguments(partial: Partial<TrainingArguments> | R
   if (args.save_strategy === undefined) args.save_strategy = args.output_dir ? 'end' : 'no';
   if (args.save_strategy !== 'no' && !args.output_dir) {
     throw new UserError(`training argument save_strategy '${args.save_strategy}' needs output_dir`);
+  }
+  if (args.resume_from_checkpoint === 'latest' && !args.output_dir) {
+    throw new UserError("training argument resume_from_checkpoint 'latest' needs output_dir (where the checkpoint-N/ folders are)");
   }
   return args;
 }

@@ -40,7 +40,11 @@ export function lengthGroupedIndices(lengths: number[], batchSize: number, rng: 
   return megabatches.flat();
 }
 
-/** The order in which one epoch visits the training examples. */
+/**
+ * The order in which one epoch visits the training examples. `batchSize` is the sampler's: with group_by_length
+ * HF builds LengthGroupedSampler(train_batch_size × gradient_accumulation_steps), so megabatches span whole
+ * accumulated steps.
+ */
 export function epochOrder(
   lengths: number[],
   opts: { dataSeed: number; epoch: number; groupByLength: boolean; batchSize: number },

@@ -9,7 +9,7 @@
  * already written NaN into the weights, every later step would only repeat NaN, so the run goes straight to its
  * final evaluation, which comes out flagged `non_finite` (see metrics.ts).
  */
-import { createProgress, Rng } from '../util/index.js';
+import { createProgress, Rng, UserError } from '../util/index.js';
 import type { TrainingArguments } from './arguments.js';
 import type { Batch } from '../model/index.js';
 import { chunk, collate, epochOrder, realTokens, type TokenizedSplit } from './dataloader.js';
@@ -49,6 +49,8 @@ export interface EpochRecord {
   /** Pre-clip global gradient norm of the epoch's last step. */
   grad_norm: number;
   eval: EvalMetrics | null;
+  /** Seconds the epoch-end evaluation took (HF eval_runtime); null without one. */
+  eval_seconds: number | null;
   /** Training seconds of this epoch (evaluation excluded). */
   seconds: number;
 }
@@ -81,6 +83,8 @@ export interface TrainLoopResult {
   padded_tokens_per_second: number;
   /** The optimizer step (1-based) whose loss or gradient norm was NaN/Inf; training stopped after it. null: never. */
   non_finite_step: number | null;
+  /** Input tokens the training steps saw, padding included (HF's estimate_tokens, for total_flos). */
+  padded_tokens: number;
 }
 
 export interface ProgressInfo {
@@ -99,12 +103,54 @@ export interface TrainLoopOptions {
   padTokenId: number;
   args: TrainingArguments;
   onProgress?: (p: ProgressInfo) => void;
-  /** Called after each epoch (after its evaluation), e.g. to save a checkpoint. */
+  /** Called after each epoch (after its evaluation). */
   onEpochEnd?: (record: EpochRecord, globalStep: number) => Promise<void> | void;
+  /**
+   * Checkpointing: after each optimizer step `due(step, false)` is asked — except for an epoch's last step, which
+   * is asked `due(step, true)` after the epoch-end evaluation, so a checkpoint holds everything done at its step.
+   * `save` gets the loop's state (the caller adds the model's weights and optimizer state).
+   */
+  checkpoint?: { due: (globalStep: number, epochEnd: boolean) => boolean; save: (state: LoopState) => Promise<void> | void; onStop?: boolean };
+  /** Continue from a checkpoint's loop state (the model must hold that checkpoint's weights and optimizer state). */
+  resume?: LoopState;
   signal?: AbortSignal;
   /** Progress-bar label; silent when TUNESCOPE_QUIET=1. */
   progressLabel?: string;
   quiet?: boolean;
+}
+
+/**
+ * Everything the loop needs to continue bit-identically from a step boundary: where the sampler is (the epoch's
+ * order is a pure function of data_seed and epoch, so the epoch and the optimizer steps done in it suffice), the
+ * dropout generator's MT19937 state, and the running sums behind epoch records and the final train_loss.
+ */
+export interface LoopState {
+  global_step: number;
+  /** the epoch in progress (0-based); after an epoch's end: the next one */
+  epoch_index: number;
+  /** optimizer steps and micro-batches of epoch_index already done */
+  updates_done_in_epoch: number;
+  batches_done_in_epoch: number;
+  epoch_loss: number;
+  epoch_steps: number;
+  epoch_seconds: number;
+  last_lr: number;
+  last_grad_norm: number;
+  loss_total: number;
+  train_seconds: number;
+  examples_seen: number;
+  tokens_seen: number;
+  padded_tokens_seen: number;
+  epochs: EpochRecord[];
+  log_history: LogEntry[];
+  last_eval: EvalMetrics | null;
+  evaluated_at_step: number;
+  /** seed of the sampler's generator (data_seed, else seed) and of the dropout stream */
+  data_seed: number;
+  dropout_seed: number;
+  /** MT19937 state of the stream that draws one dropout seed per micro-batch, and how many it has drawn */
+  dropout_rng_state: number[];
+  dropout_draws: number;
 }
 
 /** Runs the model over `split` in order (eval mode) and computes all metrics. */
@@ -143,11 +189,10 @@ export function optimizerConfig(args: TrainingArguments): OptimizerConfig {
   return { betas: [args.adam_beta1, args.adam_beta2], eps: args.adam_epsilon, weightDecay: args.weight_decay, noDecay: hfNoDecay };
 }
 
-export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult> {
-  const { model, args, train } = opts;
-  const n = train.ids.length;
-  const plan = planSteps({
-    numExamples: n,
+/** The step plan of a run on `numExamples` training examples. */
+export function planFor(args: TrainingArguments, numExamples: number): StepPlan {
+  return planSteps({
+    numExamples,
     perDeviceTrainBatchSize: args.per_device_train_batch_size,
     gradientAccumulationSteps: args.gradient_accumulation_steps,
     numTrainEpochs: args.num_train_epochs,
@@ -155,101 +200,169 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
     warmupRatio: args.warmup_ratio,
     warmupSteps: args.warmup_steps,
   });
+}
+
+export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult> {
+  const { model, args, train } = opts;
+  const plan = planFor(args, train.ids.length);
   const lengths = train.ids.map((a) => a.length);
   const padToLength = args.pad_to_max_length ? args.max_seq_length : undefined;
   const optimizer = optimizerConfig(args);
+  const dataSeed = args.data_seed ?? args.seed;
+  const r = opts.resume;
+  if (r && (r.data_seed !== dataSeed || r.dropout_seed !== args.seed)) {
+    throw new UserError(`checkpoint: it was trained with seed ${r.dropout_seed} / data_seed ${r.data_seed}, this run has ${args.seed} / ${dataSeed}`);
+  }
   // one stream of dropout seeds per run, drawn once per micro-batch: same seed → same masks
-  const dropoutRng = new Rng(args.seed).fork(0x0d0);
+  const dropoutRng = r ? Rng.fromState(args.seed, r.dropout_rng_state) : new Rng(args.seed).fork(0x0d0);
+  let dropoutDraws = r?.dropout_draws ?? 0;
   const evalOpts = { numLabels: opts.numLabels, padTokenId: opts.padTokenId, batchSize: args.per_device_eval_batch_size, padToLength, signal: opts.signal };
   const progress = createProgress({
     total: plan.max_steps,
     label: opts.progressLabel ?? 'train',
     quiet: opts.quiet,
     format: '{bar} {value}/{total} steps | epoch {epoch} | loss {loss} | lr {lr} | ETA {eta_formatted}',
-    payload: { epoch: '1', loss: '-', lr: '-' },
+    payload: { epoch: String(r ? r.epoch_index + 1 : 1), loss: '-', lr: '-' },
   });
+  if (r) progress.update(r.global_step);
 
-  const epochs: EpochRecord[] = [];
-  const logHistory: LogEntry[] = [];
-  let globalStep = 0;
-  let trainSeconds = 0;
-  let examplesSeen = 0;
-  let tokensSeen = 0;
-  let paddedTokensSeen = 0;
-  let lossTotal = 0;
-  let lastEval: EvalMetrics | null = null;
+  const epochs: EpochRecord[] = r ? r.epochs.map((e) => ({ ...e })) : [];
+  const logHistory: LogEntry[] = r ? r.log_history.map((l) => ({ ...l })) : [];
+  let globalStep = r?.global_step ?? 0;
+  let trainSeconds = r?.train_seconds ?? 0;
+  let examplesSeen = r?.examples_seen ?? 0;
+  let tokensSeen = r?.tokens_seen ?? 0;
+  let paddedTokensSeen = r?.padded_tokens_seen ?? 0;
+  let lossTotal = r?.loss_total ?? 0;
+  let lastEval: EvalMetrics | null = r?.last_eval ?? null;
   let lastPredictions: EvalPredictions | null = null;
-  let evaluatedAtStep = -1;
+  let evaluatedAtStep = r?.evaluated_at_step ?? -1;
   let nonFiniteStep: number | null = null;
+  let savedAt = globalStep;
+  // the epoch in progress, for a checkpoint taken inside it
+  let cur = { epoch: r?.epoch_index ?? 0, updates: r?.updates_done_in_epoch ?? 0, batches: r?.batches_done_in_epoch ?? 0, loss: r?.epoch_loss ?? 0, steps: r?.epoch_steps ?? 0, seconds: r?.epoch_seconds ?? 0, lr: r?.last_lr ?? 0, gradNorm: r?.last_grad_norm ?? NaN };
+  const snapshot = (): LoopState => ({
+    global_step: globalStep,
+    epoch_index: cur.epoch,
+    updates_done_in_epoch: cur.updates,
+    batches_done_in_epoch: cur.batches,
+    epoch_loss: cur.loss,
+    epoch_steps: cur.steps,
+    epoch_seconds: cur.seconds,
+    last_lr: cur.lr,
+    last_grad_norm: cur.gradNorm,
+    loss_total: lossTotal,
+    train_seconds: trainSeconds,
+    examples_seen: examplesSeen,
+    tokens_seen: tokensSeen,
+    padded_tokens_seen: paddedTokensSeen,
+    epochs: epochs.map((e) => ({ ...e })),
+    log_history: logHistory.map((l) => ({ ...l })),
+    last_eval: lastEval,
+    evaluated_at_step: evaluatedAtStep,
+    data_seed: dataSeed,
+    dropout_seed: args.seed,
+    dropout_rng_state: dropoutRng.getState(),
+    dropout_draws: dropoutDraws,
+  });
   try {
-    for (let epoch = 0; epoch < plan.num_train_epochs && globalStep < plan.max_steps && nonFiniteStep === null; epoch++) {
+    for (let epoch = cur.epoch; epoch < plan.num_train_epochs && globalStep < plan.max_steps && nonFiniteStep === null; epoch++) {
       const order = epochOrder(lengths, {
-        dataSeed: args.data_seed ?? args.seed,
+        dataSeed,
         epoch,
         groupByLength: args.group_by_length,
-        batchSize: args.per_device_train_batch_size,
+        // HF Trainer._get_train_sampler: LengthGroupedSampler(train_batch_size * gradient_accumulation_steps)
+        batchSize: args.per_device_train_batch_size * args.gradient_accumulation_steps,
       });
       const batches = chunk(order, args.per_device_train_batch_size);
       const stepsInEpoch = batches.length;
       const updates = chunk(batches, args.gradient_accumulation_steps);
-      let epochLoss = 0;
-      let epochSteps = 0;
-      let lr = 0;
-      let gradNorm = NaN;
-      let batchesDone = 0;
-      const t0 = performance.now();
-      for (const group of updates) {
+      if (epoch !== cur.epoch) cur = { epoch, updates: 0, batches: 0, loss: 0, steps: 0, seconds: 0, lr: 0, gradNorm: NaN };
+      let t0 = performance.now();
+      const secondsBefore = cur.seconds;
+      const tick = (): void => {
+        cur.seconds = secondsBefore + (performance.now() - t0) / 1000;
+      };
+      for (let u = cur.updates; u < updates.length; u++) {
         if (globalStep >= plan.max_steps) break;
-        opts.signal?.throwIfAborted();
+        if (opts.signal?.aborted) {
+          // a stop between steps is a clean step boundary: save it (unless just saved) so the resume loses nothing
+          if (opts.checkpoint?.onStop && globalStep > savedAt) {
+            tick();
+            await opts.checkpoint.save(snapshot());
+          }
+          opts.signal.throwIfAborted();
+        }
+        const group = updates[u]!;
         const lossScale = 1 / group.length;
         let stepLoss = 0;
         for (const idx of group) {
           const batch = collate(train, idx, { padTokenId: opts.padTokenId, padToLength });
+          dropoutDraws++;
           const { loss } = await model.accumulateGradients(batch, { lossScale, dropoutSeed: dropoutRng.uint32() });
           stepLoss += loss * lossScale;
           examplesSeen += batch.batchSize;
           tokensSeen += realTokens(batch);
           paddedTokensSeen += batch.batchSize * batch.seqLength;
-          batchesDone++;
+          cur.batches++;
         }
-        lr = learningRateAt(args.lr_scheduler_type, args.learning_rate, globalStep, plan.num_warmup_steps, plan.max_steps);
-        const res = await model.optimizerStep({ lr, maxGradNorm: args.max_grad_norm > 0 ? args.max_grad_norm : undefined, optimizer });
-        gradNorm = res.gradNorm;
+        cur.lr = learningRateAt(args.lr_scheduler_type, args.learning_rate, globalStep, plan.num_warmup_steps, plan.max_steps);
+        const res = await model.optimizerStep({ lr: cur.lr, maxGradNorm: args.max_grad_norm > 0 ? args.max_grad_norm : undefined, optimizer });
+        cur.gradNorm = res.gradNorm;
         globalStep++;
-        epochLoss += stepLoss;
-        epochSteps++;
+        cur.updates++;
+        cur.loss += stepLoss;
+        cur.steps++;
         lossTotal += stepLoss;
-        const epochFloat = epoch + batchesDone / stepsInEpoch;
-        logHistory.push({ step: globalStep, epoch: epochFloat, loss: stepLoss, learning_rate: lr, grad_norm: gradNorm });
-        progress.update(globalStep, { epoch: epochFloat.toFixed(2), loss: stepLoss.toFixed(4), lr: lr.toExponential(2) });
-        opts.onProgress?.({ epoch: epochFloat, step: globalStep, totalSteps: plan.max_steps, loss: stepLoss, lr });
-        if (!Number.isFinite(stepLoss) || !Number.isFinite(gradNorm)) {
+        const epochFloat = epoch + cur.batches / stepsInEpoch;
+        logHistory.push({ step: globalStep, epoch: epochFloat, loss: stepLoss, learning_rate: cur.lr, grad_norm: cur.gradNorm });
+        progress.update(globalStep, { epoch: epochFloat.toFixed(2), loss: stepLoss.toFixed(4), lr: cur.lr.toExponential(2) });
+        opts.onProgress?.({ epoch: epochFloat, step: globalStep, totalSteps: plan.max_steps, loss: stepLoss, lr: cur.lr });
+        if (!Number.isFinite(stepLoss) || !Number.isFinite(cur.gradNorm)) {
+          // no checkpoint of NaN weights: the last good one stays the newest
           nonFiniteStep = globalStep;
           break;
         }
+        const epochEnds = u + 1 >= updates.length || globalStep >= plan.max_steps;
+        if (!epochEnds && opts.checkpoint?.due(globalStep, false)) {
+          tick();
+          await opts.checkpoint.save(snapshot());
+          savedAt = globalStep;
+          // the save is not training time
+          t0 = performance.now() - (cur.seconds - secondsBefore) * 1000;
+        }
       }
-      const seconds = (performance.now() - t0) / 1000;
-      trainSeconds += seconds;
+      tick();
+      trainSeconds += cur.seconds;
       let ev: EvalMetrics | null = null;
+      let evSeconds: number | null = null;
       const last = epoch + 1 >= plan.num_train_epochs || globalStep >= plan.max_steps || nonFiniteStep !== null;
       if (args.eval_strategy === 'epoch' || last) {
-        const r = await evaluateSplitWithPredictions(model, opts.eval, evalOpts);
-        ev = r.metrics;
+        const e0 = performance.now();
+        const out = await evaluateSplitWithPredictions(model, opts.eval, evalOpts);
+        evSeconds = (performance.now() - e0) / 1000;
+        ev = out.metrics;
         lastEval = ev;
-        lastPredictions = r.predictions;
+        lastPredictions = out.predictions;
         evaluatedAtStep = globalStep;
       }
       const record: EpochRecord = {
-        epoch: epoch + batchesDone / stepsInEpoch,
+        epoch: epoch + cur.batches / stepsInEpoch,
         step: globalStep,
-        train_loss: epochSteps > 0 ? epochLoss / epochSteps : NaN,
-        learning_rate: lr,
-        grad_norm: gradNorm,
+        train_loss: cur.steps > 0 ? cur.loss / cur.steps : NaN,
+        learning_rate: cur.lr,
+        grad_norm: cur.gradNorm,
         eval: ev,
-        seconds,
+        eval_seconds: evSeconds,
+        seconds: cur.seconds,
       };
       epochs.push(record);
       await opts.onEpochEnd?.(record, globalStep);
+      cur = { epoch: epoch + 1, updates: 0, batches: 0, loss: 0, steps: 0, seconds: 0, lr: 0, gradNorm: NaN };
+      if (nonFiniteStep === null && opts.checkpoint?.due(globalStep, true)) {
+        await opts.checkpoint.save(snapshot());
+        savedAt = globalStep;
+      }
     }
   } finally {
     progress.stop();
@@ -269,5 +382,6 @@ export async function trainLoop(opts: TrainLoopOptions): Promise<TrainLoopResult
     tokens_per_second: trainSeconds > 0 ? tokensSeen / trainSeconds : NaN,
     padded_tokens_per_second: trainSeconds > 0 ? paddedTokensSeen / trainSeconds : NaN,
     non_finite_step: nonFiniteStep,
+    padded_tokens: paddedTokensSeen,
   };
 }

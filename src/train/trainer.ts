@@ -11,7 +11,11 @@ import type { HubOptions } from '../hub/index.js';
 import {
   DistilBertForSequenceClassification,
   loadPretrained,
+  readOptimizerState,
   savePretrained,
+  writeOptimizerState,
+  type AdamWParamGroup,
+  type AdamWState,
   type PretrainedModel,
 } from '../model/index.js';
 import { loadTokenizer, tokenizerFingerprint, type Tokenizer } from '../tokenizer/index.js';
@@ -20,9 +24,11 @@ import { bf16Support } from '../native/index.js';
 import { ensureDir, stringifyJson, UserError, writeFileAtomic } from '../util/index.js';
 import { resolveTrainingArguments, type TrainingArguments } from './arguments.js';
 import type { TokenizedSplit } from './dataloader.js';
-import { evaluateSplitWithPredictions, trainLoop, type EpochRecord, type LogEntry, type ProgressInfo } from './loop.js';
+import { evaluateSplitWithPredictions, hfNoDecay, planFor, trainLoop, type EpochRecord, type LogEntry, type LoopState, type ProgressInfo } from './loop.js';
 import type { EvalMetrics, EvalPredictions } from './metrics.js';
 import type { StepPlan } from './schedule.js';
+import { readTrainingFiles, resolveResume, rotateCheckpoints, trainFingerprint, writeCheckpointDir, writeTrainingFiles } from './checkpoint.js';
+import { hfTrainerState, sortedJson } from './state.js';
 
 export interface FineTuneResult {
   final: EvalMetrics;
@@ -45,10 +51,14 @@ export interface FineTuneResult {
   num_eval_examples: number;
   num_labels: number;
   notes: string[];
+  /** HF total_flos: 6 × input tokens (padding included) × non-embedding parameters. */
+  total_flos: number;
   /** Where the final model was saved (save_strategy != 'no'). */
   saved_to?: string;
   /** The optimizer step whose loss or gradient norm was NaN/Inf (training stopped there); null: none. */
   non_finite_step: number | null;
+  /** The checkpoint the run continued from. */
+  resumed_from?: string;
 }
 
 export interface CommonOptions {
@@ -66,10 +76,27 @@ export interface CommonOptions {
   expectedFingerprint?: DatasetFingerprint;
 }
 
+/**
+ * Checkpoints outside output_dir's save_strategy (a study trial's folder): every `steps` optimizer steps, every
+ * `minutes`, and/or at each epoch end; only the newest `keep` are kept. `onSaved` hears of each one.
+ */
+export interface CheckpointPolicy {
+  dir: string;
+  steps?: number;
+  minutes?: number;
+  epoch?: boolean;
+  keep?: number;
+  /** Also checkpoint when the run is aborted (signal) between steps, so a stopped run loses nothing. */
+  onStop?: boolean;
+  onSaved?: (path: string, globalStep: number) => void | Promise<void>;
+}
+
 export interface FineTuneOptions extends CommonOptions {
   args: Partial<TrainingArguments>;
   onProgress?: (p: ProgressInfo) => void;
   signal?: AbortSignal;
+  /** Checkpointing besides save_strategy (which writes into output_dir). */
+  checkpointing?: CheckpointPolicy;
 }
 
 function isLoaded(d: DatasetSpec | LoadedDataset): d is LoadedDataset {
@@ -154,6 +181,34 @@ function createModel(pretrained: PretrainedModel, args: TrainingArguments, notes
   });
 }
 
+/** The checkpoint policy save_strategy 'epoch' / 'steps' asks for (HF: also a final checkpoint at the last step). */
+function policyFromArgs(args: TrainingArguments): CheckpointPolicy | null {
+  if (!args.output_dir || (args.save_strategy !== 'epoch' && args.save_strategy !== 'steps')) return null;
+  return {
+    dir: args.output_dir,
+    ...(args.save_strategy === 'steps' ? { steps: args.save_steps } : { epoch: true }),
+    ...(args.save_total_limit !== null ? { keep: args.save_total_limit } : {}),
+  };
+}
+
+/** HF num_parameters(exclude_embeddings=True): every parameter but the nn.Embedding tables. */
+function nonEmbeddingParameters(params: Map<string, { data: Float32Array }>): number {
+  let n = 0;
+  for (const [k, t] of params) if (!/embeddings\.(word|position)_embeddings\.weight$/.test(k)) n += t.data.length;
+  return n;
+}
+
+/** The checkpoint's weights in place of the loaded ones (same names and shapes, or a clear error). */
+async function checkpointWeights(dir: string, p: PretrainedModel): Promise<PretrainedModel> {
+  const ck = await loadPretrained(dir, { numLabels: p.config.num_labels });
+  for (const [k, t] of p.parameters) {
+    const c = ck.parameters.get(k);
+    if (!c || c.shape.join(',') !== t.shape.join(',')) throw new UserError(`resume_from_checkpoint ${dir}: its model does not match ${p.source} (parameter ${k})`);
+  }
+  if (ck.notes.some((n) => /initialised/.test(n))) throw new UserError(`resume_from_checkpoint ${dir}: its model.safetensors lacks trained weights (${ck.notes.join('; ')})`);
+  return { ...p, parameters: ck.parameters };
+}
+
 /** Fine-tunes `model` on `dataset` with HF Trainer semantics; see FineTuneResult. */
 export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   const args = resolveTrainingArguments(opts.args);
@@ -165,24 +220,73 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   if (p.dataset.eval.length === 0) throw new UserError(`evaluation split of ${p.dataset.source} is empty`);
   const train = tokenize(p, 'train', opts.tokenCacheDir);
   const ev = tokenize(p, 'eval', opts.tokenCacheDir);
+  const loopArgs = { ...args, max_seq_length: p.maxLength };
+  const plan = planFor(loopArgs, train.ids.length);
+  const fingerprint = trainFingerprint(train);
+  const policy = opts.checkpointing ?? policyFromArgs(args);
+  let resume: { dir: string; state: LoopState; optimizer: AdamWState } | null = null;
+  if (args.resume_from_checkpoint) {
+    const dir = resolveResume(args.resume_from_checkpoint, args.output_dir ?? policy?.dir);
+    const state = readTrainingFiles(dir, { args, plan, fingerprint });
+    p.pretrained = await checkpointWeights(dir, p.pretrained);
+    resume = { dir, state, optimizer: readOptimizerState(join(dir, 'optimizer.safetensors')).state };
+    p.notes.push(`resumed from ${dir} at step ${state.global_step} of ${plan.max_steps}`);
+  }
   const { config } = p.pretrained;
   const model = await createModel(p.pretrained, args, p.notes);
+  const flosPerToken = 6 * nonEmbeddingParameters(p.pretrained.parameters);
   const save = (dir: string): void =>
     savePretrained(dir, { config, parameters: model.parameters(), tokenizerDir: p.pretrained.tokenizerDir });
+  const paramGroups = (): AdamWParamGroup[] => {
+    const names = [...model.optimizerState().expAvg.keys()];
+    const group = (decay: boolean): AdamWParamGroup => ({
+      lr: args.learning_rate, betas: [args.adam_beta1, args.adam_beta2], eps: args.adam_epsilon,
+      weight_decay: decay ? args.weight_decay : 0, params: names.filter((n) => hfNoDecay(n) !== decay),
+    });
+    return [group(true), group(false)];
+  };
+  let lastSave = Date.now();
+  // save_strategy epoch/steps also checkpoints the last step, as HF's DefaultFlowCallback does
+  const atEnd = opts.checkpointing === undefined;
+  const checkpoint = policy
+    ? {
+        due: (step: number, epochEnd: boolean): boolean =>
+          (policy.steps !== undefined && step % policy.steps === 0) ||
+          (policy.epoch === true && epochEnd) ||
+          (atEnd && epochEnd && step >= plan.max_steps) ||
+          (policy.minutes !== undefined && Date.now() - lastSave >= policy.minutes * 60_000),
+        onStop: policy.onStop === true,
+        save: async (state: LoopState): Promise<void> => {
+          const path = writeCheckpointDir(policy.dir, state.global_step, (tmp) => {
+            save(tmp);
+            const optimizer = model.optimizerState();
+            writeOptimizerState(join(tmp, 'optimizer.safetensors'), optimizer, paramGroups());
+            const trainerState = hfTrainerState({
+              log_history: state.log_history, epochs: state.epochs, plan, args, globalStep: state.global_step,
+              total_flos: flosPerToken * state.padded_tokens_seen, numEvalExamples: ev.ids.length, trainingStopped: state.global_step >= plan.max_steps,
+            });
+            writeTrainingFiles(tmp, { state, args, plan, trainerState, fingerprint });
+          });
+          rotateCheckpoints(policy.dir, policy.keep ?? null);
+          lastSave = Date.now();
+          await policy.onSaved?.(path, state.global_step);
+        },
+      }
+    : undefined;
   try {
+    if (resume) model.loadOptimizerState(resume.optimizer);
     const res = await trainLoop({
       model,
       train,
       eval: ev,
       numLabels: p.numLabels,
       padTokenId: p.tokenizer.padTokenId,
-      args: { ...args, max_seq_length: p.maxLength },
+      args: loopArgs,
       onProgress: opts.onProgress,
       signal: opts.signal,
       quiet: opts.quiet,
-      onEpochEnd: (_record, step) => {
-        if (args.save_strategy === 'epoch' && args.output_dir) save(join(args.output_dir, `checkpoint-${step}`));
-      },
+      ...(checkpoint ? { checkpoint } : {}),
+      ...(resume ? { resume: resume.state } : {}),
     });
     const result: FineTuneResult = {
       final: res.final,
@@ -204,6 +308,8 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
       num_labels: p.numLabels,
       notes: p.notes,
       non_finite_step: res.non_finite_step,
+      total_flos: flosPerToken * res.padded_tokens,
+      ...(resume ? { resumed_from: resume.dir } : {}),
     };
     if (res.non_finite_step !== null) {
       result.notes = [...result.notes, `training stopped at step ${res.non_finite_step} of ${res.plan.max_steps}: its loss or gradient norm is not finite (learning_rate ${args.learning_rate} too high?); the weights are NaN`];
@@ -222,7 +328,11 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
   }
 }
 
-/** metrics.json (final eval metrics + train speed, HF all_results style), trainer_state.json (log_history), training_args.json. */
+/**
+ * metrics.json (final eval metrics + train speed, HF all_results style), trainer_state.json (exactly HF's
+ * TrainerState), training_args.json, and tunescope_run.json (per-epoch records and the step plan, which HF's
+ * TrainerState has no field for).
+ */
 export function writeRunFiles(dir: string, r: FineTuneResult): void {
   mkdirSync(dir, { recursive: true });
   const prefixed = Object.fromEntries(Object.entries(r.final).map(([k, v]) => [`eval_${k}`, v]));
@@ -236,20 +346,25 @@ export function writeRunFiles(dir: string, r: FineTuneResult): void {
     train_samples: r.num_train_examples,
     eval_samples: r.num_eval_examples,
   });
-  const logHistory: Record<string, unknown>[] = r.log_history.map((l) => ({ ...l }));
-  for (const e of r.epochs) {
-    if (e.eval) logHistory.push({ step: e.step, epoch: e.epoch, ...Object.fromEntries(Object.entries(e.eval).map(([k, v]) => [`eval_${k}`, v])) });
-  }
-  logHistory.sort((a, b) => (a.step as number) - (b.step as number));
-  writeJsonAtomic(join(dir, 'trainer_state.json'), {
-    global_step: r.steps,
-    max_steps: r.plan.max_steps,
-    num_train_epochs: r.plan.num_train_epochs,
-    epoch: r.epochs.at(-1)?.epoch ?? 0,
-    train_batch_size: r.args.per_device_train_batch_size,
-    log_history: logHistory,
+  const state = hfTrainerState({
+    log_history: r.log_history,
     epochs: r.epochs,
+    plan: r.plan,
+    args: r.args,
+    globalStep: r.steps,
+    total_flos: r.total_flos,
+    numEvalExamples: r.num_eval_examples,
+    trainingStopped: true,
+    summary: {
+      train_runtime: Math.round(r.train_seconds * 1e4) / 1e4,
+      train_samples_per_second: Math.round(r.examples_per_second * 1e3) / 1e3,
+      train_steps_per_second: r.train_seconds > 0 ? Math.round((r.steps / r.train_seconds) * 1e3) / 1e3 : 0,
+      total_flos: r.total_flos,
+      train_loss: r.train_loss,
+    },
   });
+  writeFileAtomic(join(dir, 'trainer_state.json'), sortedJson(state), 'output_dir file');
+  writeJsonAtomic(join(dir, 'tunescope_run.json'), { format: 'tunescope-run', version: 1, epochs: r.epochs, plan: r.plan, resumed_from: r.resumed_from ?? null });
   writeJsonAtomic(join(dir, 'training_args.json'), r.args);
 }
 

@@ -69,6 +69,22 @@ export class Rng {
     return this.shuffle(Array.from({ length: n }, (_, i) => i));
   }
 
+  /** The generator's full state (MT19937 words, position and seed, as @stdlib stores it), for checkpoints. */
+  getState(): number[] {
+    return Array.from(this.gen.state);
+  }
+
+  /** A generator that continues exactly where the one whose `getState()` this is stopped. */
+  static fromState(seed: number, state: readonly number[]): Rng {
+    const r = new Rng(seed);
+    try {
+      r.gen.state = Uint32Array.from(state);
+    } catch (e) {
+      throw new RangeError(`not an MT19937 state: ${(e as Error).message}`);
+    }
+    return r;
+  }
+
   /** A derived generator, independent for practical purposes, e.g. one per epoch or per worker. */
   fork(stream: number): Rng {
     return new Rng((Math.imul(this.seed ^ 0x9e3779b9, 0x85ebca6b) + Math.imul(stream + 1, 0xc2b2ae35)) >>> 0);

@@ -43,7 +43,7 @@ test('a valid spec gets defaults and paths resolved against its folder', () => {
     { name: 'learning_rate', values: [1e-4, 3e-4] },
     { name: 'per_device_train_batch_size', values: [8, 16] },
   ]);
-  assert.deepEqual(s.execution, { workers: 'auto', threads_per_worker: 'auto', oversubscribe: false });
+  assert.deepEqual(s.execution, { workers: 'auto', threads_per_worker: 'auto', oversubscribe: false, checkpoint_every: { epoch: true, minutes: 10 }, keep_checkpoints: false });
   assert.equal(s.analysis.degree, 2);
   assert.deepEqual(s.baseline, { kind: 'metrics', metrics: { accuracy: 0.91, f1: 0.91, loss: 0.39 } });
 });

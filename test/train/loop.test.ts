@@ -182,3 +182,37 @@ test('loop: HF data_seed orders the data, seed drives dropout; no data_seed mean
   assert.deepEqual(otherData.dropout, base.dropout, 'data_seed leaves dropout alone');
   assert.notDeepEqual(otherData.order, base.order);
 });
+
+test('group_by_length with gradient accumulation: megabatches of per_device_train_batch_size × gradient_accumulation_steps (HF _get_train_sampler)', async () => {
+  const train = toy(37, 4);
+  const lengths = train.ids.map((a) => a.length);
+  const model = new FakeClassifier();
+  const args = resolveTrainingArguments({ per_device_train_batch_size: 4, gradient_accumulation_steps: 3, num_train_epochs: 1, group_by_length: true, seed: 9 });
+  await trainLoop({ model, train, eval: toy(8, 2), numLabels: 2, padTokenId: 0, args, quiet: true });
+  const padded = (order: number[]): number[] => chunk(order, 4).map((b) => Math.max(...b.map((i) => lengths[i]!)));
+  const seen = model.calls.micro.map((m) => m.seqLength);
+  // 37 // (12·4) = 0 → one 12-example megabatch at a time; with the per-device size it would be 8 (37 // 16 = 2)
+  assert.deepEqual(seen, padded(lengthGroupedIndices(lengths, 12, new Rng(9).fork(0))));
+  assert.notDeepEqual(seen, padded(lengthGroupedIndices(lengths, 4, new Rng(9).fork(0))));
+});
+
+test('loop: resuming from a mid-epoch loop state replays the remaining steps exactly (sampler position, dropout stream, sums)', async () => {
+  const args = resolveTrainingArguments({ per_device_train_batch_size: 4, gradient_accumulation_steps: 3, num_train_epochs: 2, learning_rate: 0.2, warmup_steps: 1 });
+  const train = toy(37, 1);
+  const ev = toy(10, 2);
+  const a = new FakeClassifier();
+  const states: import('../../src/train/loop.js').LoopState[] = [];
+  let weightsAt5: Float64Array | null = null;
+  const full = await trainLoop({
+    model: a, train, eval: ev, numLabels: 2, padTokenId: 0, args, quiet: true,
+    checkpoint: { due: (s) => s === 5 || s === 4, save: (st) => { states.push(structuredClone(st)); if (st.global_step === 5) weightsAt5 = a.w.slice(); } },
+  });
+  assert.deepEqual(states.map((s) => [s.global_step, s.epoch_index, s.updates_done_in_epoch]), [[4, 1, 0], [5, 1, 1]]);
+  const b = new FakeClassifier();
+  b.w = weightsAt5!;
+  const resumed = await trainLoop({ model: b, train, eval: ev, numLabels: 2, padTokenId: 0, args, quiet: true, resume: states[1]! });
+  assert.deepEqual(resumed.log_history, full.log_history);
+  assert.deepEqual(b.calls.micro, a.calls.micro.slice(-b.calls.micro.length));
+  assert.equal(resumed.train_loss, full.train_loss);
+  assert.deepEqual(b.w, a.w);
+});

@@ -14,6 +14,8 @@ import {
 } from '../../study/index.js';
 import { checkServeOptions, startServer, type DashboardServer } from '../../server/index.js';
 import { closeOnSignal, portFlag, serveBanner } from './serve.js';
+import { diskUsage } from '../../train/index.js';
+import { dirname } from 'node:path';
 
 /** Open the store named by a spec file or by the store path itself. */
 export function openStudyStore(specOrDb: string): { store: StudyStore; spec: StudySpec | null } {
@@ -73,6 +75,18 @@ export function formatSummary(s: StudySummary): string {
   return lines.join('\n');
 }
 
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
 export async function statusText(store: StudyStore, opts: { trials?: boolean } = {}): Promise<string> {
   const study = await store.getStudy();
   if (!study) throw new UserError(`${store.location} holds no study`);
@@ -102,6 +116,13 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
   for (const t of trials.filter((t) => t.status === 'done')) {
     const why = nonFiniteReason(t.metrics);
     if (why) lines.push(`  non-finite ${t.id} ${JSON.stringify(t.config)} seed ${t.seed}: ${why}`);
+  }
+  const checkpoints = new Map((await store.listCheckpoints()).map((c) => [c.trialId, c]));
+  for (const t of trials.filter((t) => t.status === 'running' || (t.status === 'pending' && checkpoints.has(t.id)))) {
+    const c = checkpoints.get(t.id);
+    // the trial's folder holds its checkpoint(s) and any save in progress
+    const disk = c ? `checkpoint step ${c.step} (${c.savedAt}), ${formatBytes(diskUsage(dirname(c.location)))} on disk in ${dirname(c.location)}` : 'no checkpoint yet';
+    lines.push(`  ${t.status} ${t.id} ${JSON.stringify(t.config)} seed ${t.seed}${t.worker ? ` on ${t.worker}` : ''}: ${disk}`);
   }
   for (const t of trials.filter((t) => t.status === 'failed')) {
     lines.push(`  failed ${t.id} ${JSON.stringify(t.config)} seed ${t.seed} (attempts ${t.attempts}): ${t.error}`);

@@ -149,6 +149,7 @@ export function register(program: Command): void {
       dataset: result.dataset_source,
       saved_to: result.saved_to ?? null,
       non_finite_step: result.non_finite_step,
+      resumed_from: result.resumed_from ?? null,
       notes: result.notes,
     };
     if (result.final.non_finite) process.stderr.write(`tunescope: warning: ${result.final.warnings.at(-1)}${result.non_finite_step !== null ? `; ${result.notes.at(-1)}` : ''}\n`);

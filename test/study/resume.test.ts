@@ -1,0 +1,115 @@
+/**
+ * Trial checkpoints in a study, with the real trainer in a worker thread: a `study run` child killed with SIGKILL
+ * mid-trial, then the same study run again resumes that trial from its last checkpoint, and the result equals an
+ * uninterrupted trial's bit for bit; finished trials' checkpoints are deleted unless keep_checkpoints.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openSqliteStore, type EpochMetricsRow } from '../../src/store/index.js';
+import { loadStudySpec, runStudy, trialsRoot } from '../../src/study/index.js';
+import { ROOT, runCli, sharedPath, tempDir } from '../helpers.js';
+
+const HAVE_SHARED = existsSync(sharedPath('datasets', 'sst2', 'train.tsv')) && existsSync(sharedPath('models', 'distilbert-base-uncased', 'vocab.txt'));
+
+function spec(dir: string, store: string, execution: string): string {
+  const p = join(dir, `${store}.yaml`);
+  writeFileSync(
+    p,
+    `name: resumable
+model:
+  from_config: {dim: 16, n_layers: 1, n_heads: 2, hidden_dim: 32, max_position_embeddings: 64}
+  tokenizer: ${sharedPath('models', 'distilbert-base-uncased')}
+dataset: {name: sst2, data_dir: ${sharedPath('datasets', 'sst2')}, max_train_samples: 64, max_eval_samples: 16}
+design:
+  type: grid
+  factors:
+    learning_rate: [2.0e-3]
+seeds: [3]
+args: {num_train_epochs: 2, max_seq_length: 32, per_device_train_batch_size: 4, gradient_accumulation_steps: 2, warmup_ratio: 0.1}
+execution: {workers: 1, threads_per_worker: 1, ${execution}}
+store: ./runs/${store}.sqlite
+`,
+  );
+  return p;
+}
+
+const epochsWithoutTime = (rows: EpochMetricsRow[]) => rows.map((e) => ({ ...e, seconds: null }));
+
+test('kill -9 mid-trial, rerun: the trial resumes from its last checkpoint and equals an uninterrupted trial', { skip: !HAVE_SHARED && 'needs ../shared' }, async () => {
+  const d = tempDir();
+  try {
+    const killedSpec = spec(d.path, 'killed', 'checkpoint_every: 2 steps');
+    const db = join(d.path, 'runs', 'killed.sqlite');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), 'study', 'run', killedSpec], { cwd: ROOT, env: { ...process.env, TUNESCOPE_QUIET: '1' }, stdio: 'ignore' });
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
+    let killedAt = 0;
+    for (let i = 0; i < 3000 && killedAt === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      if (!existsSync(db)) continue;
+      const s = openSqliteStore(db, { readonly: true });
+      try {
+        const c = (await s.listCheckpoints())[0];
+        if (c && c.step >= 4) {
+          child.kill('SIGKILL');
+          killedAt = c.step;
+        }
+      } catch {
+        /* tables not created yet */
+      } finally {
+        await s.close();
+      }
+    }
+    assert.equal(await exited, 'SIGKILL');
+    const s0 = openSqliteStore(db, { readonly: true });
+    const [trial] = await s0.listTrials();
+    assert.equal(trial!.status, 'running', 'killed mid-trial');
+    const cp = (await s0.getCheckpoint(trial!.id))!;
+    await s0.close();
+    assert.ok(cp.step >= killedAt && cp.step < 16, `checkpoint at step ${cp.step}`);
+    const trialDir = join(trialsRoot(loadStudySpec(killedSpec)), trial!.id);
+    assert.equal(cp.location, join(trialDir, `checkpoint-${cp.step}`));
+    const status = runCli(['study', 'status', db]);
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`running ${trial!.id} .*checkpoint step ${cp.step} .*\\d+\\.\\d (KiB|MiB) on disk in ${trialDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+
+    const starts: (string | null)[] = [];
+    const firstSteps: number[] = [];
+    const resumed = await runStudy(killedSpec, {
+      quiet: true,
+      onEvent: (e) => {
+        if (e.type === 'trial-start') starts.push(e.resumeFrom);
+        if (e.type === 'trial-progress' && firstSteps.length === 0) firstSteps.push(e.progress.step);
+      },
+    });
+    assert.equal(resumed.counts.done, 1);
+    assert.match(starts[0] ?? '', /checkpoint-\d+$/, 'resumed from a checkpoint');
+    assert.ok(firstSteps[0]! > cp.step - 0 && firstSteps[0]! >= 3, `first step after the resume: ${firstSteps[0]}`);
+    assert.ok(!existsSync(trialDir), 'a finished trial\'s checkpoints are deleted');
+
+    const refSpec = spec(d.path, 'whole', 'checkpoint_every: epoch, keep_checkpoints: true');
+    const whole = await runStudy(refSpec, { quiet: true });
+    assert.equal(whole.counts.done, 1);
+    const a = openSqliteStore(db, { readonly: true });
+    const b = openSqliteStore(join(d.path, 'runs', 'whole.sqlite'), { readonly: true });
+    try {
+      const [ta] = await a.listTrials();
+      const [tb] = await b.listTrials();
+      assert.equal(ta!.id, tb!.id);
+      assert.deepEqual(ta!.metrics, tb!.metrics, 'final metrics bit for bit');
+      assert.equal(ta!.steps, 16);
+      assert.deepEqual(epochsWithoutTime(await a.epochMetrics()), epochsWithoutTime(await b.epochMetrics()));
+      assert.equal(await a.getCheckpoint(ta!.id), null);
+      // keep_checkpoints: the uninterrupted trial's epoch checkpoints stay
+      const kept = join(trialsRoot(loadStudySpec(refSpec)), tb!.id);
+      assert.deepEqual(readdirSync(kept).sort(), ['checkpoint-16']);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  } finally {
+    d.cleanup();
+  }
+});
