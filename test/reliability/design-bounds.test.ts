@@ -36,7 +36,7 @@ test('design and baseline errors come before the store exists: the corrected spe
   try {
     const write = (baseline: string, levels: number) => {
       const p = join(d.path, 'spec.yaml');
-      writeFileSync(p, `name: pf\nmodel: some/model\ndataset: {name: sst2}\nbaseline: ${baseline}\ndesign:\n  type: grid\n  factors:\n    learning_rate: {min: 1.0e-5, max: 1.0e-4, scale: log, levels: ${levels}}\nseeds: [1]\nstore: ./runs/pf.sqlite\n`);
+      writeFileSync(p, `name: pf\nmodel: some/model\ndataset: {name: sst2}\nbaseline: ${baseline}\ndesign:\n  type: grid\n  factors:\n    learning_rate: {min: 1.0e-5, max: 1.0e-4, scale: log, levels: ${levels}}\nseeds: [1]\nanalysis: {allow_aliased: true}\nstore: ./runs/pf.sqlite\n`);
       return p;
     };
     const db = join(d.path, 'runs', 'pf.sqlite');

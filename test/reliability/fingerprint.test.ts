@@ -72,6 +72,7 @@ design:
 seeds: [1]
 args: {num_train_epochs: 1, max_seq_length: 16, per_device_train_batch_size: 8}
 execution: {workers: 1, threads_per_worker: 1}
+analysis: {allow_aliased: true}
 store: ./runs/fp.sqlite
 `);
   const r = runCli(['study', 'run', spec]);

@@ -21,6 +21,7 @@ design:
 seeds: [1, 2]
 args: {num_train_epochs: 2, fake_ms: ${opts.fakeMs ?? 0}}
 execution: {workers: ${opts.workers ?? 2}, threads_per_worker: 1}
+analysis: {allow_aliased: true}
 store: ${opts.store ?? `./runs/${opts.name ?? 'live'}.sqlite`}
 `,
   );

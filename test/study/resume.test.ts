@@ -49,7 +49,12 @@ test('kill -9 mid-trial, rerun: the trial resumes from its last checkpoint and e
     for (let i = 0; i < 3000 && killedAt === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
       if (!existsSync(db)) continue;
-      const s = openSqliteStore(db, { readonly: true });
+      let s: ReturnType<typeof openSqliteStore>;
+      try {
+        s = openSqliteStore(db, { readonly: true });
+      } catch {
+        continue; // the file exists but its schema is not written yet
+      }
       try {
         const c = (await s.listCheckpoints())[0];
         if (c && c.step >= 4) {
