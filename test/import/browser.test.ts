@@ -5,17 +5,17 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../browser.js';
 import { analyze, readTable } from '../../src/analysis/index.js';
 import { analysedRows, importCsv, importSources, importTable } from '../../src/import/index.js';
 import { buildReport, loadReportInput, writeReport } from '../../src/report/index.js';
 import { ROOT } from '../helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `chromium not installed at ${CHROMIUM} (.ci/run installs it with apt)`;
+const skip = chromiumSkip;
 const OUT = join(ROOT, 'test-output', 'import');
 const JOURNAL = join(ROOT, 'test/import/fixtures/optuna/journal.log');
 
@@ -23,10 +23,7 @@ let browser: Browser | undefined;
 before(async () => {
   if (skip) return;
   mkdirSync(OUT, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -8,9 +8,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { chromiumSkip, launchChromium } from '../browser.js';
 import { loadStudySpec, prepareStudy, runStudy, type StudySummary } from '../../src/study/index.js';
 import { startServer, type DashboardServer } from '../../src/server/index.js';
 import { makeStudyDb } from '../report/helpers.js';
@@ -18,8 +19,7 @@ import { ROOT, tempDir } from '../helpers.js';
 import { runTrial as fakeRunner } from '../study/fake-runner.js';
 import { HOSTILE, makeHostileStore, writeFakeSpec } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : `chromium not installed at ${CHROMIUM} (.ci/run installs it with apt)`;
+const skip = chromiumSkip;
 const OUT = join(ROOT, 'test-output', 'server');
 
 let browser: Browser | undefined;
@@ -39,10 +39,7 @@ before(async () => {
   const hostile = join(dir.path, 'hostile.sqlite');
   await makeHostileStore(hostile);
   server = await startServer({ stores: [spec.store, finished, hostile], port: 0, pollMs: 100 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
   const s = server;
   start = () => {
     running = runStudy(spec, { runner: fakeRunner, quiet: true, onEvent: (e) => s.studyEvent(spec.store, e) });
