@@ -13,9 +13,9 @@ import { availableParallelism, hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { UserError, ensureDir } from '../util/index.js';
-import { openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialOutcome, type TrialRecord } from '../store/index.js';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { UserError, ensureDir, maskUrl } from '../util/index.js';
+import { isPostgresUrl, openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialOutcome, type TrialRecord } from '../store/index.js';
 import { expandDesign } from './design.js';
 import { canonicalJson, loadStudySpec, specHash, specIdentity, type StudySpec } from './spec.js';
 import { materializeModel } from './model-dir.js';
@@ -183,6 +183,36 @@ async function refreshBaseline(store: StudyStore, spec: StudySpec): Promise<Base
   return rec;
 }
 
+/** The spec as stored: connection URLs without their passwords in clear. */
+export function storedSpec(spec: StudySpec): StudySpec {
+  return {
+    ...spec,
+    store: maskUrl(spec.store),
+    execution: { ...spec.execution, ...(spec.execution.queue !== undefined ? { queue: maskUrl(spec.execution.queue) } : {}) },
+  };
+}
+
+/**
+ * Where a study's local files go (a from_config model folder is written beside this path): the SQLite store itself,
+ * or for a PostgreSQL store `runs/<name>.postgres` beside the spec (a path that is never created, only its folder).
+ */
+export function studyAnchor(spec: StudySpec): string {
+  if (!isPostgresUrl(spec.store)) return spec.store;
+  const base = spec.source ? dirname(resolve(spec.source)) : process.cwd();
+  return join(base, 'runs', `${spec.name}.postgres`);
+}
+
+/** Nothing stored yet for this study (no SQLite file; a PostgreSQL store without the study record). */
+async function isFreshStudy(spec: StudySpec): Promise<boolean> {
+  if (!isPostgresUrl(spec.store)) return !existsSync(spec.store);
+  const s = openStore(spec.store);
+  try {
+    return (await s.getStudy()) === null;
+  } finally {
+    await s.close();
+  }
+}
+
 /**
  * Open the spec's store and make sure it holds this study (creating it, or checking the stored spec is the same
  * design), with every expanded trial inserted. Returns the open store (caller closes).
@@ -195,7 +225,7 @@ export async function prepareStudy(spec: StudySpec, store?: StudyStore): Promise
     let created = false;
     if (!existing) {
       try {
-        await s.createStudy({ name: spec.name, spec, specHash: hash, tunescopeVersion: tunescopeVersion() });
+        await s.createStudy({ name: spec.name, spec: storedSpec(spec), specHash: hash, tunescopeVersion: tunescopeVersion() });
         created = true;
       } catch (e) {
         // another process created it between our read and our insert: compare with theirs
@@ -407,10 +437,10 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
   // A fresh study is checked before its store exists: a typo in the dataset or model must not leave behind a store
   // that then refuses the corrected spec as "created from a different spec".
   let checked = false;
-  if (builtIn && !existsSync(spec.store)) {
+  if (builtIn && (await isFreshStudy(spec))) {
     // a from_config model is written next to the store (a reusable cache keyed by its config)
-    if (spec.model.kind !== 'pretrained') ensureDir(dirname(spec.store), 'store');
-    await preflight(spec, materializeModel(spec.model, spec.store));
+    if (spec.model.kind !== 'pretrained') ensureDir(dirname(studyAnchor(spec)), 'store');
+    await preflight(spec, materializeModel(spec.model, studyAnchor(spec)));
     checked = true;
   }
   const { store } = await prepareStudy(spec);
@@ -430,7 +460,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     plan.warnings.forEach(warn);
     if (counts0.failed > 0 && !opts.retryFailed) warn(`${counts0.failed} failed trial(s) are not rerun (use --retry-failed)`);
 
-    const model = counts0.pending > 0 ? materializeModel(spec.model, spec.store) : spec.model.kind === 'pretrained' ? spec.model.id : '';
+    const model = counts0.pending > 0 ? materializeModel(spec.model, studyAnchor(spec)) : spec.model.kind === 'pretrained' ? spec.model.id : '';
     if (counts0.pending > 0 && builtIn && !checked) await preflight(spec, model);
     await store.startRun({ id: runId, host: hostname(), pid: process.pid, workers: plan.workers, threadsPerWorker: plan.threadsPerWorker });
     runStarted = true;

@@ -121,6 +121,10 @@ const executionSchema = z
     threads_per_worker: z.union([posInt, z.literal('auto')], { error: "expected a positive integer or 'auto'" }).optional(),
     /** Allow workers × threads above the core count. */
     oversubscribe: z.boolean().optional(),
+    /** Distribute the trials through BullMQ on this Redis (redis:// or rediss://) to `tunescope worker`s. */
+    queue: z.string().regex(/^rediss?:\/\//, { error: 'expected a redis:// or rediss:// URL' }).optional(),
+    /** Tries per trial on the queue before it is `failed` (a crash, a missing path on one machine, an error). */
+    max_attempts: posInt.optional(),
   })
   .strict();
 
@@ -183,7 +187,8 @@ export interface StudySpec {
   /** HF data_seed values crossed with `seeds`; null: each trial's data order follows its seed (HF's default) */
   data_seeds: number[] | null;
   args: Record<string, number | string | boolean>;
-  execution: { workers: number | 'auto'; threads_per_worker: number | 'auto'; oversubscribe: boolean };
+  execution: { workers: number | 'auto'; threads_per_worker: number | 'auto'; oversubscribe: boolean; queue?: string; max_attempts?: number };
+  /** a SQLite file path (resolved) or a postgres:// URL (as given) */
   store: string;
   analysis: { degree: 1 | 2 | 3 | 'cv'; log_lr: boolean; standardize: boolean; frame: 'absolute' | 'relative' | 'both'; responses: string[] };
   /** where it was read from (null when built in memory) */
@@ -334,7 +339,7 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
   const dataset: DatasetSource = { ...ds, ...(ds.data_dir ? { data_dir: abs(ds.data_dir) } : {}) };
   if (isPathLike(ds.name) || (ds.name.includes('/') && existsSync(abs(ds.name)))) dataset.name = abs(ds.name);
 
-  const storePath = abs(s.store ?? `./runs/${s.name}.sqlite`);
+  const storePath = s.store !== undefined && /^postgres(ql)?:\/\//i.test(s.store) ? s.store : abs(s.store ?? `./runs/${s.name}.sqlite`);
   return {
     name: s.name,
     ...(s.description !== undefined ? { description: s.description } : {}),
@@ -349,6 +354,8 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
       workers: s.execution?.workers ?? 'auto',
       threads_per_worker: s.execution?.threads_per_worker ?? 'auto',
       oversubscribe: s.execution?.oversubscribe ?? false,
+      ...(s.execution?.queue !== undefined ? { queue: s.execution.queue } : {}),
+      ...(s.execution?.max_attempts !== undefined ? { max_attempts: s.execution.max_attempts } : {}),
     },
     store: storePath,
     analysis: {

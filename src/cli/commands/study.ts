@@ -4,22 +4,41 @@
 import { Command, Option } from 'commander';
 import { positiveInt } from '../options.js';
 import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
-import { isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
+import { copyStudy, isPostgresUrl, isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
 import { analyzeStudy, exportPredictions, formatStudyAnalysis, loadStudySpec, nonFiniteReason, predictionsFormatOf, runStudy, studyRows, type StudySpec, type StudySummary } from '../../study/index.js';
 
-/** Open the store named by a spec file or by the store path itself. */
-export function openStudyStore(specOrDb: string): { store: StudyStore; spec: StudySpec | null } {
+/** Open the store named by a spec file (or `--store`), by the store path itself, or by a postgres:// URL. */
+export function openStudyStore(specOrDb: string, storeOverride?: string): { store: StudyStore; spec: StudySpec | null } {
+  if (isPostgresUrl(specOrDb)) return { store: openStore(specOrDb, { readonly: true }), spec: null };
   if (!existsSync(specOrDb)) throw new UserError(`no such file: ${specOrDb}`);
   if (statSync(specOrDb).isDirectory()) throw new UserError(`${specOrDb} is a folder, not a study spec or store`);
   if (isSqliteFile(specOrDb)) return { store: openStore(specOrDb, { readonly: true }), spec: null };
   // a store name that holds something else would otherwise be parsed as a YAML spec, with a misleading message
   if (/\.(sqlite3?|db)$/i.test(specOrDb)) throw new UserError(`${specOrDb}: not a SQLite database (expected a study store written by \`tunescope study run\`)`);
-  const spec = loadStudySpec(specOrDb);
-  if (!existsSync(spec.store)) throw new UserError(`the study ${spec.name} has not been run yet (no store at ${spec.store})`);
+  const spec = loadSpecWithStore(specOrDb, storeOverride);
+  if (!isPostgresUrl(spec.store) && !existsSync(spec.store)) throw new UserError(`the study ${spec.name} has not been run yet (no store at ${spec.store})`);
   return { store: openStore(spec.store, { readonly: true }), spec };
 }
+
+/** A spec with `--store` (a SQLite path or a postgres:// URL) in place of its own `store:`. */
+function loadSpecWithStore(path: string, store?: string): StudySpec {
+  const spec = loadStudySpec(path);
+  return store === undefined ? spec : { ...spec, store: isPostgresUrl(store) ? store : resolve(store) };
+}
+
+/** `study copy` operands: a postgres:// URL, a SQLite file (existing or, as destination, new), or a spec (its store). */
+function storeLocation(arg: string, role: 'source' | 'destination'): string {
+  if (isPostgresUrl(arg)) return arg;
+  if (existsSync(arg) && statSync(arg).isFile() && !isSqliteFile(arg) && !/\.(sqlite3?|db)$/i.test(arg)) return loadStudySpec(arg).store;
+  if (role === 'source' && !existsSync(arg)) throw new UserError(`no such study store: ${arg}`);
+  if (existsSync(arg) && statSync(arg).isDirectory()) throw new UserError(`${arg} is a folder, not a study store`);
+  return resolve(arg);
+}
+
+const storeOption = () => new Option('--store <url-or-path>', "the study's store instead of the spec's `store:` (postgres://user@host/db[?schema=NAME], or a SQLite file)");
 
 export function formatSummary(s: StudySummary): string {
   const c = s.counts;
@@ -85,8 +104,9 @@ export function register(program: Command): void {
     .option('--workers <n>', 'trials at once (worker threads); default from the spec, else one per core', positiveInt('--workers'))
     .option('--threads <n>', 'engine threads per worker (intra_op_num_threads)', positiveInt('--threads'))
     .option('--runner <module>', 'a module exporting runTrial(task, ctx) to use instead of the built-in fine-tuner')
+    .addOption(storeOption())
     .option('--json <out>', 'also write the run summary as JSON')
-    .action(async (specPath: string, o: { retryFailed?: boolean; workers?: number; threads?: number; runner?: string; json?: string }) => {
+    .action(async (specPath: string, o: { retryFailed?: boolean; workers?: number; threads?: number; runner?: string; store?: string; json?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json'); // before hours of trials, not after
       const ac = new AbortController();
       let interrupts = 0;
@@ -102,7 +122,7 @@ export function register(program: Command): void {
       process.on('SIGINT', onSigint);
       process.on('SIGTERM', onSigint);
       try {
-        const summary = await runStudy(specPath, {
+        const summary = await runStudy(loadSpecWithStore(specPath, o.store), {
           signal: ac.signal,
           ...(o.retryFailed ? { retryFailed: true } : {}),
           ...(o.workers !== undefined ? { workers: o.workers } : {}),
@@ -125,10 +145,11 @@ export function register(program: Command): void {
   study
     .command('status')
     .description("a study's progress: trial counts, failures with their errors, baseline, runs")
-    .argument('<spec-or-db>', 'the study spec or its store (.sqlite)')
+    .argument('<spec-or-db>', 'the study spec, its store (.sqlite) or a postgres:// URL')
     .option('--trials', 'list every trial')
-    .action(async (path: string, o: { trials?: boolean }) => {
-      const { store } = openStudyStore(path);
+    .addOption(storeOption())
+    .action(async (path: string, o: { trials?: boolean; store?: string }) => {
+      const { store } = openStudyStore(path, o.store);
       try {
         process.stdout.write((await statusText(store, o)) + '\n');
       } finally {
@@ -139,19 +160,20 @@ export function register(program: Command): void {
   study
     .command('export')
     .description('one row per trial: hyperparameters, seed, metrics, relative metrics (metric − baseline)')
-    .argument('<spec-or-db>', 'the study store (.sqlite) or its spec')
+    .argument('<spec-or-db>', 'the study store (.sqlite or postgres:// URL) or its spec')
     .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
     .option('--out <file>', 'write here instead of stdout')
     .option('--all', 'every trial (pending, failed, baseline-only) with status, role and error columns')
     .option('--predictions <file>', "instead: every trial's per-example predictions (trial_id, example, label, predicted, prob_0…) as .csv, .jsonl or .parquet")
-    .action(async (path: string, o: { format: 'csv' | 'json'; out?: string; all?: boolean; predictions?: string }) => {
+    .addOption(storeOption())
+    .action(async (path: string, o: { format: 'csv' | 'json'; out?: string; all?: boolean; predictions?: string; store?: string }) => {
       if (o.out) checkOutputPath(o.out, '--out');
       if (o.predictions) {
         if (o.out) throw new UserError('--predictions writes its own file: give either --predictions FILE or --out FILE');
         predictionsFormatOf(o.predictions);
         checkOutputPath(o.predictions, '--predictions');
       }
-      const { store } = openStudyStore(path);
+      const { store } = openStudyStore(path, o.store);
       try {
         if (o.predictions) {
           const r = await exportPredictions(store, o.predictions);
@@ -173,7 +195,8 @@ export function register(program: Command): void {
   study
     .command('analyze')
     .description("the analysis engine on a study's trials: polynomial OLS in the absolute and relative frames, seed noise vs effects, trade-offs")
-    .argument('<spec-or-db>', 'the study store (.sqlite) or its spec')
+    .argument('<spec-or-db>', 'the study store (.sqlite or postgres:// URL) or its spec')
+    .addOption(storeOption())
     .addOption(new Option('--degree <d>', 'polynomial degree, or cv to choose it by cross-validation (default: the spec\'s)').choices(['1', '2', '3', 'cv']))
     .addOption(new Option('--frame <frame>', 'absolute, relative or both (default: the spec\'s)').choices(['absolute', 'relative', 'both']))
     .option('--response <metrics>', 'comma-separated metrics (default: the spec\'s, e.g. accuracy,f1,loss)')
@@ -187,9 +210,9 @@ export function register(program: Command): void {
     })
     .option('--exclude-diverged', 'leave diverged trials out of the noise analysis (it always says how many)')
     .option('--json <out>', 'write the full analysis as JSON')
-    .action(async (path: string, o: { degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; excludeDiverged?: boolean; json?: string }) => {
+    .action(async (path: string, o: { store?: string; degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; excludeDiverged?: boolean; json?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json');
-      const { store } = openStudyStore(path);
+      const { store } = openStudyStore(path, o.store);
       try {
         const result = await analyzeStudy(store, {
           ...(o.degree ? { degree: o.degree === 'cv' ? 'cv' : (Number(o.degree) as 1 | 2 | 3) } : {}),
@@ -205,5 +228,18 @@ export function register(program: Command): void {
       } finally {
         await store.close();
       }
+    });
+
+  study
+    .command('copy')
+    .description('copy a whole study (trials, attempts, epochs, runs, baseline) between stores, e.g. SQLite ↔ PostgreSQL; row counts are compared after')
+    .argument('<src>', 'the source store: a .sqlite file, a postgres:// URL, or a spec (its store)')
+    .argument('<dst>', 'the destination: a new .sqlite file or an empty postgres:// store (?schema=NAME for another schema)')
+    .action(async (src: string, dst: string) => {
+      const r = await copyStudy(storeLocation(src, 'source'), storeLocation(dst, 'destination'));
+      const c = r.counts;
+      process.stdout.write(
+        `copied study ${r.name} from ${r.from} to ${r.to}: ${c.trials} trials (${c.done} done), ${c.epochs} epoch rows, ${c.attempts} attempts, ${c.predictions} with predictions, ${c.runs} runs, ${c.baseline} baseline metrics — counts verified\n`,
+      );
     });
 }
