@@ -15,6 +15,7 @@ import { register as registerEvaluate } from './commands/evaluate.js';
 import { register as registerReport } from './commands/report.js';
 import { register as registerPredict } from './commands/predict.js';
 import { register as registerVariability } from './commands/variability.js';
+import { register as registerWorker } from './commands/worker.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerEvaluate(program);
   registerPredict(program);
   registerStudy(program);
+  registerWorker(program);
   registerAnalyze(program);
   registerVariability(program);
   registerCards(program);

@@ -3,8 +3,29 @@ export { loadStudySpec, parseStudySpec, parseStudySpecText, specHash, canonicalJ
 export type { StudySpec, StudySpecInput, Factor, FactorRange, ModelSource, BaselineSpec, DatasetSource } from './spec.js';
 export { expandDesign, designConfigs, trialId, sobolPoints, latinHypercube, mapUnit, SOBOL_MAX_DIMENSIONS } from './design.js';
 export type { Trial, TrialConfig, TrialKind } from './design.js';
-export { runStudy, prepareStudy, planExecution, runIsAlive, baselineFromTrials, nonFiniteReason, checkTrainingArguments } from './run.js';
-export type { RunStudyOptions, StudySummary, StudyEvent } from './run.js';
+export {
+  runStudy,
+  prepareStudy,
+  planExecution,
+  runIsAlive,
+  baselineFromTrials,
+  nonFiniteReason,
+  checkTrainingArguments,
+  preflight,
+  refreshBaseline,
+  storedSpec,
+  studyAnchor,
+  workerSlot,
+  inProcessSlot,
+  runnerModuleUrl,
+  errorText,
+  tunescopeVersion,
+  AbortedTrial,
+  WorkerStartError,
+} from './run.js';
+export type { RunStudyOptions, StudySummary, StudyEvent, Slot } from './run.js';
+export { createStudyProgress } from './progress.js';
+export type { StudyProgress } from './progress.js';
 export { trialArgs } from './runner.js';
 export type { TrialRunner, TrialRunnerModule, TrialTask, TrialContext, TrialProgress } from './runner.js';
 export { studyRows } from './rows.js';

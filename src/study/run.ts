@@ -76,7 +76,7 @@ export interface StudySummary {
   warnings: string[];
 }
 
-function tunescopeVersion(): string {
+export function tunescopeVersion(): string {
   try {
     return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   } catch {
@@ -163,7 +163,7 @@ export function baselineFromTrials(trials: TrialRecord[]): Record<string, number
   return out;
 }
 
-async function refreshBaseline(store: StudyStore, spec: StudySpec): Promise<BaselineRecord | null> {
+export async function refreshBaseline(store: StudyStore, spec: StudySpec): Promise<BaselineRecord | null> {
   const b = spec.baseline;
   if (!b) return null;
   if (b.kind === 'metrics') {
@@ -294,7 +294,8 @@ export async function preflight(spec: StudySpec, model: string): Promise<void> {
   }
 }
 
-interface Slot {
+/** One place a trial runs: a worker thread with the runner module loaded, or an in-process runner function. */
+export interface Slot {
   name: string;
   run(task: TrialTask): Promise<TrialOutcome>;
   abort(): void;
@@ -303,16 +304,22 @@ interface Slot {
   dead(): boolean;
 }
 
-class AbortedTrial extends Error {}
+export class AbortedTrial extends Error {}
 /** The worker could not start or load its runner: no trial can run, so the study stops (trials stay pending). */
-class WorkerStartError extends UserError {}
+export class WorkerStartError extends UserError {}
+
+/** A runner module as a URL a worker thread can import (a path is resolved against the working directory). */
+export function runnerModuleUrl(m: string | undefined): string {
+  if (!m) return defaultRunnerModule();
+  return /^[a-z]+:/.test(m) && !isAbsolute(m) ? m : pathToFileURL(resolve(m)).href;
+}
 
 function defaultRunnerModule(): string {
   const here = import.meta.url;
   return new URL(here.endsWith('.ts') ? './trainer-runner.ts' : './trainer-runner.js', here).href;
 }
 
-function workerSlot(name: string, runnerModule: string, threads: number, onProgress: (id: string, p: TrialProgress) => void): Slot {
+export function workerSlot(name: string, runnerModule: string, threads: number, onProgress: (id: string, p: TrialProgress) => void): Slot {
   const here = import.meta.url;
   const isTs = here.endsWith('.ts');
   const entry = new URL(isTs ? './worker.ts' : './worker.js', here).href;
@@ -388,7 +395,7 @@ function workerSlot(name: string, runnerModule: string, threads: number, onProgr
   };
 }
 
-function inProcessSlot(name: string, runner: TrialRunner, threads: number, signal: AbortSignal, onProgress: (id: string, p: TrialProgress) => void): Slot {
+export function inProcessSlot(name: string, runner: TrialRunner, threads: number, signal: AbortSignal, onProgress: (id: string, p: TrialProgress) => void): Slot {
   let ac: AbortController | null = null;
   return {
     name,
@@ -414,7 +421,7 @@ function inProcessSlot(name: string, runner: TrialRunner, threads: number, signa
   };
 }
 
-function errorText(e: unknown): string {
+export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   return String(e);
 }
@@ -492,11 +499,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
       progress?.workerProgress(w, p);
       opts.onEvent?.({ type: 'trial-progress', trialId: id, worker: w, progress: p });
     };
-    const runnerModule = opts.runnerModule
-      ? /^[a-z]+:/.test(opts.runnerModule) && !isAbsolute(opts.runnerModule)
-        ? opts.runnerModule
-        : pathToFileURL(resolve(opts.runnerModule)).href
-      : defaultRunnerModule();
+    const runnerModule = runnerModuleUrl(opts.runnerModule);
     const makeSlot = (name: string): Slot =>
       opts.runner
         ? inProcessSlot(name, opts.runner, plan.threadsPerWorker, stop.signal, onProgress)

@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { copyStudy, isPostgresUrl, isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
+import { runDistributedStudy, stopDistributedStudy } from '../../distributed/index.js';
 import { analyzeStudy, exportPredictions, formatStudyAnalysis, loadStudySpec, nonFiniteReason, predictionsFormatOf, runStudy, studyRows, type StudySpec, type StudySummary } from '../../study/index.js';
 
 /** Open the store named by a spec file (or `--store`), by the store path itself, or by a postgres:// URL. */
@@ -73,9 +74,22 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
     const main = Object.entries(b.metrics).filter(([k]) => ['accuracy', 'f1', 'loss'].includes(k));
     lines.push(`  baseline (${b.source}): ${(main.length > 0 ? main : Object.entries(b.metrics)).map(([k, v]) => `${k}=${Number(v.toPrecision(6))}`).join(', ')}`);
   }
-  const runs = await store.listRuns();
+  const allRuns = await store.listRuns();
+  const runs = allRuns.filter((r) => r.role !== 'worker');
   const active = runs.filter((r) => r.finishedAt === null);
-  if (runs.length > 0) lines.push(`  runs: ${runs.length} (${active.length} not finished: ${active.map((r) => `pid ${r.pid} on ${r.host}, heartbeat ${r.heartbeatAt}`).join('; ') || 'none'})`);
+  if (runs.length > 0) lines.push(`  runs: ${runs.length} (${active.length} not finished: ${active.map((r) => `${r.role === 'coordinator' ? 'coordinator ' : ''}pid ${r.pid} on ${r.host}, heartbeat ${r.heartbeatAt}`).join('; ') || 'none'})`);
+  const workers = allRuns.filter((r) => r.role === 'worker');
+  if (workers.length > 0) {
+    // a distributed study: every queue worker seen, with what it runs now
+    const byRun = new Map<string, string[]>();
+    for (const t of trials.filter((t) => t.status === 'running' && t.runId)) byRun.set(t.runId!, [...(byRun.get(t.runId!) ?? []), t.id]);
+    lines.push(`  workers seen: ${workers.length}`);
+    for (const w of workers) {
+      const cur = byRun.get(w.id);
+      const state = w.finishedAt !== null ? `stopped ${w.finishedAt}` : `last heartbeat ${w.heartbeatAt}`;
+      lines.push(`    ${w.name ?? w.id} on ${w.host} (pid ${w.pid}): ${state}; ${cur ? `running ${cur.join(', ')}` : 'idle'}`);
+    }
+  }
   for (const t of trials.filter((t) => t.status === 'done')) {
     const why = nonFiniteReason(t.metrics);
     if (why) lines.push(`  non-finite ${t.id} ${JSON.stringify(t.config)} seed ${t.seed}: ${why}`);
@@ -105,8 +119,9 @@ export function register(program: Command): void {
     .option('--threads <n>', 'engine threads per worker (intra_op_num_threads)', positiveInt('--threads'))
     .option('--runner <module>', 'a module exporting runTrial(task, ctx) to use instead of the built-in fine-tuner')
     .addOption(storeOption())
+    .option('--queue <url>', 'distribute the trials through BullMQ on this Redis (redis://host:6379/0) to `tunescope worker`s; needs a postgres:// store (default: the spec\'s execution.queue)')
     .option('--json <out>', 'also write the run summary as JSON')
-    .action(async (specPath: string, o: { retryFailed?: boolean; workers?: number; threads?: number; runner?: string; store?: string; json?: string }) => {
+    .action(async (specPath: string, o: { retryFailed?: boolean; workers?: number; threads?: number; runner?: string; store?: string; queue?: string; json?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json'); // before hours of trials, not after
       const ac = new AbortController();
       let interrupts = 0;
@@ -122,7 +137,40 @@ export function register(program: Command): void {
       process.on('SIGINT', onSigint);
       process.on('SIGTERM', onSigint);
       try {
-        const summary = await runStudy(loadSpecWithStore(specPath, o.store), {
+        const spec = loadSpecWithStore(specPath, o.store);
+        if (o.queue !== undefined || spec.execution.queue !== undefined) {
+          if (o.runner || o.workers !== undefined || o.threads !== undefined) {
+            throw new UserError('--runner, --workers and --threads belong to `tunescope worker` for a study on a queue');
+          }
+          const summary = await runDistributedStudy(spec, {
+            signal: ac.signal,
+            ...(o.queue !== undefined ? { queue: o.queue } : {}),
+            ...(o.retryFailed ? { retryFailed: true } : {}),
+            onEvent: (e) => {
+              if (e.type === 'warning') process.stderr.write(`tunescope: warning: ${e.message}\n`);
+            },
+          });
+          process.stdout.write(formatSummary(summary).replace(/\n {2}this run: .*/, `\n  this run: ${summary.ranNow} trial(s) finished, ${summary.failedNow} failed in ${summary.seconds.toFixed(1)} s on the queue ${summary.queue} (${summary.enqueued} job(s) queued)`) + '\n');
+          if (o.json) writeFileAtomic(o.json, stringifyJson(summary) + '\n', '--json');
+          if (summary.interrupted) {
+            process.stdout.write(summary.stopped ? 'stopped: run the same command again to continue\n' : 'the workers keep running the queued trials; run the same command again to watch, `tunescope study stop` to stop them\n');
+            process.exitCode = 130;
+            return;
+          }
+          if (summary.counts.failed > 0) process.stdout.write(`${summary.counts.failed} trial(s) failed: see \`tunescope study status ${specPath}\`; rerun with --retry-failed\n`);
+          if (summary.counts.done > 0) {
+            const store = openStore(spec.store, { readonly: true });
+            try {
+              process.stdout.write('\n' + formatStudyAnalysis(await analyzeStudy(store)) + '\n');
+            } catch (e) {
+              process.stderr.write(`tunescope: warning: analysis: ${(e as Error).message}\n`);
+            } finally {
+              await store.close();
+            }
+          }
+          return;
+        }
+        const summary = await runStudy(spec, {
           signal: ac.signal,
           ...(o.retryFailed ? { retryFailed: true } : {}),
           ...(o.workers !== undefined ? { workers: o.workers } : {}),
@@ -241,5 +289,20 @@ export function register(program: Command): void {
       process.stdout.write(
         `copied study ${r.name} from ${r.from} to ${r.to}: ${c.trials} trials (${c.done} done), ${c.epochs} epoch rows, ${c.attempts} attempts, ${c.predictions} with predictions, ${c.runs} runs, ${c.baseline} baseline metrics — counts verified\n`,
       );
+    });
+
+  study
+    .command('stop')
+    .description('a study on a queue: running trials finish, no new ones are handed out (run `study run` again to continue)')
+    .argument('<spec>', 'the study spec')
+    .option('--queue <url>', "the queue's Redis (default: the spec's execution.queue)")
+    .addOption(storeOption())
+    .action(async (specPath: string, o: { queue?: string; store?: string }) => {
+      const spec = loadSpecWithStore(specPath, o.store);
+      if (o.queue === undefined && spec.execution.queue === undefined) {
+        throw new UserError(`${specPath} runs on one machine (no execution.queue): stop it with Ctrl-C in its terminal, or pass --queue`);
+      }
+      const r = await stopDistributedStudy(spec, o.queue);
+      process.stdout.write(`study ${spec.name}: ${r.withdrawn} waiting trial(s) withdrawn from the queue; ${r.running} running trial(s) finish\n`);
     });
 }
