@@ -18,6 +18,7 @@ import {
   checkTrainingArguments,
   createStudyProgress,
   materializeModel,
+  nonFiniteReason,
   prepareStudy,
   preflight,
   refreshBaseline,
@@ -53,8 +54,8 @@ export interface DistributedSummary extends StudySummary {
   stopped: boolean;
 }
 
-function label(t: Pick<TrialRecord, 'kind' | 'config' | 'seed'>): string {
-  return `${t.kind === 'evaluate' ? 'baseline evaluation' : Object.entries(t.config).map(([k, v]) => `${k}=${v}`).join(' ')} seed=${t.seed}`;
+function label(t: Pick<TrialRecord, 'kind' | 'config' | 'seed' | 'dataSeed'>): string {
+  return `${t.kind === 'evaluate' ? 'baseline evaluation' : Object.entries(t.config).map(([k, v]) => `${k}=${v}`).join(' ')} seed=${t.seed}${t.dataSeed !== null ? ` data_seed=${t.dataSeed}` : ''}`;
 }
 
 export function queueUrlOf(spec: StudySpec, override?: string): string {
@@ -71,7 +72,16 @@ function jobData(spec: StudySpec, key: string, t: TrialRecord, model: string): T
     store: stripPassword(spec.store),
     trialId: t.id,
     label: label(t),
-    task: { id: t.id, kind: t.kind, config: t.config, seed: t.seed, model, dataset: spec.dataset, args: trialArgs(spec.args, t.config, t.seed) },
+    task: {
+      id: t.id,
+      kind: t.kind,
+      config: t.config,
+      seed: t.seed,
+      dataSeed: t.dataSeed,
+      model,
+      dataset: spec.dataset,
+      args: trialArgs(spec.args, t.config, t.seed, t.dataSeed),
+    },
     model: spec.model,
     threads: typeof spec.execution.threads_per_worker === 'number' ? spec.execution.threads_per_worker : null,
   };
@@ -228,6 +238,8 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
     if (spec.baseline && spec.baseline.kind !== 'metrics' && !baseline && counts.pending + counts.running === 0) {
       warn('the baseline is not available (its trials are not all done): relative metrics are missing');
     }
+    const nonFinite = (await store.listTrials({ status: 'done' })).filter((t) => nonFiniteReason(t.metrics) !== null).map((t) => t.id);
+    if (nonFinite.length > 0) warn(`${nonFinite.length} trial(s) finished with non-finite metrics (NaN/Inf loss or logits): ${nonFinite.join(', ')}`);
     await store.finishRun(runId);
     runStarted = false;
     const interrupted = (opts.signal?.aborted ?? false) || stopped;
@@ -245,6 +257,7 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
       seconds: (Date.now() - t0) / 1000,
       interrupted,
       warnings,
+      nonFinite,
       queue: maskUrl(queueUrl),
       enqueued,
       stopped,
