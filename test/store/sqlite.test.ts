@@ -33,7 +33,7 @@ test('bad store files are one clear error; openStore picks the store by location
   }
 });
 
-test('a version-1 store (before attempt histories) is migrated in place, also when opened for reading', async () => {
+test('a version-1 store (before attempt histories) reads read-only: local runs, no attempts', async () => {
   const d = tempDir();
   try {
     const path = join(d.path, 'v1.sqlite');
