@@ -18,6 +18,7 @@ const benches: Array<() => Promise<Bench>> = [
   () => import('./report.js'),
   () => import('./study.js'),
   () => import('./variability.js'),
+  () => import('./distributed.js'),
 ];
 
 const only = process.argv.slice(2);
