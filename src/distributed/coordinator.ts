@@ -199,7 +199,8 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
     events.on('completed', ({ jobId }) => idle(jobId));
     events.on('failed', ({ jobId, failedReason }) => {
       idle(jobId);
-      if (jobId.startsWith(prefix)) gaveUp.push({ trialId: jobId.slice(prefix.length), reason: failedReason });
+      // a trial's own error is recorded by its worker; only a job failed by the stalled check never reached one
+      if (jobId.startsWith(prefix) && /stalled/i.test(failedReason)) gaveUp.push({ trialId: jobId.slice(prefix.length), reason: failedReason });
     });
 
     let stopped = false;
