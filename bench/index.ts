@@ -21,6 +21,7 @@ const benches: Array<() => Promise<Bench>> = [
   () => import('./serve.js'),
   () => import('./faults.js'),
   () => import('./designs.js'),
+  () => import('./distributed.js'),
 ];
 
 const only = process.argv.slice(2);

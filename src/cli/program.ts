@@ -17,6 +17,7 @@ import { register as registerPredict } from './commands/predict.js';
 import { register as registerVariability } from './commands/variability.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerImport } from './commands/import.js';
+import { register as registerWorker } from './commands/worker.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerEvaluate(program);
   registerPredict(program);
   registerStudy(program);
+  registerWorker(program);
   registerAnalyze(program);
   registerVariability(program);
   registerCards(program);

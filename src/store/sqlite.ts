@@ -8,20 +8,44 @@ import { accessSync, closeSync, constants as fsConstants, existsSync, mkdirSync,
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../util/index.js';
 import { decodePredictions, encodePredictions } from './predictions.js';
-import { guardStore, StoreError, toStoreError } from './errors.js';
+import { StoreError, toStoreError } from './errors.js';
 import type {
+  AttemptOutcome,
+  AttemptRecord,
   BaselineRecord,
   EpochMetricsRow,
+  NewRun,
   NewTrial,
   RunRecord,
+  StudyDump,
   StudyRecord,
   StudyStore,
   TrialCheckpoint,
+  TrialHolder,
   TrialOutcome,
   TrialPredictions,
   TrialRecord,
   TrialStatus,
 } from './types.js';
+import {
+  TRIAL_COLUMNS,
+  encodeMetrics,
+  finiteOrNull,
+  holderOf,
+  holds,
+  now,
+  toAttemptRecord,
+  toEpochRow,
+  toRunRecord,
+  toTrialRecord,
+  trialValues,
+  checkpointRecord,
+  type AttemptRow,
+  type CheckpointRow,
+  type EpochRow,
+  type RunRow,
+  type TrialRow,
+} from './codec.js';
 
 /** A SQLite database by its 16-byte header (a study store, as opposed to a spec or a CSV). */
 export function isSqliteFile(path: string): boolean {
@@ -37,26 +61,20 @@ export function isSqliteFile(path: string): boolean {
 }
 
 
-const SCHEMA_VERSION = 2;
+/** Add a column unless it is there (a migration re-run on a store that already has part of it stays harmless). */
+function addColumn(db: Database.Database, table: string, column: string, type: string): void {
+  const cols = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string }>;
+  if (!cols.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+}
 
-const PREDICTIONS_TABLE = `CREATE TABLE IF NOT EXISTS predictions (
-  trial_id TEXT PRIMARY KEY REFERENCES trials (id),
-  num_examples INTEGER NOT NULL,
-  num_labels INTEGER NOT NULL,
-  data BLOB NOT NULL
-);`;
-
-/** Trial checkpoints (a table of its own: created in any store a writer opens, whatever its schema version). */
-const CHECKPOINT_TABLE = `
-CREATE TABLE IF NOT EXISTS trial_checkpoints (
-  trial_id TEXT PRIMARY KEY REFERENCES trials (id),
-  location TEXT NOT NULL,
-  step INTEGER NOT NULL,
-  saved_at TEXT NOT NULL
-);
-`;
-
-const SCHEMA = `
+/**
+ * Versioned schema (PRAGMA user_version): MIGRATIONS[i] takes a store from version i to i + 1, all of them in one
+ * transaction; a store newer than this code is refused with a clear error instead of being misread.
+ */
+const MIGRATIONS: Array<(db: Database.Database) => void> = [
+  // 1: the study, its runs, trials, per-epoch metrics and baseline
+  (db) =>
+    db.exec(`
 CREATE TABLE IF NOT EXISTS study (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   name TEXT NOT NULL,
@@ -81,8 +99,6 @@ CREATE TABLE IF NOT EXISTS trials (
   kind TEXT NOT NULL CHECK (kind IN ('train', 'evaluate')),
   config_json TEXT NOT NULL,
   seed INTEGER NOT NULL,
-  data_seed INTEGER,
-  eval_seed INTEGER,
   in_design INTEGER NOT NULL,
   is_baseline INTEGER NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
@@ -115,99 +131,67 @@ CREATE TABLE IF NOT EXISTS baseline (
   metric TEXT PRIMARY KEY,
   value REAL NOT NULL,
   source TEXT NOT NULL
+);`),
+  // 2: data_seed and the evaluation subsample seed per trial; per-example predictions
+  (db) => {
+    addColumn(db, 'trials', 'data_seed', 'INTEGER');
+    addColumn(db, 'trials', 'eval_seed', 'INTEGER');
+    db.exec(`CREATE TABLE IF NOT EXISTS predictions (
+  trial_id TEXT PRIMARY KEY REFERENCES trials (id),
+  num_examples INTEGER NOT NULL,
+  num_labels INTEGER NOT NULL,
+  data BLOB NOT NULL
+);`);
+  },
+  // 3: queue workers (role, name) and each trial's attempt history
+  (db) => {
+    addColumn(db, 'runs', 'role', "TEXT NOT NULL DEFAULT 'local'");
+    addColumn(db, 'runs', 'name', 'TEXT');
+    db.exec(`CREATE TABLE IF NOT EXISTS trial_attempts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  trial_id TEXT NOT NULL REFERENCES trials (id),
+  attempt INTEGER NOT NULL,
+  run_id TEXT NOT NULL,
+  worker TEXT,
+  started_at TEXT NOT NULL,
+  finished_at TEXT,
+  outcome TEXT NOT NULL,
+  error TEXT
 );
-${PREDICTIONS_TABLE}
+CREATE INDEX IF NOT EXISTS trial_attempts_trial ON trial_attempts (trial_id, attempt);`);
+  },
+];
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Trial checkpoints (a table of its own: created in any store a writer opens, whatever its schema version). */
+const CHECKPOINT_TABLE = `
+CREATE TABLE IF NOT EXISTS trial_checkpoints (
+  trial_id TEXT PRIMARY KEY REFERENCES trials (id),
+  location TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  saved_at TEXT NOT NULL
+);
 `;
 
-/** Schema changes from each older version to the next (run in one transaction on open). */
-const MIGRATIONS: Record<number, string> = {
-  // 1 → 2: data_seed and the evaluation subsample seed per trial; per-example predictions
-  1: `ALTER TABLE trials ADD COLUMN data_seed INTEGER;
-      ALTER TABLE trials ADD COLUMN eval_seed INTEGER;
-      ${PREDICTIONS_TABLE}`,
-};
+/** Created on first use (no schema version change: older tunescope versions ignore it). */
+const META_TABLE = 'CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)';
 
-interface TrialRow {
-  id: string;
-  ordinal: number;
-  kind: 'train' | 'evaluate';
-  config_json: string;
-  seed: number;
-  data_seed: number | null;
-  eval_seed: number | null;
-  in_design: number;
-  is_baseline: number;
-  status: TrialStatus;
-  attempts: number;
-  run_id: string | null;
-  worker: string | null;
-  started_at: string | null;
-  finished_at: string | null;
-  error: string | null;
-  metrics_json: string | null;
-  train_seconds: number | null;
-  examples_per_second: number | null;
-  tokens_per_second: number | null;
-  steps: number | null;
-  backend: string | null;
-  versions_json: string | null;
-}
 
-const now = (): string => new Date().toISOString();
-
-/** NaN/±Infinity survive the round trip through JSON as strings. */
-function encodeMetrics(m: Record<string, number | null>): string {
-  return JSON.stringify(m, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+/** Apply the missing migrations in one write transaction (another process may have migrated meanwhile: re-read under the lock). */
+function upgrade(db: Database.Database): void {
+  const tx = db.transaction(() => {
+    const v = db.pragma('user_version', { simple: true }) as number;
+    for (let i = v; i < SQLITE_SCHEMA_VERSION; i++) MIGRATIONS[i]!(db);
+    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
+  });
+  tx.immediate();
 }
-function decodeMetrics(s: string): Record<string, number | null> {
-  const raw = JSON.parse(s) as Record<string, unknown>;
-  const out: Record<string, number | null> = {};
-  for (const [k, v] of Object.entries(raw)) out[k] = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : null;
-  return out;
-}
-const finiteOrNull = (x: number | null | undefined): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
-
-function toRecord(r: TrialRow): TrialRecord {
-  return {
-    id: r.id,
-    ordinal: r.ordinal,
-    kind: r.kind,
-    config: JSON.parse(r.config_json) as Record<string, number>,
-    seed: r.seed,
-    dataSeed: r.data_seed ?? null,
-    evalSeed: r.eval_seed ?? null,
-    inDesign: r.in_design === 1,
-    isBaseline: r.is_baseline === 1,
-    status: r.status,
-    attempts: r.attempts,
-    runId: r.run_id,
-    worker: r.worker,
-    startedAt: r.started_at,
-    finishedAt: r.finished_at,
-    error: r.error,
-    metrics: r.metrics_json ? decodeMetrics(r.metrics_json) : null,
-    trainSeconds: r.train_seconds,
-    examplesPerSecond: r.examples_per_second,
-    tokensPerSecond: r.tokens_per_second,
-    steps: r.steps,
-    backend: r.backend,
-    versions: r.versions_json ? (JSON.parse(r.versions_json) as Record<string, string>) : null,
-  };
-}
-
-interface CheckpointRow {
-  trial_id: string;
-  location: string;
-  step: number;
-  saved_at: string;
-}
-const checkpointRecord = (r: CheckpointRow): TrialCheckpoint => ({ trialId: r.trial_id, location: r.location, step: r.step, savedAt: r.saved_at });
 
 export class SqliteStudyStore implements StudyStore {
   readonly location: string;
   private readonly db: Database.Database;
-  /** an older schema opened read-only */
-  private legacy = false;
+  /** the schema version of an older store opened read-only (0: current) */
+  private legacy = 0;
 
   constructor(path: string, opts: { readonly?: boolean } = {}) {
     this.location = resolve(path);
@@ -225,21 +209,7 @@ export class SqliteStudyStore implements StudyStore {
         this.db.pragma('synchronous = NORMAL');
         this.db.pragma('foreign_keys = ON');
       }
-      const version = this.db.pragma('user_version', { simple: true }) as number;
-      if (version === 0 && !opts.readonly) {
-        this.db.exec(SCHEMA);
-        this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-      } else if (version >= 1 && version < SCHEMA_VERSION && !opts.readonly) {
-        this.db.transaction(() => {
-          for (let v = version; v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
-          this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
-        }).immediate();
-      } else if (version >= 1 && version < SCHEMA_VERSION) {
-        // read-only and older: readable as it is (no data seeds, no predictions); the next writer upgrades it
-        this.legacy = true;
-      } else if (version !== SCHEMA_VERSION) {
-        throw new UserError(`${path} is not a tunescope study store (schema version ${version}, expected ${SCHEMA_VERSION})`);
-      }
+      this.migrate(path, opts.readonly ?? false);
       if (!opts.readonly) this.db.exec(CHECKPOINT_TABLE);
     } catch (e) {
       if (e instanceof UserError) throw e;
@@ -249,6 +219,20 @@ export class SqliteStudyStore implements StudyStore {
       if (code === 'SQLITE_NOTADB') throw new UserError(`${path} is not a SQLite database`);
       throw new UserError(`cannot open study store ${path}: ${(e as Error).message}`);
     }
+  }
+
+  private migrate(path: string, readonly: boolean): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SQLITE_SCHEMA_VERSION) {
+      throw new UserError(`${path} has study-store schema version ${version}, newer than this tunescope understands (${SQLITE_SCHEMA_VERSION}): upgrade tunescope`);
+    }
+    if (version === 0 && this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table'").get() !== undefined) {
+      throw new UserError(`${path} is not a tunescope study store (it holds other tables)`);
+    }
+    if (version === SQLITE_SCHEMA_VERSION) return;
+    if (!readonly) upgrade(this.db);
+    // read-only and older: readable as it is (no data seeds, predictions or attempt history); the next writer upgrades it
+    else this.legacy = version;
   }
 
   async getStudy(): Promise<StudyRecord | null> {
@@ -314,12 +298,16 @@ export class SqliteStudyStore implements StudyStore {
       params.push(filter.isBaseline ? 1 : 0);
     }
     const sql = `SELECT * FROM trials${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ordinal`;
-    return (this.db.prepare(sql).all(...params) as TrialRow[]).map(toRecord);
+    return (this.db.prepare(sql).all(...params) as TrialRow[]).map(toTrialRecord);
   }
 
   async getTrial(id: string): Promise<TrialRecord | null> {
-    const r = this.db.prepare('SELECT * FROM trials WHERE id = ?').get(id) as TrialRow | undefined;
-    return r ? toRecord(r) : null;
+    const r = this.row(id);
+    return r ? toTrialRecord(r) : null;
+  }
+
+  private row(id: string): TrialRow | undefined {
+    return this.db.prepare('SELECT * FROM trials WHERE id = ?').get(id) as TrialRow | undefined;
   }
 
   async counts(): Promise<Record<TrialStatus, number>> {
@@ -330,11 +318,11 @@ export class SqliteStudyStore implements StudyStore {
     return out;
   }
 
-  async startRun(run: { id: string; host: string; pid: number; workers: number; threadsPerWorker: number }): Promise<void> {
+  async startRun(run: NewRun): Promise<void> {
     const t = now();
     this.db
-      .prepare('INSERT INTO runs (id, host, pid, started_at, heartbeat_at, workers, threads_per_worker) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(run.id, run.host, run.pid, t, t, run.workers, run.threadsPerWorker);
+      .prepare('INSERT INTO runs (id, role, name, host, pid, started_at, heartbeat_at, workers, threads_per_worker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(run.id, run.role ?? 'local', run.name ?? null, run.host, run.pid, t, t, run.workers, run.threadsPerWorker);
   }
 
   async heartbeat(runId: string): Promise<void> {
@@ -346,38 +334,36 @@ export class SqliteStudyStore implements StudyStore {
   }
 
   async listRuns(): Promise<RunRecord[]> {
-    const rows = this.db.prepare('SELECT * FROM runs ORDER BY started_at').all() as Array<{
-      id: string;
-      host: string;
-      pid: number;
-      started_at: string;
-      heartbeat_at: string;
-      finished_at: string | null;
-      workers: number;
-      threads_per_worker: number;
-    }>;
-    return rows.map((r) => ({
-      id: r.id,
-      host: r.host,
-      pid: r.pid,
-      startedAt: r.started_at,
-      heartbeatAt: r.heartbeat_at,
-      finishedAt: r.finished_at,
-      workers: r.workers,
-      threadsPerWorker: r.threads_per_worker,
-    }));
+    return (this.db.prepare('SELECT * FROM runs ORDER BY started_at, id').all() as RunRow[]).map(toRunRecord);
+  }
+
+  /** Close the open attempt of a run at a trial with this outcome. */
+  private endAttempt(trialId: string, runId: string, attempt: number | undefined, outcome: AttemptOutcome, error: string | null): void {
+    this.db
+      .prepare(
+        `UPDATE trial_attempts SET outcome = ?, error = ?, finished_at = ?
+         WHERE trial_id = ? AND run_id = ? AND outcome IN ('running', 'lost')${attempt !== undefined ? ' AND attempt = ?' : ''}`,
+      )
+      .run(outcome, error, now(), trialId, runId, ...(attempt !== undefined ? [attempt] : []));
+  }
+
+  private addAttempt(trialId: string, attempt: number, runId: string, worker: string | null, outcome: AttemptOutcome, at: string): void {
+    this.db
+      .prepare('INSERT INTO trial_attempts (trial_id, attempt, run_id, worker, started_at, finished_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(trialId, attempt, runId, worker, at, outcome === 'running' ? null : at, outcome);
   }
 
   async recoverStale(isAlive: (run: RunRecord) => boolean): Promise<string[]> {
     const runs = new Map((await this.listRuns()).map((r) => [r.id, r]));
     const tx = this.db.transaction(() => {
-      const running = this.db.prepare("SELECT id, run_id FROM trials WHERE status = 'running'").all() as Array<{ id: string; run_id: string | null }>;
+      const running = this.db.prepare("SELECT id, run_id, attempts FROM trials WHERE status = 'running'").all() as Array<{ id: string; run_id: string | null; attempts: number }>;
       const reset = this.db.prepare("UPDATE trials SET status = 'pending', run_id = NULL, worker = NULL WHERE id = ? AND status = 'running'");
       const out: string[] = [];
       for (const t of running) {
         const run = t.run_id ? runs.get(t.run_id) : undefined;
         if (!run || run.finishedAt !== null || !isAlive(run)) {
           reset.run(t.id);
+          if (t.run_id) this.endAttempt(t.id, t.run_id, t.attempts, 'lost', null);
           out.push(t.id);
         }
       }
@@ -386,28 +372,62 @@ export class SqliteStudyStore implements StudyStore {
     return tx.immediate();
   }
 
+  private claimRow(r: TrialRow, runId: string, worker: string): TrialRecord {
+    const t = now();
+    this.db
+      .prepare("UPDATE trials SET status = 'running', attempts = attempts + 1, run_id = ?, worker = ?, started_at = ?, finished_at = NULL, error = NULL WHERE id = ?")
+      .run(runId, worker, t, r.id);
+    this.addAttempt(r.id, r.attempts + 1, runId, worker, 'running', t);
+    return toTrialRecord({ ...r, status: 'running', attempts: r.attempts + 1, run_id: runId, worker, started_at: t, finished_at: null, error: null });
+  }
+
   async claimNext(runId: string, worker: string): Promise<TrialRecord | null> {
     const tx = this.db.transaction(() => {
       const r = this.db
         .prepare("SELECT * FROM trials WHERE status = 'pending' ORDER BY is_baseline DESC, ordinal LIMIT 1")
         .get() as TrialRow | undefined;
-      if (!r) return null;
-      const t = now();
-      this.db
-        .prepare("UPDATE trials SET status = 'running', attempts = attempts + 1, run_id = ?, worker = ?, started_at = ?, finished_at = NULL, error = NULL WHERE id = ?")
-        .run(runId, worker, t, r.id);
-      return toRecord({ ...r, status: 'running', attempts: r.attempts + 1, run_id: runId, worker, started_at: t, finished_at: null, error: null });
+      return r ? this.claimRow(r, runId, worker) : null;
     });
     return tx.immediate();
   }
 
-  async completeTrial(id: string, runId: string, o: TrialOutcome): Promise<boolean> {
+  async claimTrial(id: string, runId: string, worker: string, opts: { takeOver?: boolean } = {}): Promise<TrialRecord | null> {
     const tx = this.db.transaction(() => {
-      const upd = this.db
+      const r = this.row(id);
+      if (!r) return null;
+      if (r.status === 'done') {
+        this.addAttempt(id, r.attempts, runId, worker, 'duplicate', now());
+        return null;
+      }
+      if (r.status === 'pending' || (r.status === 'running' && opts.takeOver)) {
+        if (r.status === 'running' && r.run_id) this.endAttempt(id, r.run_id, r.attempts, 'lost', null);
+        return this.claimRow(r, runId, worker);
+      }
+      return null;
+    });
+    return tx.immediate();
+  }
+
+  /** A completion/failure by someone who no longer holds the trial: kept in the history, nothing else written. */
+  private refuse(r: TrialRow | undefined, h: TrialHolder): false {
+    if (r) this.endAttempt(r.id, h.runId, h.attempt, r.status === 'done' ? 'duplicate' : 'stale', null);
+    return false;
+  }
+
+  async completeTrial(id: string, holder: string | TrialHolder, o: TrialOutcome): Promise<boolean> {
+    const h = holderOf(holder);
+    const tx = this.db.transaction(() => {
+      const r = this.row(id);
+      if (!r || !holds(r, h)) {
+        // a second completion of the same done trial (by its own holder) is a duplicate as well
+        if (r && r.status === 'done' && r.run_id === h.runId) this.addAttempt(id, r.attempts, h.runId, r.worker, 'duplicate', now());
+        return this.refuse(r, h);
+      }
+      this.db
         .prepare(
           `UPDATE trials SET status = 'done', finished_at = ?, error = NULL, metrics_json = ?, train_seconds = ?, examples_per_second = ?,
              tokens_per_second = ?, steps = ?, backend = ?, versions_json = ?
-           WHERE id = ? AND status = 'running' AND run_id = ?`,
+           WHERE id = ?`,
         )
         .run(
           now(),
@@ -419,9 +439,8 @@ export class SqliteStudyStore implements StudyStore {
           o.backend ?? null,
           o.versions ? JSON.stringify(o.versions) : null,
           id,
-          runId,
         );
-      if (upd.changes !== 1) return false;
+      this.endAttempt(id, h.runId, r.attempts, 'done', null);
       // Epochs of an earlier, interrupted attempt are replaced by this attempt's.
       this.db.prepare('DELETE FROM epoch_metrics WHERE trial_id = ?').run(id);
       const ins = this.db.prepare(
@@ -441,18 +460,32 @@ export class SqliteStudyStore implements StudyStore {
     return tx.immediate();
   }
 
-  async failTrial(id: string, runId: string, error: string): Promise<boolean> {
-    const r = this.db
-      .prepare("UPDATE trials SET status = 'failed', finished_at = ?, error = ? WHERE id = ? AND status = 'running' AND run_id = ?")
-      .run(now(), error, id, runId);
-    return r.changes === 1;
+  async failTrial(id: string, holder: string | TrialHolder, error: string, opts: { retry?: boolean } = {}): Promise<boolean> {
+    const h = holderOf(holder);
+    const tx = this.db.transaction(() => {
+      const r = this.row(id);
+      if (!r || !holds(r, h)) return this.refuse(r, h);
+      if (opts.retry) {
+        this.db.prepare("UPDATE trials SET status = 'pending', run_id = NULL, worker = NULL, started_at = NULL, error = ? WHERE id = ?").run(error, id);
+      } else {
+        this.db.prepare("UPDATE trials SET status = 'failed', finished_at = ?, error = ? WHERE id = ?").run(now(), error, id);
+      }
+      this.endAttempt(id, h.runId, r.attempts, 'failed', error);
+      return true;
+    });
+    return tx.immediate();
   }
 
-  async releaseTrial(id: string, runId: string): Promise<boolean> {
-    const r = this.db
-      .prepare("UPDATE trials SET status = 'pending', run_id = NULL, worker = NULL, started_at = NULL WHERE id = ? AND status = 'running' AND run_id = ?")
-      .run(id, runId);
-    return r.changes === 1;
+  async releaseTrial(id: string, holder: string | TrialHolder): Promise<boolean> {
+    const h = holderOf(holder);
+    const tx = this.db.transaction(() => {
+      const r = this.row(id);
+      if (!r || !holds(r, h)) return false;
+      this.db.prepare("UPDATE trials SET status = 'pending', run_id = NULL, worker = NULL, started_at = NULL WHERE id = ?").run(id);
+      this.endAttempt(id, h.runId, r.attempts, 'released', null);
+      return true;
+    });
+    return tx.immediate();
   }
 
   async resetFailed(): Promise<number> {
@@ -472,23 +505,33 @@ export class SqliteStudyStore implements StudyStore {
   }
 
   async clearCheckpoint(trialId: string): Promise<void> {
-    if (this.hasCheckpointTable()) this.db.prepare('DELETE FROM trial_checkpoints WHERE trial_id = ?').run(trialId);
+    if (this.hasTable('trial_checkpoints')) this.db.prepare('DELETE FROM trial_checkpoints WHERE trial_id = ?').run(trialId);
   }
 
   async getCheckpoint(trialId: string): Promise<TrialCheckpoint | null> {
-    if (!this.hasCheckpointTable()) return null;
+    if (!this.hasTable('trial_checkpoints')) return null;
     const r = this.db.prepare('SELECT trial_id, location, step, saved_at FROM trial_checkpoints WHERE trial_id = ?').get(trialId) as CheckpointRow | undefined;
     return r ? checkpointRecord(r) : null;
   }
 
   async listCheckpoints(): Promise<TrialCheckpoint[]> {
-    if (!this.hasCheckpointTable()) return [];
+    if (!this.hasTable('trial_checkpoints')) return [];
     return (this.db.prepare('SELECT trial_id, location, step, saved_at FROM trial_checkpoints ORDER BY trial_id').all() as CheckpointRow[]).map(checkpointRecord);
   }
 
-  /** A store opened read-only from before trial checkpoints has no such table. */
-  private hasCheckpointTable(): boolean {
-    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'trial_checkpoints'").get() !== undefined;
+  /** A store opened read-only from before trial checkpoints (or study meta) has no such table. */
+  private hasTable(name: string): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+  }
+
+  async attemptHistory(trialId?: string): Promise<AttemptRecord[]> {
+    if (this.legacy && this.legacy < 3) return [];
+    const rows = (
+      trialId === undefined
+        ? this.db.prepare('SELECT a.* FROM trial_attempts a JOIN trials t ON t.id = a.trial_id ORDER BY t.ordinal, a.id').all()
+        : this.db.prepare('SELECT * FROM trial_attempts WHERE trial_id = ? ORDER BY id').all(trialId)
+    ) as AttemptRow[];
+    return rows.map(toAttemptRecord);
   }
 
   async epochMetrics(trialId?: string): Promise<EpochMetricsRow[]> {
@@ -496,20 +539,12 @@ export class SqliteStudyStore implements StudyStore {
       trialId === undefined
         ? this.db.prepare('SELECT e.* FROM epoch_metrics e JOIN trials t ON t.id = e.trial_id ORDER BY t.ordinal, e.epoch').all()
         : this.db.prepare('SELECT * FROM epoch_metrics WHERE trial_id = ? ORDER BY epoch').all(trialId)
-    ) as Array<{ trial_id: string; epoch: number; step: number; train_loss: number | null; learning_rate: number | null; seconds: number | null; metrics_json: string }>;
-    return rows.map((r) => ({
-      trialId: r.trial_id,
-      epoch: r.epoch,
-      step: r.step,
-      trainLoss: r.train_loss,
-      learningRate: r.learning_rate,
-      seconds: r.seconds,
-      metrics: decodeMetrics(r.metrics_json),
-    }));
+    ) as EpochRow[];
+    return rows.map(toEpochRow);
   }
 
   async predictions(trialId?: string): Promise<Array<{ trialId: string; predictions: TrialPredictions }>> {
-    if (this.legacy) return [];
+    if (this.legacy && this.legacy < 2) return [];
     const rows = (
       trialId === undefined
         ? this.db.prepare('SELECT p.trial_id, p.data FROM predictions p JOIN trials t ON t.id = p.trial_id ORDER BY t.ordinal').all()
@@ -533,20 +568,68 @@ export class SqliteStudyStore implements StudyStore {
     return { metrics: Object.fromEntries(rows.map((r) => [r.metric, r.value])), source: rows[0]!.source };
   }
 
+  async dump(): Promise<StudyDump> {
+    const study = await this.getStudy();
+    if (!study) throw new UserError(`${this.location} holds no study`);
+    const meta: Record<string, unknown> = {};
+    if (this.hasTable('meta')) {
+      for (const r of this.db.prepare('SELECT key, value FROM meta ORDER BY key').all() as Array<{ key: string; value: string }>) meta[r.key] = JSON.parse(r.value) as unknown;
+    }
+    return {
+      study,
+      trials: await this.listTrials(),
+      epochs: await this.epochMetrics(),
+      runs: await this.listRuns(),
+      attempts: await this.attemptHistory(),
+      predictions: await this.predictions(),
+      baseline: await this.getBaseline(),
+      checkpoints: await this.listCheckpoints(),
+      meta,
+    };
+  }
+
+  async restore(d: StudyDump): Promise<void> {
+    const tx = this.db.transaction(() => {
+      if (this.db.prepare('SELECT 1 FROM study').get()) throw new UserError(`${this.location} already holds a study`);
+      this.db
+        .prepare('INSERT INTO study (id, name, spec_json, spec_hash, created_at, tunescope_version) VALUES (1, ?, ?, ?, ?, ?)')
+        .run(d.study.name, JSON.stringify(d.study.spec), d.study.specHash, d.study.createdAt, d.study.tunescopeVersion);
+      const insRun = this.db.prepare(
+        'INSERT INTO runs (id, role, name, host, pid, started_at, heartbeat_at, finished_at, workers, threads_per_worker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      for (const r of d.runs) insRun.run(r.id, r.role, r.name, r.host, r.pid, r.startedAt, r.heartbeatAt, r.finishedAt, r.workers, r.threadsPerWorker);
+      const insTrial = this.db.prepare(`INSERT INTO trials (${TRIAL_COLUMNS.join(', ')}) VALUES (${TRIAL_COLUMNS.map(() => '?').join(', ')})`);
+      for (const t of d.trials) insTrial.run(...trialValues(t, (b) => (b ? 1 : 0)));
+      const insEpoch = this.db.prepare(
+        'INSERT INTO epoch_metrics (trial_id, epoch, step, train_loss, learning_rate, seconds, metrics_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      );
+      for (const e of d.epochs) insEpoch.run(e.trialId, e.epoch, e.step, e.trainLoss, e.learningRate, e.seconds, encodeMetrics(e.metrics));
+      const insAttempt = this.db.prepare(
+        'INSERT INTO trial_attempts (trial_id, attempt, run_id, worker, started_at, finished_at, outcome, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      for (const a of d.attempts) insAttempt.run(a.trialId, a.attempt, a.runId, a.worker, a.startedAt, a.finishedAt, a.outcome, a.error);
+      const insPred = this.db.prepare('INSERT INTO predictions (trial_id, num_examples, num_labels, data) VALUES (?, ?, ?, ?)');
+      for (const p of d.predictions) insPred.run(p.trialId, p.predictions.label.length, p.predictions.numLabels, encodePredictions(p.predictions));
+      const insBase = this.db.prepare('INSERT INTO baseline (metric, value, source) VALUES (?, ?, ?)');
+      if (d.baseline) for (const [k, v] of Object.entries(d.baseline.metrics)) insBase.run(k, v, d.baseline.source);
+      const insCkpt = this.db.prepare('INSERT INTO trial_checkpoints (trial_id, location, step, saved_at) VALUES (?, ?, ?, ?)');
+      for (const c of d.checkpoints) insCkpt.run(c.trialId, c.location, c.step, c.savedAt);
+      this.db.exec(META_TABLE);
+      const insMeta = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+      for (const [k, v] of Object.entries(d.meta)) insMeta.run(k, JSON.stringify(v));
+    });
+    tx.immediate();
+  }
+
   /** SQLite's data_version: bumped on this connection whenever another connection (any process) commits. */
   async changeToken(): Promise<string> {
     return String(this.db.pragma('data_version', { simple: true }));
   }
 
   async getMeta(key: string): Promise<unknown> {
-    let row: { value: string } | undefined;
-    try {
-      row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
-    } catch (e) {
-      // a store written before the meta table existed, opened read-only
-      if (/no such table/.test((e as Error).message)) return null;
-      throw e;
-    }
+    // a store written before the meta table existed, opened read-only
+    if (!this.hasTable('meta')) return null;
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
     return row ? (JSON.parse(row.value) as unknown) : null;
   }
 
@@ -560,19 +643,7 @@ export class SqliteStudyStore implements StudyStore {
   }
 }
 
-/** Created on first use (no schema version change: older tunescope versions ignore it). */
-const META_TABLE = 'CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)';
-
 /** Open (creating if needed) a SQLite study store. */
 export function openSqliteStore(path: string, opts: { readonly?: boolean } = {}): SqliteStudyStore {
   return new SqliteStudyStore(path, opts);
-}
-
-/** Open a store by location: a file path is SQLite; a postgres:// URL would be the PostgreSQL store (not built yet). */
-export function openStore(location: string, opts: { readonly?: boolean } = {}): StudyStore {
-  if (/^postgres(ql)?:\/\//.test(location)) {
-    throw new UserError('PostgreSQL study stores are not implemented yet; use a SQLite file path (store: ./runs/NAME.sqlite)');
-  }
-  // every store goes through guardStore: a full disk or a read-only file is one clear error, not a stack trace
-  return guardStore(openSqliteStore(location, opts));
 }

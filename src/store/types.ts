@@ -1,6 +1,10 @@
 /**
- * The study store interface. Every method is async so that a networked store (PostgreSQL: the same tables,
- * `SELECT … FOR UPDATE SKIP LOCKED` for claiming) can implement it later; the SQLite store answers synchronously inside.
+ * The study store interface, implemented by the SQLite store (one machine) and the PostgreSQL store (several).
+ * Every method is async; the SQLite store answers synchronously inside. Every state change is one transaction.
+ *
+ * Attempts: each claim of a trial starts attempt `attempts + 1`, and completing, failing or releasing it names
+ * that attempt, so a stale worker (its job was handed to another worker meanwhile) cannot overwrite a newer
+ * attempt. A trial's result is written once: a second completion leaves the first and is kept in the history.
  */
 
 export type TrialStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -89,9 +93,15 @@ export interface TrialOutcome {
   versions?: Record<string, string> | null;
 }
 
-/** One process working on the study (a `study run`), with a heartbeat so that a dead one is recognised. */
+/** What a process working on a study is: a local `study run`, a distributed run's coordinator, or a queue worker. */
+export type RunRole = 'local' | 'coordinator' | 'worker';
+
+/** One process working on the study, with a heartbeat so that a dead one is recognised. */
 export interface RunRecord {
   id: string;
+  role: RunRole;
+  /** `tunescope worker --name` (else host:pid); null for local runs */
+  name: string | null;
   host: string;
   pid: number;
   startedAt: string;
@@ -107,6 +117,36 @@ export interface TrialCheckpoint {
   location: string;
   step: number;
   savedAt: string;
+}
+
+/** How one attempt at a trial ended (`duplicate`: a completion of a trial already done; `stale`: a superseded attempt's). */
+export type AttemptOutcome = 'running' | 'done' | 'failed' | 'released' | 'duplicate' | 'stale' | 'lost';
+
+export interface AttemptRecord {
+  trialId: string;
+  attempt: number;
+  runId: string;
+  worker: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  outcome: AttemptOutcome;
+  error: string | null;
+}
+
+/** Who holds a trial: the run (process) and, where known, the attempt number its claim returned. */
+export interface TrialHolder {
+  runId: string;
+  attempt?: number;
+}
+
+export interface NewRun {
+  id: string;
+  host: string;
+  pid: number;
+  workers: number;
+  threadsPerWorker: number;
+  role?: RunRole;
+  name?: string | null;
 }
 
 export interface BaselineRecord {
@@ -126,7 +166,7 @@ export interface StudyStore {
   getTrial(id: string): Promise<TrialRecord | null>;
   counts(): Promise<Record<TrialStatus, number>>;
 
-  startRun(run: { id: string; host: string; pid: number; workers: number; threadsPerWorker: number }): Promise<void>;
+  startRun(run: NewRun): Promise<void>;
   heartbeat(runId: string): Promise<void>;
   finishRun(runId: string): Promise<void>;
   listRuns(): Promise<RunRecord[]>;
@@ -135,11 +175,23 @@ export interface StudyStore {
 
   /** Atomically take the next pending trial (baseline trials first, then design order) for this run/worker. */
   claimNext(runId: string, worker: string): Promise<TrialRecord | null>;
-  /** Final metrics, epochs and `done` in one transaction; false (and nothing written) if this run no longer holds the trial. */
-  completeTrial(id: string, runId: string, outcome: TrialOutcome): Promise<boolean>;
-  failTrial(id: string, runId: string, error: string): Promise<boolean>;
+  /**
+   * Take one named trial (a queue job): pending → running, or, with `takeOver`, a `running` trial whose holder
+   * the queue has given up on (a stalled job) is taken over as a new attempt, the old one recorded as `lost`.
+   * Null when it is `done` (nothing to do), `failed`, or running elsewhere without `takeOver`.
+   */
+  claimTrial(id: string, runId: string, worker: string, opts?: { takeOver?: boolean }): Promise<TrialRecord | null>;
+  /**
+   * Final metrics, epochs and `done` in one transaction; false (and nothing written but the attempt's history) if
+   * this run/attempt no longer holds the trial. A trial already `done` keeps its first result.
+   */
+  completeTrial(id: string, holder: string | TrialHolder, outcome: TrialOutcome): Promise<boolean>;
+  /** running → failed with its error; with `retry` (attempts left) → pending, the attempt recorded as failed. */
+  failTrial(id: string, holder: string | TrialHolder, error: string, opts?: { retry?: boolean }): Promise<boolean>;
   /** running → pending (an interrupted trial). */
-  releaseTrial(id: string, runId: string): Promise<boolean>;
+  releaseTrial(id: string, holder: string | TrialHolder): Promise<boolean>;
+  /** Every attempt at a trial (or at all trials), oldest first. */
+  attemptHistory(trialId?: string): Promise<AttemptRecord[]>;
   /** failed → pending; returns how many. */
   resetFailed(): Promise<number>;
   /** Record a running trial's newest checkpoint; false (nothing written) if this run no longer holds the trial. */
@@ -162,5 +214,39 @@ export interface StudyStore {
   /** Study-level facts beside the spec (e.g. `dataset_fingerprint`), as JSON; null when never set. */
   getMeta(key: string): Promise<unknown>;
   setMeta(key: string, value: unknown): Promise<void>;
+  /** The whole study, for copying it to another store. */
+  dump(): Promise<StudyDump>;
+  /** Write a dumped study into this empty store, in one transaction (a UserError if it already holds a study). */
+  restore(d: StudyDump): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Everything a store holds about its study, for `study copy` between stores. */
+export interface StudyDump {
+  study: StudyRecord;
+  trials: TrialRecord[];
+  epochs: EpochMetricsRow[];
+  runs: RunRecord[];
+  attempts: AttemptRecord[];
+  predictions: Array<{ trialId: string; predictions: TrialPredictions }>;
+  baseline: BaselineRecord | null;
+  /** running trials' newest checkpoints (a copied study can resume them where the folders are reachable) */
+  checkpoints: TrialCheckpoint[];
+  /** study-level facts (`getMeta`/`setMeta`), by key */
+  meta: Record<string, unknown>;
+}
+
+/** The row counts `study copy` compares between source and destination. */
+export function dumpCounts(d: StudyDump): Record<string, number> {
+  return {
+    trials: d.trials.length,
+    done: d.trials.filter((t) => t.status === 'done').length,
+    epochs: d.epochs.length,
+    runs: d.runs.length,
+    attempts: d.attempts.length,
+    predictions: d.predictions.length,
+    baseline: d.baseline ? Object.keys(d.baseline.metrics).length : 0,
+    checkpoints: d.checkpoints.length,
+    meta: Object.keys(d.meta).length,
+  };
 }

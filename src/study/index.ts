@@ -10,8 +10,32 @@ export { planStudy, formatPlan, pilotSigma, aliasedDesignError } from './plan.js
 export type { StudyPlan, PlanOptions, PlanTrial } from './plan.js';
 export { toDatasetSpec } from './dataset-spec.js';
 export type { Trial, TrialConfig, TrialKind } from './design.js';
-export { runStudy, prepareStudy, planExecution, runIsAlive, baselineFromTrials, nonFiniteReason, checkTrainingArguments, trialsRoot } from './run.js';
-export type { RunStudyOptions, StudySummary, StudyEvent } from './run.js';
+export {
+  runStudy,
+  prepareStudy,
+  planExecution,
+  runIsAlive,
+  baselineFromTrials,
+  nonFiniteReason,
+  checkTrainingArguments,
+  preflight,
+  refreshBaseline,
+  storedSpec,
+  studyAnchor,
+  workerSlot,
+  inProcessSlot,
+  runnerModuleUrl,
+  errorText,
+  tunescopeVersion,
+  trialsRoot,
+  studyFingerprint,
+  resumePoint,
+  AbortedTrial,
+  WorkerStartError,
+} from './run.js';
+export type { RunStudyOptions, StudySummary, StudyEvent, Slot, OnCheckpoint } from './run.js';
+export { createStudyProgress } from './progress.js';
+export type { StudyProgress } from './progress.js';
 export { trialArgs } from './runner.js';
 export type { TrialRunner, TrialRunnerModule, TrialTask, TrialContext, TrialProgress } from './runner.js';
 export { studyRows } from './rows.js';

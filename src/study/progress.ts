@@ -42,6 +42,8 @@ export function createStudyProgress(opts: { total: number; done: number; workers
       overall.update(c.done + c.failed, { info: `done ${c.done} running ${c.running} failed ${c.failed}` });
     },
     workerStart(w, label) {
+      // a queue worker seen for the first time gets its own line
+      if (!bars.has(w)) bars.set(w, multi.create(1, 0, { label: `${w.padEnd(8)}`, info: 'idle' }));
       const b = bars.get(w);
       b?.setTotal(1);
       b?.update(0, { info: label });

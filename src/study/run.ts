@@ -14,8 +14,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { UserError, ensureDir } from '../util/index.js';
-import { openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialOutcome, type TrialRecord } from '../store/index.js';
+import { UserError, ensureDir, maskUrl } from '../util/index.js';
+import { isPostgresUrl, openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialOutcome, type TrialRecord } from '../store/index.js';
 import { expandDesign } from './design.js';
 import { aliasedDesignError } from './plan.js';
 import { canonicalJson, loadStudySpec, specHash, specIdentity, type StudySpec } from './spec.js';
@@ -77,7 +77,7 @@ export interface StudySummary {
   warnings: string[];
 }
 
-function tunescopeVersion(): string {
+export function tunescopeVersion(): string {
   try {
     return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
   } catch {
@@ -164,7 +164,7 @@ export function baselineFromTrials(trials: TrialRecord[]): Record<string, number
   return out;
 }
 
-async function refreshBaseline(store: StudyStore, spec: StudySpec): Promise<BaselineRecord | null> {
+export async function refreshBaseline(store: StudyStore, spec: StudySpec): Promise<BaselineRecord | null> {
   const b = spec.baseline;
   if (!b) return null;
   if (b.kind === 'metrics') {
@@ -184,6 +184,36 @@ async function refreshBaseline(store: StudyStore, spec: StudySpec): Promise<Base
   return rec;
 }
 
+/** The spec as stored: connection URLs without their passwords in clear. */
+export function storedSpec(spec: StudySpec): StudySpec {
+  return {
+    ...spec,
+    store: maskUrl(spec.store),
+    execution: { ...spec.execution, ...(spec.execution.queue !== undefined ? { queue: maskUrl(spec.execution.queue) } : {}) },
+  };
+}
+
+/**
+ * Where a study's local files go (a from_config model folder is written beside this path): the SQLite store itself,
+ * or for a PostgreSQL store `runs/<name>.postgres` beside the spec (a path that is never created, only its folder).
+ */
+export function studyAnchor(spec: StudySpec): string {
+  if (!isPostgresUrl(spec.store)) return spec.store;
+  const base = spec.source ? dirname(resolve(spec.source)) : process.cwd();
+  return join(base, 'runs', `${spec.name}.postgres`);
+}
+
+/** Nothing stored yet for this study (no SQLite file; a PostgreSQL store without the study record). */
+async function isFreshStudy(spec: StudySpec): Promise<boolean> {
+  if (!isPostgresUrl(spec.store)) return !existsSync(spec.store);
+  const s = openStore(spec.store);
+  try {
+    return (await s.getStudy()) === null;
+  } finally {
+    await s.close();
+  }
+}
+
 /**
  * Open the spec's store and make sure it holds this study (creating it, or checking the stored spec is the same
  * design), with every expanded trial inserted. Returns the open store (caller closes).
@@ -199,7 +229,7 @@ export async function prepareStudy(spec: StudySpec, store?: StudyStore): Promise
     let created = false;
     if (!existing) {
       try {
-        await s.createStudy({ name: spec.name, spec, specHash: hash, tunescopeVersion: tunescopeVersion() });
+        await s.createStudy({ name: spec.name, spec: storedSpec(spec), specHash: hash, tunescopeVersion: tunescopeVersion() });
         created = true;
       } catch (e) {
         // another process created it between our read and our insert: compare with theirs
@@ -294,14 +324,35 @@ export function trialsRoot(spec: Pick<StudySpec, 'store' | 'name' | 'source'>): 
  * The checkpoint a claimed trial resumes from: the one the store records, or a newer complete one in its folder
  * (a process killed between publishing a checkpoint and recording it).
  */
-async function resumePoint(store: StudyStore, trialId: string, dir: string): Promise<string | null> {
+export async function resumePoint(store: StudyStore, trialId: string, dir: string): Promise<string | null> {
   const recorded = await store.getCheckpoint(trialId);
   const onDisk = listCheckpoints(dir).at(-1) ?? null;
   if (recorded && existsSync(recorded.location) && (!onDisk || onDisk.step <= recorded.step)) return recorded.location;
   return onDisk ? latestCheckpoint(dir) : null;
 }
 
-interface Slot {
+/**
+ * The data every trial must see: recorded with the study on its first run (`fingerprint`, from preflight), compared
+ * on every later one; a mismatch is an error naming the file. Returns the recorded fingerprint (null: none known).
+ */
+export async function studyFingerprint(store: StudyStore, spec: StudySpec, fingerprint: DatasetFingerprint | null): Promise<DatasetFingerprint | null> {
+  if (!fingerprint) return null;
+  const recorded = (await store.getMeta('dataset_fingerprint')) as DatasetFingerprint | null;
+  if (!recorded) {
+    await store.setMeta('dataset_fingerprint', fingerprint);
+    return fingerprint;
+  }
+  const why = fingerprintMismatch(recorded, fingerprint);
+  if (why) {
+    throw new UserError(
+      `${spec.source ?? 'study spec'}: dataset: ${why}; the finished trials used the recorded data (see \`tunescope study status\`): restore it, or start a new study (another \`store:\`)`,
+    );
+  }
+  return recorded;
+}
+
+/** One place a trial runs: a worker thread with the runner module loaded, or an in-process runner function. */
+export interface Slot {
   name: string;
   run(task: TrialTask): Promise<TrialOutcome>;
   abort(): void;
@@ -310,18 +361,24 @@ interface Slot {
   dead(): boolean;
 }
 
-class AbortedTrial extends Error {}
+export class AbortedTrial extends Error {}
 /** The worker could not start or load its runner: no trial can run, so the study stops (trials stay pending). */
-class WorkerStartError extends UserError {}
+export class WorkerStartError extends UserError {}
+
+/** A runner module as a URL a worker thread can import (a path is resolved against the working directory). */
+export function runnerModuleUrl(m: string | undefined): string {
+  if (!m) return defaultRunnerModule();
+  return /^[a-z]+:/.test(m) && !isAbsolute(m) ? m : pathToFileURL(resolve(m)).href;
+}
 
 function defaultRunnerModule(): string {
   const here = import.meta.url;
   return new URL(here.endsWith('.ts') ? './trainer-runner.ts' : './trainer-runner.js', here).href;
 }
 
-type OnCheckpoint = (id: string, c: { location: string; step: number }) => void;
+export type OnCheckpoint = (id: string, c: { location: string; step: number }) => void;
 
-function workerSlot(name: string, runnerModule: string, threads: number, onProgress: (id: string, p: TrialProgress) => void, onCheckpoint: OnCheckpoint): Slot {
+export function workerSlot(name: string, runnerModule: string, threads: number, onProgress: (id: string, p: TrialProgress) => void, onCheckpoint: OnCheckpoint): Slot {
   const here = import.meta.url;
   const isTs = here.endsWith('.ts');
   const entry = new URL(isTs ? './worker.ts' : './worker.js', here).href;
@@ -398,7 +455,7 @@ function workerSlot(name: string, runnerModule: string, threads: number, onProgr
   };
 }
 
-function inProcessSlot(name: string, runner: TrialRunner, threads: number, signal: AbortSignal, onProgress: (id: string, p: TrialProgress) => void, onCheckpoint: OnCheckpoint): Slot {
+export function inProcessSlot(name: string, runner: TrialRunner, threads: number, signal: AbortSignal, onProgress: (id: string, p: TrialProgress) => void, onCheckpoint: OnCheckpoint): Slot {
   let ac: AbortController | null = null;
   return {
     name,
@@ -424,7 +481,7 @@ function inProcessSlot(name: string, runner: TrialRunner, threads: number, signa
   };
 }
 
-function errorText(e: unknown): string {
+export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   return String(e);
 }
@@ -451,10 +508,10 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
   // that then refuses the corrected spec as "created from a different spec".
   let checked = false;
   let fingerprint: DatasetFingerprint | null = null;
-  if (builtIn && !existsSync(spec.store)) {
+  if (builtIn && (await isFreshStudy(spec))) {
     // a from_config model is written next to the store (a reusable cache keyed by its config)
-    if (spec.model.kind !== 'pretrained') ensureDir(dirname(spec.store), 'store');
-    fingerprint = await preflight(spec, materializeModel(spec.model, spec.store));
+    if (spec.model.kind !== 'pretrained') ensureDir(dirname(studyAnchor(spec)), 'store');
+    fingerprint = await preflight(spec, materializeModel(spec.model, studyAnchor(spec)));
     checked = true;
   }
   const { store } = await prepareStudy(spec);
@@ -474,22 +531,9 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     plan.warnings.forEach(warn);
     if (counts0.failed > 0 && !opts.retryFailed) warn(`${counts0.failed} failed trial(s) are not rerun (use --retry-failed)`);
 
-    const model = counts0.pending > 0 ? materializeModel(spec.model, spec.store) : spec.model.kind === 'pretrained' ? spec.model.id : '';
+    const model = counts0.pending > 0 ? materializeModel(spec.model, studyAnchor(spec)) : spec.model.kind === 'pretrained' ? spec.model.id : '';
     if (counts0.pending > 0 && builtIn && !checked) fingerprint = await preflight(spec, model);
-    // the data every trial must see: recorded with the study on its first run, compared on every later one
-    if (fingerprint) {
-      const recorded = (await store.getMeta('dataset_fingerprint')) as DatasetFingerprint | null;
-      if (!recorded) await store.setMeta('dataset_fingerprint', fingerprint);
-      else {
-        const why = fingerprintMismatch(recorded, fingerprint);
-        if (why) {
-          throw new UserError(
-            `${spec.source ?? 'study spec'}: dataset: ${why}; the finished trials used the recorded data (see \`tunescope study status\`): restore it, or start a new study (another \`store:\`)`,
-          );
-        }
-        fingerprint = recorded;
-      }
-    }
+    fingerprint = await studyFingerprint(store, spec, fingerprint);
     await store.startRun({ id: runId, host: hostname(), pid: process.pid, workers: plan.workers, threadsPerWorker: plan.threadsPerWorker });
     runStarted = true;
     activeRuns.add(runId);
@@ -521,11 +565,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
       progress?.workerProgress(w, p);
       opts.onEvent?.({ type: 'trial-progress', trialId: id, worker: w, progress: p });
     };
-    const runnerModule = opts.runnerModule
-      ? /^[a-z]+:/.test(opts.runnerModule) && !isAbsolute(opts.runnerModule)
-        ? opts.runnerModule
-        : pathToFileURL(resolve(opts.runnerModule)).href
-      : defaultRunnerModule();
+    const runnerModule = runnerModuleUrl(opts.runnerModule);
     // checkpoints are recorded as they come (one store write each); a late one for a trial this run no longer holds is ignored
     const onCheckpoint: OnCheckpoint = (id, c) => void store.setCheckpoint(id, runId, c).catch((e: unknown) => warn(`trial ${id}: checkpoint not recorded: ${errorText(e)}`));
     const makeSlot = (name: string): Slot =>

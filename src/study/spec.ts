@@ -158,6 +158,10 @@ const executionSchema = z
       .optional(),
     /** Keep finished trials' checkpoints (default: deleted once the trial is done). */
     keep_checkpoints: z.boolean().optional(),
+    /** Distribute the trials through BullMQ on this Redis (redis:// or rediss://) to `tunescope worker`s. */
+    queue: z.string().regex(/^rediss?:\/\//, { error: 'expected a redis:// or rediss:// URL' }).optional(),
+    /** Tries per trial on the queue before it is `failed` (a crash, a missing path on one machine, an error). */
+    max_attempts: posInt.optional(),
   })
   .strict();
 
@@ -259,7 +263,8 @@ export interface StudySpec {
   /** HF data_seed values crossed with `seeds`; null: each trial's data order follows its seed (HF's default) */
   data_seeds: number[] | null;
   args: Record<string, number | string | boolean>;
-  execution: { workers: number | 'auto'; threads_per_worker: number | 'auto'; oversubscribe: boolean; max_trials?: number; checkpoint_every: CheckpointEvery | null; keep_checkpoints: boolean };
+  execution: { workers: number | 'auto'; threads_per_worker: number | 'auto'; oversubscribe: boolean; max_trials?: number; checkpoint_every: CheckpointEvery | null; keep_checkpoints: boolean; queue?: string; max_attempts?: number };
+  /** a SQLite file path (resolved) or a postgres:// URL (as given) */
   store: string;
   analysis: { degree: 1 | 2 | 3 | 'cv'; log_lr: boolean; standardize: boolean; frame: 'absolute' | 'relative' | 'both'; responses: string[]; allow_aliased: boolean };
   /** where it was read from (null when built in memory) */
@@ -455,7 +460,7 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
   const dataset: DatasetSource = { ...ds, ...(ds.data_dir ? { data_dir: abs(ds.data_dir) } : {}) };
   if (isPathLike(ds.name) || (ds.name.includes('/') && existsSync(abs(ds.name)))) dataset.name = abs(ds.name);
 
-  const storePath = abs(s.store ?? `./runs/${s.name}.sqlite`);
+  const storePath = s.store !== undefined && /^postgres(ql)?:\/\//i.test(s.store) ? s.store : abs(s.store ?? `./runs/${s.name}.sqlite`);
   return {
     name: s.name,
     ...(s.description !== undefined ? { description: s.description } : {}),
@@ -487,6 +492,8 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
       ...(s.execution?.max_trials !== undefined ? { max_trials: s.execution.max_trials } : {}),
       checkpoint_every: checkpointEvery(s.execution?.checkpoint_every),
       keep_checkpoints: s.execution?.keep_checkpoints ?? false,
+      ...(s.execution?.queue !== undefined ? { queue: s.execution.queue } : {}),
+      ...(s.execution?.max_attempts !== undefined ? { max_attempts: s.execution.max_attempts } : {}),
     },
     store: storePath,
     analysis: {

@@ -3,174 +3,61 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { decodePredictions, encodePredictions, openSqliteStore, openStore, type NewTrial } from '../../src/store/index.js';
-import { Rng, UserError } from '../../src/util/index.js';
+import { openSqliteStore, openStore, SQLITE_SCHEMA_VERSION, PostgresStudyStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers.js';
+import { storeContract, trials as contractTrials } from './contract.js';
 
-const trials: NewTrial[] = [
-  { id: 'a', ordinal: 1, kind: 'train', config: { learning_rate: 1e-4 }, seed: 1, inDesign: true, isBaseline: false },
-  { id: 'b', ordinal: 2, kind: 'train', config: { learning_rate: 3e-4 }, seed: 1, inDesign: true, isBaseline: false },
-  { id: 'base', ordinal: 3, kind: 'evaluate', config: {}, seed: 1, inDesign: false, isBaseline: true },
-];
-
-test('study record, idempotent trial insert, claim order (baseline first), counts', async () => {
+storeContract('sqlite', async () => {
   const d = tempDir();
-  const s = openSqliteStore(join(d.path, 'sub', 'x.sqlite'));
-  try {
-    assert.equal(await s.getStudy(), null);
-    await s.createStudy({ name: 'x', spec: { a: 1 }, specHash: 'h', tunescopeVersion: '0' });
-    await assert.rejects(s.createStudy({ name: 'x', spec: {}, specHash: 'h', tunescopeVersion: '0' }), UserError);
-    assert.equal((await s.getStudy())!.specHash, 'h');
-    assert.equal(await s.addTrials(trials), 3);
-    assert.equal(await s.addTrials(trials), 0);
-    await s.startRun({ id: 'r1', host: 'h', pid: 1, workers: 1, threadsPerWorker: 1 });
-    const first = await s.claimNext('r1', 'w1');
-    assert.equal(first!.id, 'base');
-    assert.equal(first!.status, 'running');
-    assert.equal(first!.attempts, 1);
-    assert.equal((await s.claimNext('r1', 'w2'))!.id, 'a');
-    assert.deepEqual(await s.counts(), { pending: 1, running: 2, done: 0, failed: 0 });
-  } finally {
-    await s.close();
-    d.cleanup();
-  }
+  const path = join(d.path, 'sub', 'x.sqlite');
+  return { open: () => openSqliteStore(path), cleanup: () => d.cleanup() };
 });
 
-test('complete writes metrics and epochs with the status in one transaction; only the holder may complete', async () => {
-  const d = tempDir();
-  const s = openSqliteStore(join(d.path, 'x.sqlite'));
-  try {
-    await s.addTrials(trials);
-    await s.startRun({ id: 'r1', host: 'h', pid: 1, workers: 1, threadsPerWorker: 1 });
-    const t = (await s.claimNext('r1', 'w1'))!;
-    const outcome = {
-      metrics: { accuracy: 0.8, f1: NaN, loss: 0.4 },
-      epochs: [
-        { epoch: 1, step: 4, trainLoss: 0.6, learningRate: 1e-4, seconds: 1, metrics: { accuracy: 0.7 } },
-        { epoch: 2, step: 8, trainLoss: 0.5, learningRate: 0, seconds: 2, metrics: { accuracy: 0.8 } },
-      ],
-      trainSeconds: 3,
-      backend: 'x',
-      versions: { node: '20' },
-    };
-    assert.equal(await s.completeTrial(t.id, 'other-run', outcome), false);
-    assert.equal((await s.getTrial(t.id))!.status, 'running');
-    assert.equal(await s.completeTrial(t.id, 'r1', outcome), true);
-    const done = (await s.getTrial(t.id))!;
-    assert.equal(done.status, 'done');
-    assert.equal(done.metrics!.accuracy, 0.8);
-    assert.ok(Number.isNaN(done.metrics!.f1));
-    assert.deepEqual(done.versions, { node: '20' });
-    assert.ok(done.finishedAt);
-    assert.deepEqual((await s.epochMetrics(t.id)).map((e) => [e.epoch, e.metrics.accuracy]), [[1, 0.7], [2, 0.8]]);
-    // a second completion of a done trial is refused (never redone or duplicated)
-    assert.equal(await s.completeTrial(t.id, 'r1', outcome), false);
-    assert.equal((await s.epochMetrics(t.id)).length, 2);
-  } finally {
-    await s.close();
-    d.cleanup();
-  }
-});
-
-test('fail, reset failed, release, and recovery of trials held by dead runs', async () => {
-  const d = tempDir();
-  const s = openSqliteStore(join(d.path, 'x.sqlite'));
-  try {
-    await s.addTrials(trials);
-    await s.startRun({ id: 'dead', host: 'h', pid: 1, workers: 1, threadsPerWorker: 1 });
-    await s.startRun({ id: 'alive', host: 'h', pid: 2, workers: 1, threadsPerWorker: 1 });
-    const t1 = (await s.claimNext('dead', 'w1'))!;
-    const t2 = (await s.claimNext('alive', 'w1'))!;
-    const t3 = (await s.claimNext('alive', 'w2'))!;
-    assert.equal(await s.failTrial(t3.id, 'alive', 'boom'), true);
-    assert.equal((await s.getTrial(t3.id))!.error, 'boom');
-    const recovered = await s.recoverStale((r) => r.id === 'alive');
-    assert.deepEqual(recovered, [t1.id]);
-    assert.equal((await s.getTrial(t1.id))!.status, 'pending');
-    assert.equal((await s.getTrial(t2.id))!.status, 'running');
-    assert.equal(await s.releaseTrial(t2.id, 'alive'), true);
-    assert.equal(await s.resetFailed(), 1);
-    assert.deepEqual(await s.counts(), { pending: 3, running: 0, done: 0, failed: 0 });
-    // attempts are kept across retries
-    const again = (await s.claimNext('alive', 'w1'))!;
-    assert.equal(again.id, t1.id);
-    assert.equal(again.attempts, 2);
-  } finally {
-    await s.close();
-    d.cleanup();
-  }
-});
-
-test('two connections claiming at once never get the same trial', async () => {
-  const d = tempDir();
-  const path = join(d.path, 'x.sqlite');
-  const a = openSqliteStore(path);
-  const b = openSqliteStore(path);
-  try {
-    const many: NewTrial[] = Array.from({ length: 40 }, (_, i) => ({ id: `t${i}`, ordinal: i, kind: 'train', config: { x: i }, seed: 0, inDesign: true, isBaseline: false }));
-    await a.addTrials(many);
-    const got: string[] = [];
-    for (;;) {
-      const [x, y] = await Promise.all([a.claimNext('ra', 'w'), b.claimNext('rb', 'w')]);
-      if (x) got.push(x.id);
-      if (y) got.push(y.id);
-      if (!x && !y) break;
-    }
-    assert.equal(got.length, 40);
-    assert.equal(new Set(got).size, 40);
-  } finally {
-    await a.close();
-    await b.close();
-    d.cleanup();
-  }
-});
-
-test('bad store files are one clear error', async () => {
+test('bad store files are one clear error; openStore picks the store by location', async () => {
   const d = tempDir();
   try {
     const junk = join(d.path, 'junk.sqlite');
     writeFileSync(junk, 'this is not a database, just text long enough to have a header............');
     assert.throws(() => openSqliteStore(junk), /not a SQLite database|cannot open study store/);
     assert.throws(() => openSqliteStore(join(d.path, 'missing.sqlite'), { readonly: true }), /study store not found/);
-    assert.throws(() => openStore('postgres://u@h/db'), /PostgreSQL study stores are not implemented yet/);
+    const pgStore = openStore('postgres://u@127.0.0.1:1/db');
+    assert.ok(pgStore instanceof PostgresStudyStore);
+    await pgStore.close();
+    const newer = join(d.path, 'newer.sqlite');
+    const db = new Database(newer);
+    db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
+    db.close();
+    assert.throws(() => openSqliteStore(newer), /newer than this tunescope understands/);
   } finally {
     d.cleanup();
   }
 });
 
-test('data_seed, eval_seed and per-example predictions round-trip; bytes per trial stay small', async () => {
+test('a version-1 store (before attempt histories) reads read-only: local runs, no attempts', async () => {
   const d = tempDir();
-  const s = openSqliteStore(join(d.path, 'x.sqlite'));
   try {
-    await s.addTrials([{ ...trials[0]!, dataSeed: 7, evalSeed: 43 }, trials[1]!]);
-    assert.deepEqual((await s.listTrials()).map((t) => [t.dataSeed, t.evalSeed]), [[7, 43], [null, null]]);
-    await s.startRun({ id: 'r1', host: 'h', pid: 1, workers: 1, threadsPerWorker: 1 });
-    const t = (await s.claimNext('r1', 'w1'))!;
-    const n = 872;
-    const rng = new Rng(1);
-    const probabilities = new Float32Array(2 * n);
-    for (let i = 0; i < n; i++) {
-      probabilities[2 * i] = Math.fround(rng.uniform());
-      probabilities[2 * i + 1] = Math.fround(1 - probabilities[2 * i]!);
+    const path = join(d.path, 'v1.sqlite');
+    const db = new Database(path);
+    db.exec(`CREATE TABLE study (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, spec_json TEXT NOT NULL, spec_hash TEXT NOT NULL, created_at TEXT NOT NULL, tunescope_version TEXT NOT NULL);
+      CREATE TABLE runs (id TEXT PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started_at TEXT NOT NULL, heartbeat_at TEXT NOT NULL, finished_at TEXT, workers INTEGER NOT NULL, threads_per_worker INTEGER NOT NULL);
+      CREATE TABLE trials (id TEXT PRIMARY KEY, ordinal INTEGER NOT NULL, kind TEXT NOT NULL, config_json TEXT NOT NULL, seed INTEGER NOT NULL, in_design INTEGER NOT NULL, is_baseline INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, run_id TEXT, worker TEXT, started_at TEXT, finished_at TEXT, error TEXT, metrics_json TEXT, train_seconds REAL, examples_per_second REAL, tokens_per_second REAL, steps INTEGER, backend TEXT, versions_json TEXT);
+      CREATE TABLE epoch_metrics (trial_id TEXT NOT NULL, epoch REAL NOT NULL, step INTEGER NOT NULL, train_loss REAL, learning_rate REAL, seconds REAL, metrics_json TEXT NOT NULL, PRIMARY KEY (trial_id, epoch));
+      CREATE TABLE baseline (metric TEXT PRIMARY KEY, value REAL NOT NULL, source TEXT NOT NULL);
+      INSERT INTO study VALUES (1, 'old', '{}', 'h', '2026-01-01', '0.1.0');
+      INSERT INTO runs VALUES ('r', 'h', 1, 't', 't', 't', 1, 1);
+      INSERT INTO trials (id, ordinal, kind, config_json, seed, in_design, is_baseline, status, attempts, metrics_json) VALUES ('t1', 1, 'train', '{}', 1, 1, 0, 'done', 1, '{"accuracy":0.5}');`);
+    db.pragma('user_version = 1');
+    db.close();
+    const s = openSqliteStore(path, { readonly: true });
+    try {
+      assert.equal((await s.getStudy())!.name, 'old');
+      assert.equal((await s.getTrial('t1'))!.metrics!.accuracy, 0.5);
+      assert.deepEqual((await s.listRuns()).map((r) => r.role), ['local']);
+      assert.deepEqual(await s.attemptHistory(), []);
+    } finally {
+      await s.close();
     }
-    const predictions = {
-      numLabels: 2,
-      index: Uint32Array.from({ length: n }, (_, i) => i),
-      label: Int32Array.from({ length: n }, (_, i) => i % 2),
-      predicted: Int32Array.from({ length: n }, (_, i) => (probabilities[2 * i + 1]! > probabilities[2 * i]! ? 1 : 0)),
-      probabilities,
-    };
-    assert.equal(await s.completeTrial(t.id, 'r1', { metrics: { accuracy: 0.5 }, epochs: [], predictions }), true);
-    const [got] = await s.predictions(t.id);
-    assert.deepEqual(got!.predictions, predictions);
-    assert.deepEqual((await s.predictions()).map((p) => p.trialId), [t.id]);
-    const bytes = encodePredictions(predictions).length;
-    assert.ok(bytes < 10 * n, `${bytes} bytes for ${n} examples × 2 labels`);
-    // a non-contiguous index is kept
-    const sparse = { ...predictions, index: Uint32Array.from({ length: n }, (_, i) => 2 * i) };
-    assert.deepEqual(decodePredictions(encodePredictions(sparse)), sparse);
   } finally {
-    await s.close();
     d.cleanup();
   }
 });
@@ -179,7 +66,7 @@ test('a schema-1 store is readable read-only and upgraded by the next writer', a
   const d = tempDir();
   const path = join(d.path, 'old.sqlite');
   const s = openSqliteStore(path);
-  await s.addTrials(trials);
+  await s.addTrials(contractTrials);
   await s.close();
   const raw = new Database(path);
   raw.exec('DROP TABLE predictions; ALTER TABLE trials DROP COLUMN data_seed; ALTER TABLE trials DROP COLUMN eval_seed;');
@@ -191,7 +78,7 @@ test('a schema-1 store is readable read-only and upgraded by the next writer', a
     assert.deepEqual(await ro.predictions(), []);
     await ro.close();
     const rw = openSqliteStore(path);
-    await rw.addTrials([{ ...trials[0]!, id: 'c', ordinal: 9, dataSeed: 3 }]);
+    await rw.addTrials([{ ...contractTrials[0]!, id: 'c', ordinal: 9, dataSeed: 3 }]);
     assert.equal((await rw.getTrial('c'))!.dataSeed, 3);
     assert.deepEqual(await rw.predictions(), []);
     await rw.close();

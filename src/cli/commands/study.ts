@@ -1,12 +1,14 @@
 /**
- * `tunescope study plan|run|status|export|analyze`: designed sweeps of real fine-tunes, stored in SQLite.
+ * `tunescope study plan|run|status|export|analyze|copy|stop`: designed sweeps of real fine-tunes, stored in SQLite or PostgreSQL.
  */
 import { Command, Option } from 'commander';
 import { positiveInt, positiveNumber } from '../options.js';
 import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
-import { isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
+import { copyStudy, isPostgresUrl, isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
+import { runDistributedStudy, stopDistributedStudy } from '../../distributed/index.js';
 import { loadDataset, type DatasetFingerprint } from '../../data/index.js';
 import {
   analyzeStudy, exportPredictions, formatPlan, formatStudyAnalysis, loadStudySpec, nonFiniteReason, pilotSigma, planStudy, predictionsFormatOf, runStudy, studyRows, toDatasetSpec, type PlanOptions, type StudyEvent, type StudySpec,
@@ -17,15 +19,16 @@ import { closeOnSignal, portFlag, serveBanner } from './serve.js';
 import { diskUsage } from '../../train/index.js';
 import { dirname } from 'node:path';
 
-/** Open the store named by a spec file or by the store path itself. */
-export function openStudyStore(specOrDb: string): { store: StudyStore; spec: StudySpec | null } {
+/** Open the store named by a spec file (or `--store`), by the store path itself, or by a postgres:// URL. */
+export function openStudyStore(specOrDb: string, storeOverride?: string): { store: StudyStore; spec: StudySpec | null } {
+  if (isPostgresUrl(specOrDb)) return { store: openStore(specOrDb, { readonly: true }), spec: null };
   if (!existsSync(specOrDb)) throw new UserError(`no such file: ${specOrDb}`);
   if (statSync(specOrDb).isDirectory()) throw new UserError(`${specOrDb} is a folder, not a study spec or store`);
   if (isSqliteFile(specOrDb)) return { store: openStore(specOrDb, { readonly: true }), spec: null };
   // a store name that holds something else would otherwise be parsed as a YAML spec, with a misleading message
   if (/\.(sqlite3?|db)$/i.test(specOrDb)) throw new UserError(`${specOrDb}: not a SQLite database (expected a study store written by \`tunescope study run\`)`);
-  const spec = loadStudySpec(specOrDb);
-  if (!existsSync(spec.store)) throw new UserError(`the study ${spec.name} has not been run yet (no store at ${spec.store})`);
+  const spec = loadSpecWithStore(specOrDb, storeOverride);
+  if (!isPostgresUrl(spec.store) && !existsSync(spec.store)) throw new UserError(`the study ${spec.name} has not been run yet (no store at ${spec.store})`);
   return { store: openStore(spec.store, { readonly: true }), spec };
 }
 
@@ -33,14 +36,14 @@ export function openStudyStore(specOrDb: string): { store: StudyStore; spec: Stu
  * The dashboard for `study run --serve`: started when the first trial starts (the store then holds the study, and
  * the spec has passed the checks that come before the store is created), fed the run's per-step progress.
  */
-function dashboardBeside(specPath: string, o: { host: string; port: number; token: string | null }): { event(e: StudyEvent): void; started(): Promise<DashboardServer | null> } {
+function dashboardBeside(storeOf: () => string, o: { host: string; port: number; token: string | null }): { event(e: StudyEvent): void; started(): Promise<DashboardServer | null> } {
   let server: Promise<DashboardServer | null> | null = null;
   let ready: DashboardServer | null = null;
   let location = '';
   return {
     event(e) {
       if (e.type === 'trial-start' && server === null) {
-        location = loadStudySpec(specPath).store;
+        location = storeOf();
         server = startServer({ stores: [location], host: o.host, port: o.port, token: o.token }).then(
           (s) => {
             ready = s;
@@ -59,6 +62,23 @@ function dashboardBeside(specPath: string, o: { host: string; port: number; toke
     started: () => server ?? Promise.resolve(null),
   };
 }
+
+/** A spec with `--store` (a SQLite path or a postgres:// URL) in place of its own `store:`. */
+function loadSpecWithStore(path: string, store?: string): StudySpec {
+  const spec = loadStudySpec(path);
+  return store === undefined ? spec : { ...spec, store: isPostgresUrl(store) ? store : resolve(store) };
+}
+
+/** `study copy` operands: a postgres:// URL, a SQLite file (existing or, as destination, new), or a spec (its store). */
+function storeLocation(arg: string, role: 'source' | 'destination'): string {
+  if (isPostgresUrl(arg)) return arg;
+  if (existsSync(arg) && statSync(arg).isFile() && !isSqliteFile(arg) && !/\.(sqlite3?|db)$/i.test(arg)) return loadStudySpec(arg).store;
+  if (role === 'source' && !existsSync(arg)) throw new UserError(`no such study store: ${arg}`);
+  if (existsSync(arg) && statSync(arg).isDirectory()) throw new UserError(`${arg} is a folder, not a study store`);
+  return resolve(arg);
+}
+
+const storeOption = () => new Option('--store <url-or-path>', "the study's store instead of the spec's `store:` (postgres://user@host/db[?schema=NAME], or a SQLite file)");
 
 export function formatSummary(s: StudySummary): string {
   const c = s.counts;
@@ -110,9 +130,22 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
     lines.push(`  dataset fingerprint (checked before every trial): ${fp.files.map((f) => `${f.split} ${f.path} ${f.bytes} bytes sha256 ${f.sha256.slice(0, 16)}`).join('; ')}`);
     lines.push(`    examples used: train ${fp.train.examples} (sha256 ${fp.train.sha256.slice(0, 16)}), eval ${fp.eval.examples} (sha256 ${fp.eval.sha256.slice(0, 16)})`);
   }
-  const runs = await store.listRuns();
+  const allRuns = await store.listRuns();
+  const runs = allRuns.filter((r) => r.role !== 'worker');
   const active = runs.filter((r) => r.finishedAt === null);
-  if (runs.length > 0) lines.push(`  runs: ${runs.length} (${active.length} not finished: ${active.map((r) => `pid ${r.pid} on ${r.host}, heartbeat ${r.heartbeatAt}`).join('; ') || 'none'})`);
+  if (runs.length > 0) lines.push(`  runs: ${runs.length} (${active.length} not finished: ${active.map((r) => `${r.role === 'coordinator' ? 'coordinator ' : ''}pid ${r.pid} on ${r.host}, heartbeat ${r.heartbeatAt}`).join('; ') || 'none'})`);
+  const workers = allRuns.filter((r) => r.role === 'worker');
+  if (workers.length > 0) {
+    // a distributed study: every queue worker seen, with what it runs now
+    const byRun = new Map<string, string[]>();
+    for (const t of trials.filter((t) => t.status === 'running' && t.runId)) byRun.set(t.runId!, [...(byRun.get(t.runId!) ?? []), t.id]);
+    lines.push(`  workers seen: ${workers.length}`);
+    for (const w of workers) {
+      const cur = byRun.get(w.id);
+      const state = w.finishedAt !== null ? `stopped ${w.finishedAt}` : `last heartbeat ${w.heartbeatAt}`;
+      lines.push(`    ${w.name ?? w.id} on ${w.host} (pid ${w.pid}): ${state}; ${cur ? `running ${cur.join(', ')}` : 'idle'}`);
+    }
+  }
   for (const t of trials.filter((t) => t.status === 'done')) {
     const why = nonFiniteReason(t.metrics);
     if (why) lines.push(`  non-finite ${t.id} ${JSON.stringify(t.config)} seed ${t.seed}: ${why}`);
@@ -190,16 +223,18 @@ export function register(program: Command): void {
     .option('--workers <n>', 'trials at once (worker threads); default from the spec, else one per core', positiveInt('--workers'))
     .option('--threads <n>', 'engine threads per worker (intra_op_num_threads)', positiveInt('--threads'))
     .option('--runner <module>', 'a module exporting runTrial(task, ctx) to use instead of the built-in fine-tuner')
+    .addOption(storeOption())
+    .option('--queue <url>', 'distribute the trials through BullMQ on this Redis (redis://host:6379/0) to `tunescope worker`s; needs a postgres:// store (default: the spec\'s execution.queue)')
     .option('--json <out>', 'also write the run summary as JSON')
     .option('--serve', 'start the live dashboard (`tunescope serve`) beside the study and print its URL; it keeps serving after the study ends, until Ctrl-C')
     .option('--host <address>', 'with --serve: address to bind (anything but the loopback needs --token)', '127.0.0.1')
     .option('--port <n>', 'with --serve: port (0: any free one)', portFlag, 8765)
     .option('--token <secret>', 'with --serve: require this secret (TUNESCOPE_TOKEN also sets it)')
-    .action(async (specPath: string, o: { retryFailed?: boolean; workers?: number; threads?: number; runner?: string; json?: string; serve?: boolean; host: string; port: number; token?: string }) => {
+    .action(async (specPath: string, o: { retryFailed?: boolean; workers?: number; threads?: number; runner?: string; store?: string; queue?: string; json?: string; serve?: boolean; host: string; port: number; token?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json'); // before hours of trials, not after
       const token = o.token ?? process.env.TUNESCOPE_TOKEN ?? null;
       if (o.serve) checkServeOptions({ host: o.host, port: o.port, token });
-      const dashboard = o.serve ? dashboardBeside(specPath, { host: o.host, port: o.port, token }) : null;
+      const dashboard = o.serve ? dashboardBeside(() => loadSpecWithStore(specPath, o.store).store, { host: o.host, port: o.port, token }) : null;
       const ac = new AbortController();
       let interrupts = 0;
       const onSigint = (signal: NodeJS.Signals) => {
@@ -219,7 +254,41 @@ export function register(program: Command): void {
       process.on('SIGINT', onSigint);
       process.on('SIGTERM', onSigint);
       try {
-        const summary = await runStudy(specPath, {
+        const spec = loadSpecWithStore(specPath, o.store);
+        if (o.queue !== undefined || spec.execution.queue !== undefined) {
+          if (o.runner || o.workers !== undefined || o.threads !== undefined) {
+            throw new UserError('--runner, --workers and --threads belong to `tunescope worker` for a study on a queue');
+          }
+          if (o.serve) throw new UserError('--serve is for a local run; for a study on a queue run `tunescope serve STORE` beside the coordinator');
+          const summary = await runDistributedStudy(spec, {
+            signal: ac.signal,
+            ...(o.queue !== undefined ? { queue: o.queue } : {}),
+            ...(o.retryFailed ? { retryFailed: true } : {}),
+            onEvent: (e) => {
+              if (e.type === 'warning') process.stderr.write(`tunescope: warning: ${e.message}\n`);
+            },
+          });
+          process.stdout.write(formatSummary(summary).replace(/\n {2}this run: .*/, `\n  this run: ${summary.ranNow} trial(s) finished, ${summary.failedNow} failed in ${summary.seconds.toFixed(1)} s on the queue ${summary.queue} (${summary.enqueued} job(s) queued)`) + '\n');
+          if (o.json) writeFileAtomic(o.json, stringifyJson(summary) + '\n', '--json');
+          if (summary.interrupted) {
+            process.stdout.write(summary.stopped ? 'stopped: run the same command again to continue\n' : 'the workers keep running the queued trials; run the same command again to watch, `tunescope study stop` to stop them\n');
+            process.exitCode = 130;
+            return;
+          }
+          if (summary.counts.failed > 0) process.stdout.write(`${summary.counts.failed} trial(s) failed: see \`tunescope study status ${specPath}\`; rerun with --retry-failed\n`);
+          if (summary.counts.done > 0) {
+            const store = openStore(spec.store, { readonly: true });
+            try {
+              process.stdout.write('\n' + formatStudyAnalysis(await analyzeStudy(store)) + '\n');
+            } catch (e) {
+              process.stderr.write(`tunescope: warning: analysis: ${(e as Error).message}\n`);
+            } finally {
+              await store.close();
+            }
+          }
+          return;
+        }
+        const summary = await runStudy(spec, {
           signal: ac.signal,
           ...(o.retryFailed ? { retryFailed: true } : {}),
           ...(o.workers !== undefined ? { workers: o.workers } : {}),
@@ -250,10 +319,11 @@ export function register(program: Command): void {
   study
     .command('status')
     .description("a study's progress: trial counts, failures with their errors, baseline, runs")
-    .argument('<spec-or-db>', 'the study spec or its store (.sqlite)')
+    .argument('<spec-or-db>', 'the study spec, its store (.sqlite) or a postgres:// URL')
     .option('--trials', 'list every trial')
-    .action(async (path: string, o: { trials?: boolean }) => {
-      const { store } = openStudyStore(path);
+    .addOption(storeOption())
+    .action(async (path: string, o: { trials?: boolean; store?: string }) => {
+      const { store } = openStudyStore(path, o.store);
       try {
         process.stdout.write((await statusText(store, o)) + '\n');
       } finally {
@@ -264,19 +334,20 @@ export function register(program: Command): void {
   study
     .command('export')
     .description('one row per trial: hyperparameters, seed, metrics, relative metrics (metric − baseline)')
-    .argument('<spec-or-db>', 'the study store (.sqlite) or its spec')
+    .argument('<spec-or-db>', 'the study store (.sqlite or postgres:// URL) or its spec')
     .addOption(new Option('--format <format>', 'output format').choices(['csv', 'json']).default('csv'))
     .option('--out <file>', 'write here instead of stdout')
     .option('--all', 'every trial (pending, failed, baseline-only) with status, role and error columns')
     .option('--predictions <file>', "instead: every trial's per-example predictions (trial_id, example, label, predicted, prob_0…) as .csv, .jsonl or .parquet")
-    .action(async (path: string, o: { format: 'csv' | 'json'; out?: string; all?: boolean; predictions?: string }) => {
+    .addOption(storeOption())
+    .action(async (path: string, o: { format: 'csv' | 'json'; out?: string; all?: boolean; predictions?: string; store?: string }) => {
       if (o.out) checkOutputPath(o.out, '--out');
       if (o.predictions) {
         if (o.out) throw new UserError('--predictions writes its own file: give either --predictions FILE or --out FILE');
         predictionsFormatOf(o.predictions);
         checkOutputPath(o.predictions, '--predictions');
       }
-      const { store } = openStudyStore(path);
+      const { store } = openStudyStore(path, o.store);
       try {
         if (o.predictions) {
           const r = await exportPredictions(store, o.predictions);
@@ -298,7 +369,8 @@ export function register(program: Command): void {
   study
     .command('analyze')
     .description("the analysis engine on a study's trials: polynomial OLS in the absolute and relative frames, seed noise vs effects, trade-offs")
-    .argument('<spec-or-db>', 'the study store (.sqlite) or its spec')
+    .argument('<spec-or-db>', 'the study store (.sqlite or postgres:// URL) or its spec')
+    .addOption(storeOption())
     .addOption(new Option('--degree <d>', 'polynomial degree, or cv to choose it by cross-validation (default: the spec\'s)').choices(['1', '2', '3', 'cv']))
     .addOption(new Option('--frame <frame>', 'absolute, relative or both (default: the spec\'s)').choices(['absolute', 'relative', 'both']))
     .option('--response <metrics>', 'comma-separated metrics (default: the spec\'s, e.g. accuracy,f1,loss)')
@@ -312,9 +384,9 @@ export function register(program: Command): void {
     })
     .option('--exclude-diverged', 'leave diverged trials out of the noise analysis (it always says how many)')
     .option('--json <out>', 'write the full analysis as JSON')
-    .action(async (path: string, o: { degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; excludeDiverged?: boolean; json?: string }) => {
+    .action(async (path: string, o: { store?: string; degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; excludeDiverged?: boolean; json?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json');
-      const { store } = openStudyStore(path);
+      const { store } = openStudyStore(path, o.store);
       try {
         const result = await analyzeStudy(store, {
           ...(o.degree ? { degree: o.degree === 'cv' ? 'cv' : (Number(o.degree) as 1 | 2 | 3) } : {}),
@@ -330,5 +402,33 @@ export function register(program: Command): void {
       } finally {
         await store.close();
       }
+    });
+
+  study
+    .command('copy')
+    .description('copy a whole study (trials, attempts, epochs, runs, baseline) between stores, e.g. SQLite ↔ PostgreSQL; row counts are compared after')
+    .argument('<src>', 'the source store: a .sqlite file, a postgres:// URL, or a spec (its store)')
+    .argument('<dst>', 'the destination: a new .sqlite file or an empty postgres:// store (?schema=NAME for another schema)')
+    .action(async (src: string, dst: string) => {
+      const r = await copyStudy(storeLocation(src, 'source'), storeLocation(dst, 'destination'));
+      const c = r.counts;
+      process.stdout.write(
+        `copied study ${r.name} from ${r.from} to ${r.to}: ${c.trials} trials (${c.done} done), ${c.epochs} epoch rows, ${c.attempts} attempts, ${c.predictions} with predictions, ${c.runs} runs, ${c.baseline} baseline metrics — counts verified\n`,
+      );
+    });
+
+  study
+    .command('stop')
+    .description('a study on a queue: running trials finish, no new ones are handed out (run `study run` again to continue)')
+    .argument('<spec>', 'the study spec')
+    .option('--queue <url>', "the queue's Redis (default: the spec's execution.queue)")
+    .addOption(storeOption())
+    .action(async (specPath: string, o: { queue?: string; store?: string }) => {
+      const spec = loadSpecWithStore(specPath, o.store);
+      if (o.queue === undefined && spec.execution.queue === undefined) {
+        throw new UserError(`${specPath} runs on one machine (no execution.queue): stop it with Ctrl-C in its terminal, or pass --queue`);
+      }
+      const r = await stopDistributedStudy(spec, o.queue);
+      process.stdout.write(`study ${spec.name}: ${r.withdrawn} waiting trial(s) withdrawn from the queue; ${r.running} running trial(s) finish\n`);
     });
 }
