@@ -188,6 +188,42 @@ export function storeContract(kind: string, fixture: () => Promise<StoreFixture>
       assert.deepEqual(decodePredictions(encodePredictions(sparse)), sparse);
     }));
 
+  test(`${kind}: checkpoints only for the holder, study meta, and a change token that moves with another connection's writes`, async () => {
+    const f = await fixture();
+    const a = f.open();
+    const b = f.open();
+    try {
+      await a.createStudy({ name: 'x', spec: {}, specHash: 'h', tunescopeVersion: '0' });
+      await a.addTrials(trials);
+      await a.startRun(run('r1'));
+      const t = (await a.claimNext('r1', 'w1'))!;
+      assert.equal(await a.setCheckpoint(t.id, 'r1', { location: '/c/checkpoint-2', step: 2 }), true);
+      assert.equal(await a.setCheckpoint(t.id, 'other', { location: '/c/checkpoint-9', step: 9 }), false, 'a run that does not hold the trial');
+      assert.equal(await a.setCheckpoint('b', 'r1', { location: '/c/x', step: 1 }), false, 'a pending trial');
+      assert.equal(await a.setCheckpoint(t.id, 'r1', { location: '/c/checkpoint-4', step: 4 }), true);
+      const ck = (await b.getCheckpoint(t.id))!;
+      assert.deepEqual([ck.trialId, ck.location, ck.step], [t.id, '/c/checkpoint-4', 4]);
+      assert.deepEqual((await b.listCheckpoints()).map((c) => c.trialId), [t.id]);
+      await a.clearCheckpoint(t.id);
+      assert.equal(await b.getCheckpoint(t.id), null);
+
+      assert.equal(await b.getMeta('dataset_fingerprint'), null);
+      await a.setMeta('dataset_fingerprint', { files: [{ split: 'train', bytes: 10 }] });
+      await a.setMeta('dataset_fingerprint', { files: [{ split: 'train', bytes: 11 }] });
+      assert.deepEqual(await b.getMeta('dataset_fingerprint'), { files: [{ split: 'train', bytes: 11 }] });
+
+      assert.ok(b.changeToken, `${kind} has a change token`);
+      const before = await b.changeToken!();
+      assert.equal(await b.changeToken!(), before, 'no writes: same token');
+      await a.completeTrial(t.id, 'r1', outcome);
+      assert.notEqual(await b.changeToken!(), before, "another connection's commit moves the token");
+    } finally {
+      await a.close();
+      await b.close();
+      await f.cleanup();
+    }
+  });
+
   test(`${kind}: two connections claiming at once never get the same trial`, async () => {
     const f = await fixture();
     const a = f.open();
@@ -229,7 +265,12 @@ export function storeContract(kind: string, fixture: () => Promise<StoreFixture>
       await s.completeTrial(c.id, 'r1', { ...outcome, predictions });
       await s.claimNext('r1', 'w1');
       await s.setBaseline({ metrics: { accuracy: 0.9, loss: 0.3 }, source: 'spec' });
+      const running = (await s.claimNext('r1', 'w1'))!;
+      await s.setCheckpoint(running.id, 'r1', { location: '/c/checkpoint-3', step: 3 });
+      await s.setMeta('dataset_fingerprint', { files: [] });
       const d = await s.dump();
+      assert.equal(d.checkpoints.length, 1);
+      assert.deepEqual(d.meta, { dataset_fingerprint: { files: [] } });
       await t.restore(d);
       const d2 = await t.dump();
       assert.deepEqual(JSON.parse(JSON.stringify(d2, (_k, v: unknown) => (Number.isNaN(v) ? 'NaN' : v))), JSON.parse(JSON.stringify(d, (_k, v: unknown) => (Number.isNaN(v) ? 'NaN' : v))));
