@@ -37,6 +37,7 @@ design:
 seeds: ${seeds}
 args: {num_train_epochs: 2, max_seq_length: 64}
 execution: ${execution}
+analysis: {allow_aliased: true}
 store: ${store}
 `,
   );
