@@ -40,6 +40,8 @@ export interface AnalyzeStudyOptions {
   effectSize?: number;
   /** the noise analysis: leave diverged trials out (it always says how many) */
   excludeDiverged?: boolean;
+  /** leave out trials with a missing metric (e.g. NaN from a diverged trial) instead of stopping; the fits say how many */
+  dropMissing?: boolean;
 }
 
 export interface MetricVariability {
@@ -146,6 +148,7 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
       frame: baseline && !(r in baseline) ? 'absolute' : frames.length === 2 ? 'both' : frames[0]!,
       ...(baseline && r in baseline ? { baseline: { [r]: baseline[r]! } } : {}),
       spec: { degree: degrees[r]!, logLr, standardize, ...lrColumn },
+      ...(opts.dropMissing ? { dropMissing: true } : {}),
     });
     fits.push(...result.fits);
     warnings.push(...result.warnings);

@@ -10,7 +10,7 @@ export { planStudy, formatPlan, pilotSigma, aliasedDesignError } from './plan.js
 export type { StudyPlan, PlanOptions, PlanTrial } from './plan.js';
 export { toDatasetSpec } from './dataset-spec.js';
 export type { Trial, TrialConfig, TrialKind } from './design.js';
-export { runStudy, prepareStudy, planExecution, runIsAlive, baselineFromTrials, nonFiniteReason, checkTrainingArguments, trialsRoot } from './run.js';
+export { runStudy, prepareStudy, planExecution, runIsAlive, deadRunReason, baselineFromTrials, nonFiniteReason, checkTrainingArguments, trialsRoot } from './run.js';
 export type { RunStudyOptions, StudySummary, StudyEvent } from './run.js';
 export { trialArgs } from './runner.js';
 export type { TrialRunner, TrialRunnerModule, TrialTask, TrialContext, TrialProgress } from './runner.js';

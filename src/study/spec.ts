@@ -391,7 +391,9 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
   }
   for (const key of ['seeds', 'data_seeds'] as const) {
     const list = s[key];
-    if (list && new Set(list).size !== list.length) throw specError(file, loc, [key], 'seeds repeat');
+    const repeated = list ? [...new Set(list.filter((v, i) => list.indexOf(v) !== i))] : [];
+    // an error, not a silent dedup: a repeated seed reruns the same trial bit for bit, so the replicate count would be wrong
+    if (repeated.length > 0) throw specError(file, loc, [key], `seeds repeat: ${repeated.join(', ')} (a seed reproduces its trial exactly: list each seed once)`);
   }
   const dtype = s.design.type;
   const only = (key: keyof typeof s.design, types: DesignType[]) => {

@@ -6,3 +6,4 @@ export { createProgress, isQuiet } from './progress.js';
 export type { Progress, ProgressOptions } from './progress.js';
 export { checkOutputPath, ensureDir, writeFileAtomic } from './fs.js';
 export { decodeUtf8, decodeUtf8Lenient } from './text.js';
+export { parseDecimal } from './number.js';

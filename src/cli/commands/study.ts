@@ -5,17 +5,20 @@ import { Command, Option } from 'commander';
 import { positiveInt, positiveNumber } from '../options.js';
 import { existsSync, statSync } from 'node:fs';
 import { stringify } from 'csv-stringify/sync';
-import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
+import { UserError, checkOutputPath, parseDecimal, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
 import { loadDataset, type DatasetFingerprint } from '../../data/index.js';
 import {
-  analyzeStudy, exportPredictions, formatPlan, formatStudyAnalysis, loadStudySpec, nonFiniteReason, pilotSigma, planStudy, predictionsFormatOf, runStudy, studyRows, toDatasetSpec, type PlanOptions, type StudyEvent, type StudySpec,
+  analyzeStudy, deadRunReason, exportPredictions, formatPlan, formatStudyAnalysis, loadStudySpec, nonFiniteReason, pilotSigma, planStudy, predictionsFormatOf, runStudy, studyRows, toDatasetSpec, type PlanOptions, type StudyEvent, type StudySpec,
   type StudySummary,
 } from '../../study/index.js';
 import { checkServeOptions, startServer, type DashboardServer } from '../../server/index.js';
 import { closeOnSignal, portFlag, serveBanner } from './serve.js';
 import { diskUsage } from '../../train/index.js';
 import { dirname } from 'node:path';
+
+/** `study run`'s exit status when the study ran to its end with failed trials. */
+export const EXIT_TRIALS_FAILED = 3;
 
 /** Open the store named by a spec file or by the store path itself. */
 export function openStudyStore(specOrDb: string): { store: StudyStore; spec: StudySpec | null } {
@@ -111,8 +114,16 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
     lines.push(`    examples used: train ${fp.train.examples} (sha256 ${fp.train.sha256.slice(0, 16)}), eval ${fp.eval.examples} (sha256 ${fp.eval.sha256.slice(0, 16)})`);
   }
   const runs = await store.listRuns();
-  const active = runs.filter((r) => r.finishedAt === null);
-  if (runs.length > 0) lines.push(`  runs: ${runs.length} (${active.length} not finished: ${active.map((r) => `pid ${r.pid} on ${r.host}, heartbeat ${r.heartbeatAt}`).join('; ') || 'none'})`);
+  const unfinished = runs.filter((r) => r.finishedAt === null);
+  // a run that never finished is either still going or was killed: its heartbeat (and its pid on this host) tell
+  const dead = unfinished.map((r) => [r, deadRunReason(r)] as const).filter(([, why]) => why !== null);
+  const alive = unfinished.filter((r) => !dead.some(([d]) => d === r));
+  if (runs.length > 0) {
+    const parts = [`${alive.length} running${alive.length ? `: ${alive.map((r) => `pid ${r.pid} on ${r.host}, heartbeat ${r.heartbeatAt}`).join('; ')}` : ''}`];
+    if (dead.length > 0) parts.push(`${dead.length} dead: ${dead.map(([r, why]) => `pid ${r.pid} on ${r.host}, last heartbeat ${r.heartbeatAt}, ${why}`).join('; ')}`);
+    lines.push(`  runs: ${runs.length} (${parts.join('; ')})`);
+    if (dead.length > 0 && counts.running > 0) lines.push(`  trials still marked running by a dead run go back to pending on the next \`study run\``);
+  }
   for (const t of trials.filter((t) => t.status === 'done')) {
     const why = nonFiniteReason(t.metrics);
     if (why) lines.push(`  non-finite ${t.id} ${JSON.stringify(t.config)} seed ${t.seed}: ${why}`);
@@ -195,6 +206,11 @@ export function register(program: Command): void {
     .option('--host <address>', 'with --serve: address to bind (anything but the loopback needs --token)', '127.0.0.1')
     .option('--port <n>', 'with --serve: port (0: any free one)', portFlag, 8765)
     .option('--token <secret>', 'with --serve: require this secret (TUNESCOPE_TOKEN also sets it)')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 every trial done; 3 the study ran to its end but some trials failed (the count is printed);\n' +
+        '130 stopped by Ctrl-C/SIGTERM (rerun to continue); 2 bad input or a store error (one `tunescope: error:` line).',
+    )
     .action(async (specPath: string, o: { retryFailed?: boolean; workers?: number; threads?: number; runner?: string; json?: string; serve?: boolean; host: string; port: number; token?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json'); // before hours of trials, not after
       const token = o.token ?? process.env.TUNESCOPE_TOKEN ?? null;
@@ -233,7 +249,11 @@ export function register(program: Command): void {
         process.stdout.write(formatSummary(summary) + '\n');
         if (o.json) writeFileAtomic(o.json, stringifyJson(summary) + '\n', '--json');
         if (summary.interrupted) process.exitCode = 130;
-        else if (summary.counts.failed > 0) process.stdout.write(`${summary.counts.failed} trial(s) failed: see \`tunescope study status ${specPath}\`; rerun with --retry-failed\n`);
+        else if (summary.counts.failed > 0) {
+          // like a test runner: a study with failed trials is not a success (exit 3; 2 stays "bad input")
+          process.stderr.write(`tunescope: ${summary.counts.failed} of ${summary.total} trial(s) failed: see \`tunescope study status ${specPath}\`; rerun with --retry-failed\n`);
+          process.exitCode = EXIT_TRIALS_FAILED;
+        }
         const server = dashboard ? await dashboard.started() : null;
         if (server && !summary.interrupted) {
           process.off('SIGINT', onSigint);
@@ -306,13 +326,14 @@ export function register(program: Command): void {
     .option('--no-log-lr', 'use learning_rate as is')
     .option('--standardize', 'z-score each predictor before forming powers')
     .option('--effect-size <x>', 'effect size (metric units) for the seeds-needed power calculation', (v: string): number => {
-      const x = Number(v);
+      const x = parseDecimal(v) ?? NaN;
       if (!(Number.isFinite(x) && x > 0)) throw new UserError(`--effect-size must be a positive number (got ${JSON.stringify(v)})`);
       return x;
     })
     .option('--exclude-diverged', 'leave diverged trials out of the noise analysis (it always says how many)')
+    .option('--drop-missing', 'leave out trials with a missing metric (NaN from a diverged trial) instead of stopping; the output says how many')
     .option('--json <out>', 'write the full analysis as JSON')
-    .action(async (path: string, o: { degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; excludeDiverged?: boolean; json?: string }) => {
+    .action(async (path: string, o: { degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; excludeDiverged?: boolean; dropMissing?: boolean; json?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json');
       const { store } = openStudyStore(path);
       try {
@@ -324,6 +345,7 @@ export function register(program: Command): void {
           ...(o.standardize ? { standardize: true } : {}),
           ...(o.effectSize !== undefined ? { effectSize: o.effectSize } : {}),
           ...(o.excludeDiverged ? { excludeDiverged: true } : {}),
+          ...(o.dropMissing ? { dropMissing: true } : {}),
         });
         process.stdout.write(formatStudyAnalysis(result) + '\n');
         if (o.json) writeFileAtomic(o.json, stringifyJson(result.json) + '\n', '--json');
