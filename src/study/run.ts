@@ -17,6 +17,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { UserError, ensureDir } from '../util/index.js';
 import { openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialOutcome, type TrialRecord } from '../store/index.js';
 import { expandDesign } from './design.js';
+import { blockNewTrials, readBlocks } from './blocks.js';
 import { aliasedDesignError } from './plan.js';
 import { canonicalJson, loadStudySpec, specHash, specIdentity, type StudySpec } from './spec.js';
 import { materializeModel } from './model-dir.js';
@@ -235,6 +236,8 @@ export async function prepareStudy(spec: StudySpec, store?: StudyStore): Promise
         id: t.id, ordinal: t.ordinal, kind: t.kind, config: t.config, seed: t.seed, dataSeed: t.dataSeed, evalSeed, inDesign: t.inDesign, isBaseline: t.isBaseline,
       })),
     );
+    // blocks `study extend` recorded: their trials again (a process killed after the record, before the insert)
+    for (const b of created ? [] : await readBlocks(s)) await s.addTrials(blockNewTrials(b, evalSeed));
     return { store: s, created };
   } catch (e) {
     if (!store) await s.close();

@@ -9,7 +9,7 @@ import { UserError, checkOutputPath, parseDecimal, stringifyJson, writeFileAtomi
 import { isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
 import { loadDataset, type DatasetFingerprint } from '../../data/index.js';
 import {
-  analyzeStudy, deadRunReason, exportPredictions, formatPlan, formatStudyAnalysis, loadStudySpec, nonFiniteReason, pilotSigma, planStudy, predictionsFormatOf, runStudy, studyRows, toDatasetSpec, type PlanOptions, type StudyEvent, type StudySpec,
+  EXTEND_STRATEGIES, analyzeStudy, blockCounts, deadRunReason, exportPredictions, extendStudy, formatExtension, formatPlan, readBlocks, specHash, type ExtendStrategy, formatStudyAnalysis, loadStudySpec, nonFiniteReason, pilotSigma, planStudy, predictionsFormatOf, runStudy, studyRows, toDatasetSpec, type PlanOptions, type StudyEvent, type StudySpec,
   type StudySummary,
 } from '../../study/index.js';
 import { checkServeOptions, startServer, type DashboardServer } from '../../server/index.js';
@@ -98,6 +98,13 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
   const lines = [`study ${study.name} (created ${study.createdAt}, store ${store.location})`];
   lines.push(`  trials: ${total} — done ${counts.done}, running ${counts.running}, pending ${counts.pending}, failed ${counts.failed}`);
   const trials = await store.listTrials();
+  const blocks = await readBlocks(store);
+  if (blocks.length > 0) {
+    lines.push(`  blocks: ${blocks.length + 1}`);
+    for (const c of blockCounts(trials, blocks)) {
+      lines.push(`    block ${c.block} (${c.label}): ${c.total} trials — done ${c.done}, running ${c.running}, pending ${c.pending}, failed ${c.failed}`);
+    }
+  }
   const done = trials.filter((t) => t.status === 'done' && t.trainSeconds !== null);
   if (done.length > 0) {
     const mean = done.reduce((a, t) => a + (t.trainSeconds ?? 0), 0) / done.length;
@@ -185,12 +192,57 @@ export function register(program: Command): void {
           await store.close();
         }
       }
+      // blocks `study extend` appended to this study (its store, if it holds this very spec)
+      if (existsSync(spec.store) && isSqliteFile(spec.store)) {
+        const store = openStore(spec.store, { readonly: true });
+        try {
+          const study = await store.getStudy();
+          if (study && study.specHash === specHash(spec)) {
+            const blocks = await readBlocks(store);
+            if (blocks.length > 0) opts.blocks = blocks;
+          }
+        } finally {
+          await store.close();
+        }
+      }
       if (opts.secondsPerExample) {
         opts.trainExamples = spec.dataset.max_train_samples ?? (await loadDataset(toDatasetSpec(spec.dataset))).train.length;
       }
       const plan = planStudy(spec, opts);
       process.stdout.write(formatPlan(plan) + '\n');
       if (o.json) writeFileAtomic(o.json, stringifyJson(plan) + '\n', '--json');
+    });
+
+  study
+    .command('extend')
+    .description("sequential follow-up: from the finished trials' fit, propose the next block of design points and append it to the study (then `study run`)")
+    .argument('<spec>', 'study spec (YAML or JSON) of a study that has finished trials')
+    .addOption(new Option('--strategy <strategy>', 'augment (D-optimal augmentation), steepest_ascent (along the fitted gradient) or around_optimum (a CCD around the fitted optimum)').choices([...EXTEND_STRATEGIES]).makeOptionMandatory())
+    .option('--trials <n>', 'new design points, each run with the spec\'s seeds (default: augment the model\'s term count, steepest_ascent 5, around_optimum the CCD + 1 centre point)', positiveInt('--trials'))
+    .option('--metric <name>', "the metric the fit is of (default: the spec's first response); loss-like metrics are minimised", )
+    .option('--step <s>', 'coded units: steepest_ascent the distance between points on the path, around_optimum the CCD\'s half-width (default 0.5)', positiveNumber('--step'))
+    .option('--seed <k>', "augment: the exchange algorithm's seed (default: design.seed)", (v: string): number => {
+      const x = Number(v);
+      if (!(Number.isInteger(x) && x >= 0 && x <= 0xffffffff)) throw new UserError(`--seed must be an integer in [0, 2^32-1] (got ${JSON.stringify(v)})`);
+      return x;
+    })
+    .addOption(new Option('--degree <d>', "augment: the polynomial degree to augment for (default: the spec's analysis degree; 3 augments a degree-2 design for the next degree)").choices(['1', '2', '3']))
+    .option('--json <out>', 'also write the block (fit, points, trials) as JSON')
+    .action(async (specPath: string, o: { strategy: ExtendStrategy; trials?: number; metric?: string; step?: number; seed?: number; degree?: string; json?: string }) => {
+      if (o.json) checkOutputPath(o.json, '--json');
+      if (o.step !== undefined && o.strategy === 'augment') throw new UserError('--step is for steepest_ascent and around_optimum');
+      if ((o.seed !== undefined || o.degree !== undefined) && o.strategy !== 'augment') throw new UserError('--seed and --degree are for --strategy augment');
+      const spec = loadStudySpec(specPath);
+      const r = await extendStudy(spec, {
+        strategy: o.strategy,
+        ...(o.trials !== undefined ? { trials: o.trials } : {}),
+        ...(o.metric !== undefined ? { metric: o.metric } : {}),
+        ...(o.step !== undefined ? { step: o.step } : {}),
+        ...(o.seed !== undefined ? { seed: o.seed } : {}),
+        ...(o.degree !== undefined ? { degree: Number(o.degree) as 1 | 2 | 3 } : {}),
+      });
+      process.stdout.write(formatExtension(r) + '\n');
+      if (o.json) writeFileAtomic(o.json, stringifyJson(r.block) + '\n', '--json');
     });
 
   study
