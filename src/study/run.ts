@@ -480,7 +480,8 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
   // that then refuses the corrected spec as "created from a different spec".
   let checked = false;
   let fingerprint: DatasetFingerprint | null = null;
-  if (builtIn && !existsSync(spec.store)) {
+  // (a connection URL is never a path: it is opened by prepareStudy, which says whether this build can reach it)
+  if (builtIn && !/^[a-z][a-z0-9+.-]+:\/\//i.test(spec.store) && !existsSync(spec.store)) {
     // a from_config model is written next to the store (a reusable cache keyed by its config)
     if (spec.model.kind !== 'pretrained') ensureDir(dirname(spec.store), 'store');
     fingerprint = await preflight(spec, materializeModel(spec.model, spec.store));

@@ -318,6 +318,21 @@ function specError(file: string, loc: Located, path: PropertyKey[], message: str
   return new UserError(`invalid study spec: ${file}${locate(loc, path)}: ${formatPath(path)}: ${message}`);
 }
 
+/**
+ * `store:` is a SQLite file path (resolved against the spec) or a connection URL (kept as given). A string with a
+ * URL scheme is never a file path: `postgres://x/y` must not become the file `<specdir>/postgres:/x/y`, and a scheme
+ * no store speaks (`sqlite:`, `http://`, `file:`) is an error rather than a strangely named file.
+ */
+function storeLocation(raw: string, abs: (p: string) => string, refuse: (why: string) => UserError): string {
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(raw)?.[1]?.toLowerCase();
+  if (scheme === undefined) return abs(raw);
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    if (!/^postgres(ql)?:\/\/[^/\s]/i.test(raw)) throw refuse(`expected postgres://[user@]host[:port]/database, got ${JSON.stringify(raw)}`);
+    return raw;
+  }
+  throw refuse(`${scheme}: is not a study store scheme: give a SQLite file path (./runs/NAME.sqlite) or a postgres:// URL`);
+}
+
 function isPathLike(s: string): boolean {
   return s.startsWith('.') || s.startsWith('/') || s.startsWith('~') || isAbsolute(s);
 }
@@ -457,7 +472,7 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
   const dataset: DatasetSource = { ...ds, ...(ds.data_dir ? { data_dir: abs(ds.data_dir) } : {}) };
   if (isPathLike(ds.name) || (ds.name.includes('/') && existsSync(abs(ds.name)))) dataset.name = abs(ds.name);
 
-  const storePath = abs(s.store ?? `./runs/${s.name}.sqlite`);
+  const storePath = storeLocation(s.store ?? `./runs/${s.name}.sqlite`, abs, (why) => specError(file, loc, ['store'], why));
   return {
     name: s.name,
     ...(s.description !== undefined ? { description: s.description } : {}),

@@ -7,12 +7,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { runStudy } from '../../src/study/index.js';
 import { resolveTrainingArguments } from '../../src/train/index.js';
 import { parseDecimal } from '../../src/util/index.js';
-import { runCli, tempDir } from '../helpers.js';
+import { ROOT, runCli, tempDir } from '../helpers.js';
 import { runTrial as fakeRunner } from '../study/fake-runner.js';
 
 const FAKE = fileURLToPath(new URL('../study/fake-runner.ts', import.meta.url));
@@ -114,4 +114,30 @@ test('repeated seeds are named; baseline.config keys and values are checked (wit
   assert.equal(val.status, 2);
   assert.match(val.stderr, /baseline\.config(\.per_device_train_batch_size)?: .*per_device_train_batch_size/);
   for (const n of ['dup', 'bkey', 'bval']) assert.equal(existsSync(join(t.path, `${n}.sqlite`)), false, n);
+});
+
+test('store: a URL is never a file path — postgres:// is opened as a URL (a clear error where unreachable), other schemes are refused', () => {
+  for (const [store, why] of [
+    ['postgres://x/y', /study store|PostgreSQL|postgres/i],
+    ['postgresql://nobody@127.0.0.1:1/db', /study store|PostgreSQL|postgres/i],
+    ['sqlite:study.db', /store: sqlite: is not a study store scheme/],
+    ['http://example.org/s.sqlite', /store: http: is not a study store scheme/],
+    ['file:///tmp/s.sqlite', /store: file: is not a study store scheme/],
+  ] as const) {
+    const dir = join(t.path, `url-${store.replace(/\W+/g, '-')}`);
+    mkdirSync(dir);
+    const p = join(dir, 's.yaml');
+    writeFileSync(p, `name: url\nmodel: some/model\ndataset: {name: sst2}\ndesign: {type: grid, factors: {learning_rate: [1.0e-5, 1.0e-4]}}\nseeds: [1]\nstore: "${store}"\nanalysis: {allow_aliased: true}\n`);
+    for (const args of [['study', 'run', p, '--runner', FAKE], ...(store === 'postgres://x/y' ? [['study', 'status', p]] : [])]) {
+      const r = runCli(args, { timeoutMs: 60_000 });
+      assert.equal(r.status, 2, `${store} ${args[1]}: ${r.stdout}${r.stderr}`);
+      const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('tunescope: warning:'));
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /^tunescope: error: /);
+      if (args[1] === 'run') assert.match(lines[0]!, why);
+    }
+    // nothing named after the URL appeared beside the spec or in the working directory
+    assert.deepEqual(readdirSync(dir).sort(), ['s.yaml'], store);
+    for (const scheme of ['postgres:', 'postgresql:', 'sqlite:study.db', 'http:', 'file:']) assert.equal(existsSync(join(ROOT, scheme)), false, scheme);
+  }
 });
