@@ -48,9 +48,9 @@ function startRun(spec: string): { child: ChildProcess; exited: Promise<{ code: 
   return { child, exited: new Promise((r) => child.on('exit', (code, signal) => r({ code, signal, stderr, stdout }))) };
 }
 
-/** Poll the store until `pred` holds for the trials running under `pid`'s run (or give up after 60 s). */
+/** Poll the store until `pred` holds for its running trials (or give up after 120 s). */
 async function waitFor(db: string, pred: (running: Array<{ runId: string | null }>) => boolean): Promise<void> {
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 1200; i++) {
     await sleep(100);
     try {
       const s = openSqliteStore(db, { readonly: true });
@@ -109,7 +109,8 @@ test('a killed run whose pid now belongs to another process: status says dead, t
 test('two concurrent runs, one killed: the survivor takes over its running trial and ends with every trial done', async () => {
   const d = tempDir();
   try {
-    const spec = writeSpec(d.path, 1500);
+    // long enough trials that B (started once A runs its first) gets one before A has done them all, even on a busy machine
+    const spec = writeSpec(d.path, 4000);
     const db = join(d.path, 's.sqlite');
     const a = startRun(spec);
     await waitFor(db, (running) => running.length === 1);
