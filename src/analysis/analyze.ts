@@ -27,6 +27,11 @@ export interface OlsFit extends Omit<OlsCore, 'normalized_cov_params'> {
   /** rows left out because of missing values (with dropMissing) */
   dropped: number;
   normalized_cov_params: (number | null)[][];
+  /**
+   * A block effect (treatment-coded, `C(block)[T.b]` as statsmodels names it), when the rows span several blocks:
+   * its terms follow the polynomial's (powers cover the polynomial only, so predictions are at the first block).
+   */
+  blocks?: { column: string; levels: Array<string | number>; terms: string[] };
 }
 
 export interface AnalyzeOptions {
@@ -40,6 +45,8 @@ export interface AnalyzeOptions {
   where?: string[];
   /** leave out rows with a missing value in the fit's columns instead of stopping */
   dropMissing?: boolean;
+  /** a categorical column of blocks (sequential experiments): a block effect is fitted when it has several levels */
+  blocks?: string;
 }
 
 export interface AnalyzeResult { fits: OlsFit[]; filters: FilterReport[]; warnings: string[] }
@@ -57,6 +64,22 @@ export function lookupBaseline(baseline: Record<string, number> | undefined, met
  * Issue 7's `--baseline-card` plugs a resolver of this shape into `tunescope analyze`.
  */
 export type BaselineResolver = (reference: string, metrics: string[]) => Promise<Record<string, number>>;
+
+/** Treatment-coded block columns over the rows used (the first level is the reference); null with one level. */
+function blockEffect(t: Table, use: number[], column: string): { column: string; levels: Array<string | number>; terms: string[]; columns: Float64Array[] } | null {
+  if (!t.columns.includes(column)) throw new UserError(`${t.source ?? 'table'}: no block column "${column}"`);
+  const values = use.map((i) => t.rows[i][column]);
+  if (values.some((v) => v === null || v === undefined || v === '')) throw new UserError(`${t.source ?? 'table'}: a row has no ${column}`);
+  const levels = [...new Set(values as Array<string | number>)].sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : String(a).localeCompare(String(b))));
+  if (levels.length < 2) return null;
+  const rest = levels.slice(1);
+  return {
+    column,
+    levels,
+    terms: rest.map((l) => `C(${column})[T.${l}]`),
+    columns: rest.map((l) => Float64Array.from(values, (v) => (v === l ? 1 : 0))),
+  };
+}
 
 export function analyze(table: Table, opts: AnalyzeOptions): AnalyzeResult {
   const warnings: string[] = [];
@@ -109,6 +132,7 @@ export function analyze(table: Table, opts: AnalyzeOptions): AnalyzeResult {
     const raw = predictors.map((p) => use.map((i) => checkNumeric(t, i, p) as number));
     const yAbs = use.map((i) => checkNumeric(t, i, response) as number);
     const design = buildDesign(predictors, raw, opts.spec);
+    const block = opts.blocks ? blockEffect(t, use, opts.blocks) : null;
     const constant = predictors.filter((_, i) => raw[i].length > 0 && raw[i].every((v) => v === raw[i][0]));
     const notes = constant.map(
       (c) => `predictor ${c} takes a single value (${raw[predictors.indexOf(c)][0]}) in the ${use.length} rows used, so its terms are aliased with the intercept`,
@@ -118,9 +142,9 @@ export function analyze(table: Table, opts: AnalyzeOptions): AnalyzeResult {
       const base = frame === 'relative' ? (lookupBaseline(opts.baseline, response) as number) : undefined;
       const y = base === undefined ? yAbs : yAbs.map((v) => v - base);
       const core = fitOls({
-        terms: design.info.terms,
-        factors: design.info.factors,
-        columns: design.columns,
+        terms: block ? [...design.info.terms, ...block.terms] : design.info.terms,
+        factors: block ? [...design.info.factors, ...block.terms.map(() => [`C(${block.column})`])] : design.info.factors,
+        columns: block ? [...design.columns, ...block.columns] : design.columns,
         y,
         label: `${response}, ${frame} frame, degree ${opts.spec.degree}`,
       });
@@ -136,6 +160,7 @@ export function analyze(table: Table, opts: AnalyzeOptions): AnalyzeResult {
         ...(base === undefined ? {} : { baseline: base }),
         dropped,
         ...core,
+        ...(block ? { blocks: { column: block.column, levels: block.levels, terms: block.terms } } : {}),
       };
       for (const w of core.warnings) warnings.push(`${response} (${frame}): ${w}`);
       fit.warnings = [...notes, ...core.warnings];

@@ -1,11 +1,11 @@
 /** Flag-value parsers shared by the commands; a bad value is one UserError naming the flag. */
-import { UserError } from '../util/index.js';
+import { UserError, parseDecimal } from '../util/index.js';
 
 /** A commander argParser for an integer flag ≥ 1. */
 export function positiveInt(flag: string): (v: string) => number {
   return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer (got ${JSON.stringify(v)})`);
+    const n = parseDecimal(v);
+    if (n === null || !Number.isInteger(n) || n < 1) throw new UserError(`${flag} must be a positive integer (got ${JSON.stringify(v)})`);
     return n;
   };
 }
@@ -20,8 +20,8 @@ export function parseBaselineList(v: string): Record<string, number> {
   const out: Record<string, number> = {};
   for (const part of list(v)) {
     const m = /^([^=]+)=(.+)$/.exec(part);
-    const num = m ? Number(m[2].trim()) : NaN;
-    if (!m || m[2].trim() === '' || !Number.isFinite(num)) {
+    const num = m ? parseDecimal(m[2]) : null;
+    if (!m || num === null) {
       throw new UserError(`--baseline: expected METRIC=NUMBER[,METRIC=NUMBER…], got "${part}"`);
     }
     out[m[1].trim()] = num;
@@ -32,8 +32,8 @@ export function parseBaselineList(v: string): Record<string, number> {
 /** A commander argParser for a finite number > 0. */
 export function positiveNumber(flag: string): (v: string) => number {
   return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || !(n > 0)) throw new UserError(`${flag} must be a positive number (got ${JSON.stringify(v)})`);
+    const n = parseDecimal(v);
+    if (n === null || !(n > 0)) throw new UserError(`${flag} must be a positive number (got ${JSON.stringify(v)})`);
     return n;
   };
 }

@@ -81,7 +81,9 @@ export function findings(input: ReportInput): string[] {
     const terms = sig.length
       ? `significant terms: ${sig.map((x) => `${x.t} (${(x.b as number) > 0 ? '+' : '−'}, p = ${fmtP(x.p)}${x.q !== null ? `, BH p = ${fmtP(x.q)}` : ''})`).join(', ')}`
       : `no term is significant at α = ${a}`;
-    out.push(`${m}: R² = ${fmtNum(fit.rsquared, 3)} (adj. ${fmtNum(fit.rsquared_adj, 3)}), ${fTxt}: ${overall}; ${terms}.`);
+    // the run count above is every row; a fit that left rows out says how many and why, next to its numbers
+    const left = (fit.dropped ?? 0) > 0 ? ` (fitted on ${fit.nobs} of ${input.rows.length} runs: ${fit.dropped} left out with a missing or non-finite ${m} or hyperparameter, e.g. diverged trials)` : '';
+    out.push(`${m}: R² = ${fmtNum(fit.rsquared, 3)} (adj. ${fmtNum(fit.rsquared_adj, 3)})${left}, ${fTxt}: ${overall}; ${terms}.`);
     const effs = effects(input, fit);
     allEffects.push(...effs);
     const dir = metricDirection(m);

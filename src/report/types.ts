@@ -24,6 +24,8 @@ export interface ReportFit {
   pvalues: (number | null)[];
   conf_int: ([number | null, number | null] | null)[];
   nobs: number;
+  /** rows left out of this fit (a missing or non-finite value in its columns); absent: none */
+  dropped?: number;
   df_model: number;
   df_resid: number;
   rsquared: number | null;

@@ -40,6 +40,8 @@ export interface AnalyzeStudyOptions {
   effectSize?: number;
   /** the noise analysis: leave diverged trials out (it always says how many) */
   excludeDiverged?: boolean;
+  /** leave out trials with a missing metric (e.g. NaN from a diverged trial) instead of stopping; the fits say how many */
+  dropMissing?: boolean;
 }
 
 export interface MetricVariability {
@@ -116,10 +118,12 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
   const standardize = opts.standardize ?? spec.analysis?.standardize ?? false;
   const lrColumn = predictors.includes('learning_rate') ? { lrColumn: 'learning_rate' } : {};
   const asTable = { columns: table.columns, rows: table.rows, source: store.location };
+  // block-effect terms (one per block after the first) take degrees of freedom too
+  const blockTerms = table.columns.includes('block') ? new Set(table.rows.map((r) => r.block)).size - 1 : 0;
   const maxDegree = (d: 1 | 2 | 3): 1 | 2 | 3 => {
     // keep at least one residual degree of freedom
     let out = d;
-    while (out > 1 && termCount(predictors.length, out) >= table.rows.length) out = (out - 1) as 1 | 2;
+    while (out > 1 && termCount(predictors.length, out) + blockTerms >= table.rows.length) out = (out - 1) as 1 | 2;
     return out;
   };
   if (termCount(predictors.length, 1) >= table.rows.length) throw new UserError(`${table.rows.length} finished trials are too few to fit ${predictors.length} factors`);
@@ -146,6 +150,9 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
       frame: baseline && !(r in baseline) ? 'absolute' : frames.length === 2 ? 'both' : frames[0]!,
       ...(baseline && r in baseline ? { baseline: { [r]: baseline[r]! } } : {}),
       spec: { degree: degrees[r]!, logLr, standardize, ...lrColumn },
+      ...(opts.dropMissing ? { dropMissing: true } : {}),
+      // sequential blocks (`study extend`): a block effect, so a shift between blocks is not read as an effect
+      ...(table.columns.includes('block') ? { blocks: 'block' } : {}),
     });
     fits.push(...result.fits);
     warnings.push(...result.warnings);

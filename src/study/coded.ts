@@ -168,33 +168,43 @@ function fixedPoints(d: DesignSpec, names: string[]): { points: number[][]; info
   };
 }
 
+/** A coded point as a run: each factor snapped to what it can take, and the coded point actually used. */
+export function codedRun(factors: Factor[], pt: number[]): CodedRun {
+  const config: Config = {};
+  factors.forEach((f, j) => { config[f.name] = snap(f, pt[j]); });
+  return { config, coded: factors.map((f) => encode(f, config[f.name])) };
+}
+
+/**
+ * The candidate set of optimal designs (and of augmenting a design): the grid of each factor's levels (its allowed
+ * levels, `levels: N` evenly spaced, else 3), distinct configurations only, those violating a constraint removed.
+ */
+export function candidateSet(d: Pick<DesignSpec, 'factors' | 'constraints'>, args: Record<string, number | string | boolean> = {}): { candidates: CodedRun[]; levels: number[][]; excluded: number } {
+  const levels = d.factors.map(candidateLevels);
+  let grid: number[][] = [[]];
+  for (const lv of levels) grid = grid.flatMap((pt) => lv.map((v) => [...pt, v]));
+  const numericArgs: Record<string, number> = {};
+  for (const [k, v] of Object.entries(args)) if (typeof v === 'number') numericArgs[k] = v;
+  const constraints = compileConstraints(d.constraints ?? []);
+  const seen = new Set<string>();
+  const candidates = grid.map((pt) => codedRun(d.factors, pt)).filter((r) => {
+    const key = JSON.stringify(r.config);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return constraints.every((c) => c({ ...numericArgs, ...r.config }));
+  });
+  return { candidates, levels, excluded: seen.size - candidates.length };
+}
+
 /**
  * The runs of a coded design type in order (a repeated configuration is a replicate: the centre points of a CCD,
  * a point an optimal design takes twice). `args` are the fixed training arguments (for constraints).
  */
 export function codedDesign(d: DesignSpec, args: Record<string, number | string | boolean> = {}): CodedDesign {
   const names = d.factors.map((f) => f.name);
-  const toRun = (pt: number[]): CodedRun => {
-    const config: Config = {};
-    d.factors.forEach((f, j) => { config[f.name] = snap(f, pt[j]); });
-    return { config, coded: d.factors.map((f) => encode(f, config[f.name])) };
-  };
+  const toRun = (pt: number[]): CodedRun => codedRun(d.factors, pt);
   if (d.type === 'd_optimal' || d.type === 'i_optimal') {
-    const levels = d.factors.map(candidateLevels);
-    let grid: number[][] = [[]];
-    for (const lv of levels) grid = grid.flatMap((pt) => lv.map((v) => [...pt, v]));
-    const numericArgs: Record<string, number> = {};
-    for (const [k, v] of Object.entries(args)) if (typeof v === 'number') numericArgs[k] = v;
-    const constraints = compileConstraints(d.constraints ?? []);
-    const all = grid.map(toRun);
-    const seen = new Set<string>();
-    const cands = all.filter((r) => {
-      const key = JSON.stringify(r.config);
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return constraints.every((c) => c({ ...numericArgs, ...r.config }));
-    });
-    const excluded = seen.size - cands.length;
+    const { candidates: cands, levels, excluded } = candidateSet(d, args);
     const degree = d.model_degree ?? 2;
     const model = modelRows(names, cands.map((r) => r.coded), degree);
     const moments = (d.constraints ?? []).length > 0 ? candidateMoments(model.rows) : cubeMoments(model.powers);

@@ -31,10 +31,12 @@ export interface Trial {
   ordinal: number;
 }
 
-export function trialId(kind: TrialKind, config: TrialConfig, seed: number, dataSeed: number | null = null): string {
-  // data_seed only when set: trials of studies without data seeds keep their ids
+export function trialId(kind: TrialKind, config: TrialConfig, seed: number, dataSeed: number | null = null, block = 1): string {
+  // data_seed only when set: trials of studies without data seeds keep their ids; the block only for follow-up
+  // blocks (`study extend`), so a point a later block repeats is a new trial, and block-1 ids never change
   const seeds = dataSeed === null ? { seed } : { seed, data_seed: dataSeed };
-  const body = kind === 'train' ? { config, ...seeds } : { kind, config, ...seeds };
+  const blocked = block > 1 ? { block } : {};
+  const body = kind === 'train' ? { config, ...seeds, ...blocked } : { kind, config, ...seeds, ...blocked };
   return sha256(canonicalJson(body)).slice(0, 16);
 }
 

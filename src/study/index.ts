@@ -15,6 +15,7 @@ export {
   prepareStudy,
   planExecution,
   runIsAlive,
+  deadRunReason,
   baselineFromTrials,
   nonFiniteReason,
   checkTrainingArguments,
@@ -45,3 +46,7 @@ export { analyzeStudy, formatStudyAnalysis } from './analysis.js';
 export type { AnalyzeStudyOptions, StudyAnalysis, MetricVariability } from './analysis.js';
 export { exportPredictions, readPredictionsFile, predictionsToBytes, predictionsFormatOf, studyNoiseRows } from './predictions.js';
 export type { PredictionsFormat } from './predictions.js';
+export { extendStudy, proposeBlock, formatExtension, fitCoded } from './extend.js';
+export type { ExtendOptions, ExtendResult } from './extend.js';
+export { readBlocks, blockMap, blockOf, blockCounts, EXTEND_STRATEGIES, BLOCKS_META_KEY } from './blocks.js';
+export type { StudyBlock, BlockFit, BlockTrial, ExtendStrategy } from './blocks.js';

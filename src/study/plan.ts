@@ -16,6 +16,7 @@ import { codedDesign, decode, encode, factorRange, factorScale, modelRows, type 
 import { expandDesign, type Trial } from './design.js';
 import { cubeMoments, efficiencies, type Efficiencies } from './rsm.js';
 import { studyRows } from './rows.js';
+import type { StudyBlock } from './blocks.js';
 import { CODED_DESIGNS, INTEGER_ARGS, type Factor, type StudySpec } from './spec.js';
 
 export interface PlanOptions {
@@ -33,6 +34,8 @@ export interface PlanOptions {
   workers?: number;
   /** do not plan the suggested alternative design (used for that alternative itself) */
   noAlternatives?: boolean;
+  /** blocks `study extend` appended to the study (from its store): listed with their block numbers */
+  blocks?: StudyBlock[];
 }
 
 export interface PlanTrial { id: string; config: Record<string, number>; coded: number[] | null; seed: number; block: number; role: 'design' | 'baseline' | 'design+baseline' }
@@ -62,6 +65,8 @@ export interface StudyPlan {
   predicted_se?: Record<string, number | null>;
   predicted_se_surface?: { centre: { config: Record<string, number>; se: number }; corners: Array<{ config: Record<string, number>; se: number }> };
   power?: Record<string, number>;
+  /** block 1 is the spec's design; later blocks were appended by `study extend` (the statistics above are block 1's) */
+  blocks: Array<{ block: number; strategy: string; points: number; trials: number; summary: string }>;
   estimated_hours: number | null;
   cost: { steps_per_trial: Record<string, number> | null; seconds_per_example: number | null; source: string | null; workers: number; note: string };
   recommendations: string[];
@@ -153,6 +158,14 @@ function mainEffectContrast(info: DesignInfo, spec: StudySpec, predictors: strin
 export function planStudy(spec: StudySpec, opts: PlanOptions = {}): StudyPlan {
   const trials = expandDesign(spec);
   const design = trials.filter((t) => t.inDesign);
+  const blockOfTrial = new Map<string, number>();
+  const extended: Trial[] = (opts.blocks ?? []).flatMap((b) =>
+    b.trials.map((t) => {
+      blockOfTrial.set(t.id, b.block);
+      return { id: t.id, kind: 'train' as const, config: t.config, seed: t.seed, dataSeed: t.data_seed, inDesign: true, isBaseline: false, ordinal: t.ordinal };
+    }),
+  );
+  const allTrials = [...trials, ...extended];
   const factorNames = spec.design.factors.map((f) => f.name);
   const predictors = factorNames.filter((f) => new Set(design.map((t) => t.config[f])).size > 1);
   if (predictors.length === 0) throw new UserError('no factor takes more than one value in the design: nothing to analyse');
@@ -167,12 +180,12 @@ export function planStudy(spec: StudySpec, opts: PlanOptions = {}): StudyPlan {
     name: spec.name,
     design: { type: spec.design.type, factors: factorNames, summary, ...(coded?.fraction ? { fraction: coded.fraction } : {}), ...(coded?.optimal ? { optimal: coded.optimal } : {}) },
     model: { degree, log_lr: spec.analysis.log_lr && predictors.includes('learning_rate'), standardize: spec.analysis.standardize, predictors },
-    n_trials: trials.length,
+    n_trials: allTrials.length,
     n_design_trials: design.length,
     n_points: points,
     seeds: spec.seeds,
-    trials: trials.map((t) => ({
-      id: t.id, config: t.config, coded: trialCoded(spec, t), seed: t.seed, block: 1,
+    trials: allTrials.map((t) => ({
+      id: t.id, config: t.config, coded: trialCoded(spec, t), seed: t.seed, block: blockOfTrial.get(t.id) ?? 1,
       role: t.inDesign && t.isBaseline ? 'design+baseline' : t.inDesign ? 'design' : 'baseline',
     })),
     terms: st.terms,
@@ -186,6 +199,10 @@ export function planStudy(spec: StudySpec, opts: PlanOptions = {}): StudyPlan {
     a_efficiency: st.eff?.a_efficiency ?? null,
     i_efficiency: st.eff?.i_efficiency ?? null,
     effect,
+    blocks: [
+      { block: 1, strategy: 'design', points, trials: trials.length, summary },
+      ...(opts.blocks ?? []).map((b) => ({ block: b.block, strategy: b.strategy, points: b.points.length, trials: b.trials.length, summary: b.summary })),
+    ],
     estimated_hours: null,
     cost: { steps_per_trial: null, seconds_per_example: null, source: null, workers: 1, note: '' },
     recommendations: [],
@@ -214,7 +231,7 @@ export function planStudy(spec: StudySpec, opts: PlanOptions = {}): StudyPlan {
       });
     }
   }
-  cost(plan, spec, opts, design.length, trials);
+  cost(plan, spec, opts, design.length, allTrials);
   plan.recommendations = recommend(spec, plan, st, predictors, degree, opts);
   return plan;
 }
@@ -350,13 +367,19 @@ export function formatPlan(p: StudyPlan): string {
   const w = Math.max(...names.map((n) => n.length), 6);
   out.push('', `  points (natural units; coded in brackets):`);
   const seen = new Set<string>();
+  const blocked = p.blocks.length > 1;
+  const pointKey = (t: PlanTrial) => `${t.block}:${JSON.stringify(t.config)}`;
   for (const t of p.trials) {
-    const key = JSON.stringify(t.config);
+    const key = pointKey(t);
     if (seen.has(key) || t.role === 'baseline') continue;
     seen.add(key);
-    const reps = p.trials.filter((u) => JSON.stringify(u.config) === key && u.role !== 'baseline').length;
-    out.push(`    ${names.map((n, i) => `${n}=${g(t.config[n])}${t.coded ? ` [${t.coded[i].toFixed(3)}]` : ''}`).join('  ')}  × ${reps}`);
-    if (seen.size >= 40) { out.push(`    … (${new Set(p.trials.map((u) => JSON.stringify(u.config))).size - 40} more; --json has them all)`); break; }
+    const reps = p.trials.filter((u) => pointKey(u) === key && u.role !== 'baseline').length;
+    out.push(`    ${blocked ? `block ${t.block}  ` : ''}${names.map((n, i) => `${n}=${g(t.config[n])}${t.coded ? ` [${t.coded[i].toFixed(3)}]` : ''}`).join('  ')}  × ${reps}`);
+    if (seen.size >= 40) { out.push(`    … (${new Set(p.trials.map(pointKey)).size - 40} more; --json has them all)`); break; }
+  }
+  if (blocked) {
+    out.push(`  blocks (the statistics below are block 1's, the spec's design):`);
+    for (const b of p.blocks) out.push(`    block ${b.block}: ${b.trials} trials, ${b.points} points — ${b.summary}`);
   }
   void w;
   out.push('', `  analysis model: degree ${p.model.degree} in ${p.model.predictors.join(', ')}${p.model.log_lr ? ' (log10 learning rate)' : ''}: ${p.terms.length} terms, ${p.estimable_terms.length} estimable`);

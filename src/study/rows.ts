@@ -5,6 +5,7 @@
  */
 import type { StudyStore, TrialRecord, BaselineRecord } from '../store/index.js';
 import type { StudySpec } from './spec.js';
+import { blockMap, blockOf, readBlocks } from './blocks.js';
 
 export type StudyRow = Record<string, string | number | null>;
 export interface StudyTable {
@@ -47,11 +48,15 @@ export async function studyRows(store: StudyStore, opts: StudyRowsOptions = {}):
   const hasDataSeeds = trials.some((t) => t.dataSeed !== null);
   const hasEvalSeeds = trials.some((t) => t.evalSeed !== null);
   const relative = baseline ? metrics.filter((m) => typeof baseline.metrics[m] === 'number') : [];
+  // a `block` column once `study extend` has added a block (block 1: the spec's design)
+  const blocks = await readBlocks(store);
+  const blockOfTrial = blocks.length > 0 ? blockMap(blocks) : null;
   const columns = [
     'trial_id',
     ...(opts.all ? ['status', 'role', 'attempts'] : []),
     ...factors,
     'seed',
+    ...(blockOfTrial ? ['block'] : []),
     ...(hasDataSeeds ? ['data_seed'] : []),
     ...(hasEvalSeeds ? ['eval_seed'] : []),
     ...metrics,
@@ -69,6 +74,7 @@ export async function studyRows(store: StudyStore, opts: StudyRowsOptions = {}):
     }
     for (const f of factors) r[f] = t.config[f] ?? null;
     r.seed = t.seed;
+    if (blockOfTrial) r.block = blockOf(blockOfTrial, t.id);
     if (hasDataSeeds) r.data_seed = t.dataSeed ?? t.seed; // HF: no data_seed means the data order follows seed
     if (hasEvalSeeds) r.eval_seed = t.evalSeed;
     for (const m of metrics) {

@@ -330,6 +330,11 @@ export interface ExchangeOptions {
   moments: number[][];
   starts: number;
   seed: number;
+  /**
+   * Augmentation: the information matrix of runs that stay in the design (Σ f fᵀ of the existing design); the
+   * exchange picks the n further candidates that optimise the criterion of the combined design.
+   */
+  fixed?: number[][];
 }
 
 export interface ExchangeResult {
@@ -350,7 +355,9 @@ export function exchangeDesign(o: ExchangeOptions): ExchangeResult {
   const N = F.length;
   const p = F[0]?.length ?? 0;
   if (N === 0) throw new UserError('the candidate set is empty (every grid point violates a constraint?)');
-  if (n < p) throw new UserError(`${n} runs cannot estimate ${p} model terms: an optimal design needs n ≥ ${p}`);
+  if (n < 1) throw new UserError(`an optimal design needs at least one run (got ${n})`);
+  if (!o.fixed && n < p) throw new UserError(`${n} runs cannot estimate ${p} model terms: an optimal design needs n ≥ ${p}`);
+  const withFixed = (m: number[][]): number[][] => (o.fixed ? m.map((row, a) => row.map((v, b) => v + o.fixed![a][b])) : m);
   const rng = new Rng(o.seed);
   let bestIdx: number[] | null = null;
   let bestVal = criterion === 'D' ? -Infinity : Infinity;
@@ -360,7 +367,7 @@ export function exchangeDesign(o: ExchangeOptions): ExchangeResult {
     const perm = rng.permutation(N);
     const idx = Array.from({ length: n }, (_, i) => (i < N ? perm[i] : rng.int(N)));
     for (let swap = 0; swap < 50 * n; swap++) {
-      const m = information(idx.map((i) => F[i]));
+      const m = withFixed(information(idx.map((i) => F[i])));
       for (let a = 0; a < p; a++) m[a][a] += ridge; // a singular random start still has a direction to improve
       const f = spdInverse(m);
       if (!f) break;
@@ -393,7 +400,7 @@ export function exchangeDesign(o: ExchangeOptions): ExchangeResult {
       if (bestR < 0) break;
       idx[bestR] = bestJ;
     }
-    const m = information(idx.map((i) => F[i]));
+    const m = withFixed(information(idx.map((i) => F[i])));
     const f = spdInverse(m);
     if (!f) continue;
     const val = criterion === 'D' ? f.logdet : traceProduct(f.inv, W);

@@ -17,6 +17,7 @@ import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path
 import { UserError, ensureDir, maskUrl } from '../util/index.js';
 import { isPostgresUrl, openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialOutcome, type TrialRecord } from '../store/index.js';
 import { expandDesign } from './design.js';
+import { blockNewTrials, readBlocks } from './blocks.js';
 import { aliasedDesignError } from './plan.js';
 import { canonicalJson, loadStudySpec, specHash, specIdentity, type StudySpec } from './spec.js';
 import { materializeModel } from './model-dir.js';
@@ -30,7 +31,9 @@ import { toDatasetSpec } from './dataset-spec.js';
 import type { FromWorker, ToWorker } from './worker.js';
 
 const HEARTBEAT_MS = 10_000;
-const STALE_MS = 120_000; // another host's run without a heartbeat for this long is dead
+const STALE_MS = 120_000; // a run without a heartbeat for this long is dead (twelve missed heartbeats)
+/** How often a run with nothing left to claim looks again for trials of runs that died meanwhile. */
+const ORPHAN_POLL_MS = 1_000;
 const ABORT_GRACE_MS = 5_000;
 
 export type StudyEvent =
@@ -135,13 +138,17 @@ export function nonFiniteReason(metrics: Record<string, number | null> | null): 
 const activeRuns = new Set<string>();
 
 /**
- * Is the process behind a run still there? On this host the OS knows (our own pid: only the runs still active
- * here); from another host (a store on a shared disk) a heartbeat younger than STALE_MS.
+ * Is the process behind a run still there? A run writes a heartbeat every HEARTBEAT_MS; one without a heartbeat
+ * for STALE_MS is dead wherever it ran — on this host too, where its pid may since belong to another process
+ * (pids are reused). On this host a fresh heartbeat is also checked against the OS (a pid that is gone is dead at
+ * once; our own pid: only the runs still active in this process); from another host the heartbeat alone decides.
  */
 export function runIsAlive(run: RunRecord, nowMs = Date.now()): boolean {
   if (run.finishedAt !== null) return false;
+  if (run.host === hostname() && run.pid === process.pid) return activeRuns.has(run.id);
+  const age = nowMs - Date.parse(run.heartbeatAt);
+  if (!(age < STALE_MS)) return false;
   if (run.host === hostname()) {
-    if (run.pid === process.pid) return activeRuns.has(run.id);
     try {
       process.kill(run.pid, 0);
       return true;
@@ -149,7 +156,15 @@ export function runIsAlive(run: RunRecord, nowMs = Date.now()): boolean {
       return (e as NodeJS.ErrnoException).code === 'EPERM';
     }
   }
-  return nowMs - Date.parse(run.heartbeatAt) < STALE_MS;
+  return true;
+}
+
+/** Why a run that never finished is not running any more (for `study status`), or null while it is alive. */
+export function deadRunReason(run: RunRecord, nowMs = Date.now()): string | null {
+  if (run.finishedAt !== null || runIsAlive(run, nowMs)) return null;
+  const age = Math.round((nowMs - Date.parse(run.heartbeatAt)) / 1000);
+  if (run.host === hostname() && !(age * 1000 >= STALE_MS)) return `pid ${run.pid} is gone (killed or crashed)`;
+  return `no heartbeat for ${age} s (killed or crashed)`;
 }
 
 /** Mean of each metric over the done baseline trials (the reference configuration's seeds, or the one evaluation). */
@@ -251,6 +266,8 @@ export async function prepareStudy(spec: StudySpec, store?: StudyStore): Promise
         id: t.id, ordinal: t.ordinal, kind: t.kind, config: t.config, seed: t.seed, dataSeed: t.dataSeed, evalSeed, inDesign: t.inDesign, isBaseline: t.isBaseline,
       })),
     );
+    // blocks `study extend` recorded: their trials again (a process killed after the record, before the insert)
+    for (const b of created ? [] : await readBlocks(s)) await s.addTrials(blockNewTrials(b, evalSeed));
     return { store: s, created };
   } catch (e) {
     if (!store) await s.close();
@@ -481,6 +498,18 @@ export function inProcessSlot(name: string, runner: TrialRunner, threads: number
   };
 }
 
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((res) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      res();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
+
 export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message || e.name;
   return String(e);
@@ -580,6 +609,30 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     };
     for (const name of counts0.pending > 0 ? workerNames : []) slots.push(makeSlot(name));
 
+    /**
+     * Nothing left to claim: before this run ends, trials still `running` under other runs are waited for, and
+     * taken over as soon as their run is dead (pid gone, or no heartbeat for STALE_MS) — a survivor of two
+     * concurrent runs must not end with the dead one's trials stuck `running`.
+     */
+    let waitingNoted = false;
+    const orphan = async (worker: string): Promise<TrialRecord | null> => {
+      while (!stop.signal.aborted && !fatal) {
+        const others = (await store.listTrials({ status: 'running' })).filter((t) => t.runId !== runId);
+        if (others.length === 0) return null;
+        const taken = await store.recoverStale((r) => runIsAlive(r));
+        if (taken.length > 0) {
+          recovered.push(...taken);
+          warn(`${taken.length} trial(s) left running by a process that died during this run start again here`);
+        } else if (!waitingNoted) {
+          waitingNoted = true;
+          progress?.log(`waiting for ${others.length} trial(s) running in another process (taken over here if it dies)`);
+        }
+        const t = await store.claimNext(runId, worker);
+        if (t) return t;
+        if (taken.length === 0) await abortableSleep(ORPHAN_POLL_MS, stop.signal);
+      }
+      return null;
+    };
     let ranNow = 0;
     let failedNow = 0;
     let fatal: Error | null = null;
@@ -591,7 +644,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
           await slot.close().catch(() => {});
           slot = slots[index] = makeSlot(slot.name);
         }
-        const trial = await store.claimNext(runId, slot.name);
+        const trial = await store.claimNext(runId, slot.name) ?? (await orphan(slot.name));
         if (!trial) break;
         live.running++;
         showCounts();

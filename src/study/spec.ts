@@ -323,6 +323,21 @@ function specError(file: string, loc: Located, path: PropertyKey[], message: str
   return new UserError(`invalid study spec: ${file}${locate(loc, path)}: ${formatPath(path)}: ${message}`);
 }
 
+/**
+ * `store:` is a SQLite file path (resolved against the spec) or a connection URL (kept as given). A string with a
+ * URL scheme is never a file path: `postgres://x/y` must not become the file `<specdir>/postgres:/x/y`, and a scheme
+ * no store speaks (`sqlite:`, `http://`, `file:`) is an error rather than a strangely named file.
+ */
+function storeLocation(raw: string, abs: (p: string) => string, refuse: (why: string) => UserError): string {
+  const scheme = /^([a-z][a-z0-9+.-]+):/i.exec(raw)?.[1]?.toLowerCase();
+  if (scheme === undefined) return abs(raw);
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    if (!/^postgres(ql)?:\/\/[^/\s]/i.test(raw)) throw refuse(`expected postgres://[user@]host[:port]/database, got ${JSON.stringify(raw)}`);
+    return raw;
+  }
+  throw refuse(`${scheme}: is not a study store scheme: give a SQLite file path (./runs/NAME.sqlite) or a postgres:// URL`);
+}
+
 function isPathLike(s: string): boolean {
   return s.startsWith('.') || s.startsWith('/') || s.startsWith('~') || isAbsolute(s);
 }
@@ -396,7 +411,9 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
   }
   for (const key of ['seeds', 'data_seeds'] as const) {
     const list = s[key];
-    if (list && new Set(list).size !== list.length) throw specError(file, loc, [key], 'seeds repeat');
+    const repeated = list ? [...new Set(list.filter((v, i) => list.indexOf(v) !== i))] : [];
+    // an error, not a silent dedup: a repeated seed reruns the same trial bit for bit, so the replicate count would be wrong
+    if (repeated.length > 0) throw specError(file, loc, [key], `seeds repeat: ${repeated.join(', ')} (a seed reproduces its trial exactly: list each seed once)`);
   }
   const dtype = s.design.type;
   const only = (key: keyof typeof s.design, types: DesignType[]) => {
@@ -460,7 +477,7 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
   const dataset: DatasetSource = { ...ds, ...(ds.data_dir ? { data_dir: abs(ds.data_dir) } : {}) };
   if (isPathLike(ds.name) || (ds.name.includes('/') && existsSync(abs(ds.name)))) dataset.name = abs(ds.name);
 
-  const storePath = s.store !== undefined && /^postgres(ql)?:\/\//i.test(s.store) ? s.store : abs(s.store ?? `./runs/${s.name}.sqlite`);
+  const storePath = storeLocation(s.store ?? `./runs/${s.name}.sqlite`, abs, (why) => specError(file, loc, ['store'], why));
   return {
     name: s.name,
     ...(s.description !== undefined ? { description: s.description } : {}),

@@ -3,7 +3,7 @@
  * max_seq_length / pad_to_max_length), validated with one clear UserError per bad key.
  * The ARGUMENT_SPECS table also drives the CLI flags, so names, defaults and help live in one place.
  */
-import { UserError } from '../util/index.js';
+import { UserError, parseDecimal } from '../util/index.js';
 import { LR_SCHEDULER_TYPES, type LrSchedulerType } from './schedule.js';
 
 export type SaveStrategy = 'no' | 'epoch' | 'steps' | 'end';
@@ -114,7 +114,8 @@ function coerce(spec: ArgumentSpec, value: unknown): unknown {
   switch (spec.kind) {
     case 'float':
     case 'int': {
-      const v = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      // a string (a CLI flag) must be decimal or exponent notation: `0x10` is not 16
+      const v = typeof value === 'string' ? parseDecimal(value) : value;
       if (typeof v !== 'number' || !Number.isFinite(v)) return bad('must be a finite number');
       if (spec.kind === 'int' && !Number.isInteger(v)) return bad('must be an integer');
       const problem = spec.check?.(v);

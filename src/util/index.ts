@@ -7,3 +7,4 @@ export type { Progress, ProgressOptions } from './progress.js';
 export { checkOutputPath, ensureDir, writeFileAtomic } from './fs.js';
 export { decodeUtf8, decodeUtf8Lenient } from './text.js';
 export { maskUrl, maskUrlsIn, stripPassword } from './url.js';
+export { parseDecimal } from './number.js';

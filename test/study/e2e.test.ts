@@ -40,8 +40,10 @@ test('real fine-tunes in two worker threads: metrics, epochs, baseline, versions
   try {
     const spec = tinySpec(d.path, '    learning_rate: [1.0e-4, 1.0e-3]\n    adam_beta1: [0.9, 1.5]');
     const r = runCli(['study', 'run', spec]);
-    assert.equal(r.status, 0, r.stderr);
+    // failed trials make the run a failure (exit 3, with the count), as a test runner's failed tests do
+    assert.equal(r.status, 3, r.stderr);
     assert.match(r.stdout, /study tiny: 5\/9 done, 4 failed, 0 pending/);
+    assert.match(r.stderr, /tunescope: 4 of 9 trial\(s\) failed/);
     const s = openSqliteStore(join(d.path, 'runs', 'tiny.sqlite'), { readonly: true });
     try {
       const trials = await s.listTrials();
@@ -67,7 +69,7 @@ test('real fine-tunes in two worker threads: metrics, epochs, baseline, versions
     }
     // the bad value stays bad: --retry-failed reruns and records the failures again; attempts go up
     const again = runCli(['study', 'run', spec, '--retry-failed', '--workers', '1']);
-    assert.equal(again.status, 0, again.stderr);
+    assert.equal(again.status, 3, again.stderr);
     assert.match(again.stdout, /this run: 0 trial\(s\) finished, 4 failed/);
     const s2 = openSqliteStore(join(d.path, 'runs', 'tiny.sqlite'), { readonly: true });
     try {

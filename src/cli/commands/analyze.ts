@@ -5,7 +5,7 @@
 import { Command, Option } from 'commander';
 import { analyze, fitToJson, formatSideBySide, formatSummary, readTable, tableFromRows, type Frame, type OlsFit, type Table } from '../../analysis/index.js';
 import { analysedRows, loadImportedTable, parseMapOption } from '../../import/index.js';
-import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
+import { UserError, checkOutputPath, parseDecimal, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { baselineForColumns, baselineFromCard } from '../../cards/index.js';
 import { list, parseBaselineList } from '../options.js';
 
@@ -58,7 +58,7 @@ export async function readAnalysisTable(data: string, opts: { study?: string; ma
 }
 
 export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
-  const degree = Number(opts.degree);
+  const degree = parseDecimal(String(opts.degree));
   if (degree !== 1 && degree !== 2 && degree !== 3) throw new UserError(`--degree must be 1, 2 or 3 (got ${opts.degree})`);
   if (opts.json) checkOutputPath(opts.json, '--json');
   const notes: string[] = [];

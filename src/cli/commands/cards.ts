@@ -4,7 +4,7 @@
 import { Command } from 'commander';
 import { positiveInt } from '../options.js';
 import { resolve } from 'node:path';
-import { UserError, checkOutputPath, createProgress, stringifyJson, writeFileAtomic } from '../../util/index.js';
+import { UserError, checkOutputPath, parseDecimal, createProgress, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import {
   cardsAccuracy,
   cardsCsv,
@@ -76,7 +76,7 @@ export function register(program: Command): void {
     .option('--offline', 'use only the cache (also HF_HUB_OFFLINE=1)')
     .option('--timeout <ms>', 'per-request timeout in milliseconds (default 30000)', positiveInt('--timeout'))
     .option('--retries <n>', 'retries after 429/5xx/timeouts (default 5)', (v: string) => {
-      const n = Number(v);
+      const n = parseDecimal(v) ?? NaN;
       if (!Number.isInteger(n) || n < 0) throw new UserError(`--retries must be a non-negative integer (got ${JSON.stringify(v)})`);
       return n;
     })

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { buildReport, loadReportInput, writeReport } from '../../report/index.js';
 import { parseMapOption } from '../../import/index.js';
-import { UserError } from '../../util/index.js';
+import { UserError, parseDecimal } from '../../util/index.js';
 import { list, parseBaselineList } from '../options.js';
 
 interface ReportCliOptions {
@@ -50,7 +50,7 @@ export function register(program: Command): void {
     .option('--map <list>', 'for a source read directly: rename its names (as `import --map`), e.g. value=accuracy')
     .option('--all-states', 'keep pruned/failed/running runs of an imported source (default: complete runs only, with a count)')
     .action(async (input: string, opts: ReportCliOptions) => {
-      const alpha = Number(opts.alpha);
+      const alpha = parseDecimal(opts.alpha) ?? NaN;
       if (!(alpha > 0 && alpha < 1)) throw new UserError(`--alpha must be a number between 0 and 1 (got ${opts.alpha})`);
       if (!/\.html?$/i.test(opts.out)) throw new UserError(`--out must name an .html file (got ${opts.out})`);
       const reportInput = await loadReportInput(input, {

@@ -6,18 +6,21 @@ import { positiveInt, positiveNumber } from '../options.js';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
+import { UserError, checkOutputPath, parseDecimal, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { copyStudy, isPostgresUrl, isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
 import { runDistributedStudy, stopDistributedStudy } from '../../distributed/index.js';
 import { loadDataset, type DatasetFingerprint } from '../../data/index.js';
 import {
-  analyzeStudy, exportPredictions, formatPlan, formatStudyAnalysis, loadStudySpec, nonFiniteReason, pilotSigma, planStudy, predictionsFormatOf, runStudy, studyRows, toDatasetSpec, type PlanOptions, type StudyEvent, type StudySpec,
+  EXTEND_STRATEGIES, analyzeStudy, blockCounts, deadRunReason, exportPredictions, extendStudy, formatExtension, formatPlan, readBlocks, specHash, type ExtendStrategy, formatStudyAnalysis, loadStudySpec, nonFiniteReason, pilotSigma, planStudy, predictionsFormatOf, runStudy, studyRows, toDatasetSpec, type PlanOptions, type StudyEvent, type StudySpec,
   type StudySummary,
 } from '../../study/index.js';
 import { checkServeOptions, startServer, type DashboardServer } from '../../server/index.js';
 import { closeOnSignal, portFlag, serveBanner } from './serve.js';
 import { diskUsage } from '../../train/index.js';
 import { dirname } from 'node:path';
+
+/** `study run`'s exit status when the study ran to its end with failed trials. */
+export const EXIT_TRIALS_FAILED = 3;
 
 /** Open the store named by a spec file (or `--store`), by the store path itself, or by a postgres:// URL. */
 export function openStudyStore(specOrDb: string, storeOverride?: string): { store: StudyStore; spec: StudySpec | null } {
@@ -115,6 +118,13 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
   const lines = [`study ${study.name} (created ${study.createdAt}, store ${store.location})`];
   lines.push(`  trials: ${total} — done ${counts.done}, running ${counts.running}, pending ${counts.pending}, failed ${counts.failed}`);
   const trials = await store.listTrials();
+  const blocks = await readBlocks(store);
+  if (blocks.length > 0) {
+    lines.push(`  blocks: ${blocks.length + 1}`);
+    for (const c of blockCounts(trials, blocks)) {
+      lines.push(`    block ${c.block} (${c.label}): ${c.total} trials — done ${c.done}, running ${c.running}, pending ${c.pending}, failed ${c.failed}`);
+    }
+  }
   const done = trials.filter((t) => t.status === 'done' && t.trainSeconds !== null);
   if (done.length > 0) {
     const mean = done.reduce((a, t) => a + (t.trainSeconds ?? 0), 0) / done.length;
@@ -132,8 +142,17 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
   }
   const allRuns = await store.listRuns();
   const runs = allRuns.filter((r) => r.role !== 'worker');
-  const active = runs.filter((r) => r.finishedAt === null);
-  if (runs.length > 0) lines.push(`  runs: ${runs.length} (${active.length} not finished: ${active.map((r) => `${r.role === 'coordinator' ? 'coordinator ' : ''}pid ${r.pid} on ${r.host}, heartbeat ${r.heartbeatAt}`).join('; ') || 'none'})`);
+  const unfinished = runs.filter((r) => r.finishedAt === null);
+  // a run that never finished is either still going or was killed: its heartbeat (and its pid on this host) tell
+  const dead = unfinished.map((r) => [r, deadRunReason(r)] as const).filter(([, why]) => why !== null);
+  const alive = unfinished.filter((r) => !dead.some(([d]) => d === r));
+  const who = (r: (typeof runs)[number]) => `${r.role === 'coordinator' ? 'coordinator ' : ''}pid ${r.pid} on ${r.host}`;
+  if (runs.length > 0) {
+    const parts = [`${alive.length} running${alive.length ? `: ${alive.map((r) => `${who(r)}, heartbeat ${r.heartbeatAt}`).join('; ')}` : ''}`];
+    if (dead.length > 0) parts.push(`${dead.length} dead: ${dead.map(([r, why]) => `${who(r)}, last heartbeat ${r.heartbeatAt}, ${why}`).join('; ')}`);
+    lines.push(`  runs: ${runs.length} (${parts.join('; ')})`);
+    if (dead.length > 0 && counts.running > 0) lines.push(`  trials still marked running by a dead run go back to pending on the next \`study run\``);
+  }
   const workers = allRuns.filter((r) => r.role === 'worker');
   if (workers.length > 0) {
     // a distributed study: every queue worker seen, with what it runs now
@@ -207,12 +226,57 @@ export function register(program: Command): void {
           await store.close();
         }
       }
+      // blocks `study extend` appended to this study (its store, if it holds this very spec)
+      if (existsSync(spec.store) && isSqliteFile(spec.store)) {
+        const store = openStore(spec.store, { readonly: true });
+        try {
+          const study = await store.getStudy();
+          if (study && study.specHash === specHash(spec)) {
+            const blocks = await readBlocks(store);
+            if (blocks.length > 0) opts.blocks = blocks;
+          }
+        } finally {
+          await store.close();
+        }
+      }
       if (opts.secondsPerExample) {
         opts.trainExamples = spec.dataset.max_train_samples ?? (await loadDataset(toDatasetSpec(spec.dataset))).train.length;
       }
       const plan = planStudy(spec, opts);
       process.stdout.write(formatPlan(plan) + '\n');
       if (o.json) writeFileAtomic(o.json, stringifyJson(plan) + '\n', '--json');
+    });
+
+  study
+    .command('extend')
+    .description("sequential follow-up: from the finished trials' fit, propose the next block of design points and append it to the study (then `study run`)")
+    .argument('<spec>', 'study spec (YAML or JSON) of a study that has finished trials')
+    .addOption(new Option('--strategy <strategy>', 'augment (D-optimal augmentation), steepest_ascent (along the fitted gradient) or around_optimum (a CCD around the fitted optimum)').choices([...EXTEND_STRATEGIES]).makeOptionMandatory())
+    .option('--trials <n>', 'new design points, each run with the spec\'s seeds (default: augment the model\'s term count, steepest_ascent 5, around_optimum the CCD + 1 centre point)', positiveInt('--trials'))
+    .option('--metric <name>', "the metric the fit is of (default: the spec's first response); loss-like metrics are minimised", )
+    .option('--step <s>', 'coded units: steepest_ascent the distance between points on the path, around_optimum the CCD\'s half-width (default 0.5)', positiveNumber('--step'))
+    .option('--seed <k>', "augment: the exchange algorithm's seed (default: design.seed)", (v: string): number => {
+      const x = Number(v);
+      if (!(Number.isInteger(x) && x >= 0 && x <= 0xffffffff)) throw new UserError(`--seed must be an integer in [0, 2^32-1] (got ${JSON.stringify(v)})`);
+      return x;
+    })
+    .addOption(new Option('--degree <d>', "augment: the polynomial degree to augment for (default: the spec's analysis degree; 3 augments a degree-2 design for the next degree)").choices(['1', '2', '3']))
+    .option('--json <out>', 'also write the block (fit, points, trials) as JSON')
+    .action(async (specPath: string, o: { strategy: ExtendStrategy; trials?: number; metric?: string; step?: number; seed?: number; degree?: string; json?: string }) => {
+      if (o.json) checkOutputPath(o.json, '--json');
+      if (o.step !== undefined && o.strategy === 'augment') throw new UserError('--step is for steepest_ascent and around_optimum');
+      if ((o.seed !== undefined || o.degree !== undefined) && o.strategy !== 'augment') throw new UserError('--seed and --degree are for --strategy augment');
+      const spec = loadStudySpec(specPath);
+      const r = await extendStudy(spec, {
+        strategy: o.strategy,
+        ...(o.trials !== undefined ? { trials: o.trials } : {}),
+        ...(o.metric !== undefined ? { metric: o.metric } : {}),
+        ...(o.step !== undefined ? { step: o.step } : {}),
+        ...(o.seed !== undefined ? { seed: o.seed } : {}),
+        ...(o.degree !== undefined ? { degree: Number(o.degree) as 1 | 2 | 3 } : {}),
+      });
+      process.stdout.write(formatExtension(r) + '\n');
+      if (o.json) writeFileAtomic(o.json, stringifyJson(r.block) + '\n', '--json');
     });
 
   study
@@ -230,6 +294,11 @@ export function register(program: Command): void {
     .option('--host <address>', 'with --serve: address to bind (anything but the loopback needs --token)', '127.0.0.1')
     .option('--port <n>', 'with --serve: port (0: any free one)', portFlag, 8765)
     .option('--token <secret>', 'with --serve: require this secret (TUNESCOPE_TOKEN also sets it)')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 every trial done; 3 the study ran to its end but some trials failed (the count is printed);\n' +
+        '130 stopped by Ctrl-C/SIGTERM (rerun to continue); 2 bad input or a store error (one `tunescope: error:` line).',
+    )
     .action(async (specPath: string, o: { retryFailed?: boolean; workers?: number; threads?: number; runner?: string; store?: string; queue?: string; json?: string; serve?: boolean; host: string; port: number; token?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json'); // before hours of trials, not after
       const token = o.token ?? process.env.TUNESCOPE_TOKEN ?? null;
@@ -275,7 +344,10 @@ export function register(program: Command): void {
             process.exitCode = 130;
             return;
           }
-          if (summary.counts.failed > 0) process.stdout.write(`${summary.counts.failed} trial(s) failed: see \`tunescope study status ${specPath}\`; rerun with --retry-failed\n`);
+          if (summary.counts.failed > 0) {
+            process.stderr.write(`tunescope: ${summary.counts.failed} of ${summary.total} trial(s) failed: see \`tunescope study status ${specPath}\`; rerun with --retry-failed\n`);
+            process.exitCode = EXIT_TRIALS_FAILED;
+          }
           if (summary.counts.done > 0) {
             const store = openStore(spec.store, { readonly: true });
             try {
@@ -302,7 +374,11 @@ export function register(program: Command): void {
         process.stdout.write(formatSummary(summary) + '\n');
         if (o.json) writeFileAtomic(o.json, stringifyJson(summary) + '\n', '--json');
         if (summary.interrupted) process.exitCode = 130;
-        else if (summary.counts.failed > 0) process.stdout.write(`${summary.counts.failed} trial(s) failed: see \`tunescope study status ${specPath}\`; rerun with --retry-failed\n`);
+        else if (summary.counts.failed > 0) {
+          // like a test runner: a study with failed trials is not a success (exit 3; 2 stays "bad input")
+          process.stderr.write(`tunescope: ${summary.counts.failed} of ${summary.total} trial(s) failed: see \`tunescope study status ${specPath}\`; rerun with --retry-failed\n`);
+          process.exitCode = EXIT_TRIALS_FAILED;
+        }
         const server = dashboard ? await dashboard.started() : null;
         if (server && !summary.interrupted) {
           process.off('SIGINT', onSigint);
@@ -378,13 +454,14 @@ export function register(program: Command): void {
     .option('--no-log-lr', 'use learning_rate as is')
     .option('--standardize', 'z-score each predictor before forming powers')
     .option('--effect-size <x>', 'effect size (metric units) for the seeds-needed power calculation', (v: string): number => {
-      const x = Number(v);
+      const x = parseDecimal(v) ?? NaN;
       if (!(Number.isFinite(x) && x > 0)) throw new UserError(`--effect-size must be a positive number (got ${JSON.stringify(v)})`);
       return x;
     })
     .option('--exclude-diverged', 'leave diverged trials out of the noise analysis (it always says how many)')
+    .option('--drop-missing', 'leave out trials with a missing metric (NaN from a diverged trial) instead of stopping; the output says how many')
     .option('--json <out>', 'write the full analysis as JSON')
-    .action(async (path: string, o: { store?: string; degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; excludeDiverged?: boolean; json?: string }) => {
+    .action(async (path: string, o: { store?: string; degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; excludeDiverged?: boolean; dropMissing?: boolean; json?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json');
       const { store } = openStudyStore(path, o.store);
       try {
@@ -396,6 +473,7 @@ export function register(program: Command): void {
           ...(o.standardize ? { standardize: true } : {}),
           ...(o.effectSize !== undefined ? { effectSize: o.effectSize } : {}),
           ...(o.excludeDiverged ? { excludeDiverged: true } : {}),
+          ...(o.dropMissing ? { dropMissing: true } : {}),
         });
         process.stdout.write(formatStudyAnalysis(result) + '\n');
         if (o.json) writeFileAtomic(o.json, stringifyJson(result.json) + '\n', '--json');

@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import type { DatasetSpec } from '../../data/index.js';
 import { ARGUMENT_SPECS, fineTune, type TrainingArguments } from '../../train/index.js';
-import { checkOutputPath, ensureDir, stringifyJson, UserError, writeFileAtomic } from '../../util/index.js';
+import { checkOutputPath, ensureDir, parseDecimal, stringifyJson, UserError, writeFileAtomic } from '../../util/index.js';
 
 export type Opts = Record<string, string | boolean | undefined>;
 
@@ -54,8 +54,8 @@ export function trainingArgs(o: Opts, only?: ReadonlySet<string>): Partial<Train
 
 export function int(v: string | boolean | undefined, what: string): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (typeof v !== 'string' || !Number.isInteger(n)) throw new UserError(`--${what} must be an integer, got ${String(v)}`);
+  const n = typeof v === 'string' ? parseDecimal(v) : null;
+  if (n === null || !Number.isInteger(n)) throw new UserError(`--${what} must be an integer, got ${String(v)}`);
   return n;
 }
 
@@ -97,7 +97,7 @@ export function datasetSpec(o: Opts): DatasetSpec {
     maxEvalSamples: int(pick(o, 'max_eval_samples'), 'max_eval_samples'),
     seed: int(pick(o, 'split-seed'), 'split-seed'),
     skipBadRows: pick(o, 'skip-bad-rows') === true,
-    testSize: testSize === undefined ? undefined : Number(testSize),
+    testSize: testSize === undefined ? undefined : typeof testSize === 'string' ? parseDecimal(testSize) ?? NaN : NaN,
     kFold: k !== undefined && fold !== undefined ? { k, fold } : undefined,
   };
   if (spec.testSize !== undefined && !Number.isFinite(spec.testSize)) throw new UserError(`--test-size must be a number, got ${String(testSize)}`);

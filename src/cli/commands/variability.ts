@@ -7,12 +7,12 @@ import { Command } from 'commander';
 import { tUpperQuantile, compareRuns, formatNoiseAnalysis, noiseToJson, analyzeNoise, readTable, type Row, type Cell, type ExamplePredictions, type RunScore } from '../../analysis/index.js';
 import { isSqliteFile, openStore } from '../../store/index.js';
 import { readPredictionsFile, studyNoiseRows } from '../../study/index.js';
-import { UserError, checkOutputPath, stringifyJson, writeFileAtomic } from '../../util/index.js';
+import { UserError, checkOutputPath, parseDecimal, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { list, positiveInt } from '../options.js';
 
 const number = (flag: string, check: (x: number) => boolean = Number.isFinite) => (v: string): number => {
-  const x = Number(v);
-  if (v.trim() === '' || !check(x)) throw new UserError(`${flag}: invalid value ${JSON.stringify(v)}`);
+  const x = parseDecimal(v);
+  if (x === null || !check(x)) throw new UserError(`${flag}: invalid value ${JSON.stringify(v)}`);
   return x;
 };
 
@@ -73,7 +73,7 @@ export interface VariabilityCliOptions {
 export async function runVariability(data: string, o: VariabilityCliOptions, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
   if (o.json) checkOutputPath(o.json, '--json');
   const d = await load(data, o);
-  const degree = o.degree === undefined ? 2 : Number(o.degree);
+  const degree = o.degree === undefined ? 2 : parseDecimal(String(o.degree));
   if (degree !== 1 && degree !== 2 && degree !== 3) throw new UserError(`--degree must be 1, 2 or 3 (got ${o.degree})`);
   const a = analyzeNoise(d.rows, {
     configColumns: d.configColumns,
