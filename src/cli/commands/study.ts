@@ -1,5 +1,5 @@
 /**
- * `tunescope study plan|run|status|export|analyze`: designed sweeps of real fine-tunes, stored in SQLite.
+ * `tunescope study plan|extend|run|status|export|analyze`: designed sweeps of real fine-tunes, stored in SQLite.
  */
 import { Command, Option } from 'commander';
 import { positiveInt, positiveNumber } from '../options.js';
@@ -156,7 +156,7 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
 }
 
 export function register(program: Command): void {
-  const study = program.command('study').description('designed sweeps of real fine-tunes: run, resume, inspect, export, analyse');
+  const study = program.command('study').description('designed sweeps of real fine-tunes: plan, run, resume, extend, inspect, export, analyse');
 
   study
     .command('plan')
