@@ -12,6 +12,7 @@ import { Graph, Session, defaultThreads } from '../src/engine/index.js';
 import { bf16Support, loadBf16 } from '../src/native/index.js';
 import { createDistilBertConfig, initDistilBertParameters } from '../src/model/index.js';
 import { DistilBertForSequenceClassification, hfNoDecay, type Batch } from '../src/model/distilbert.js';
+import { machine, recordStepTimes, shapeOf, stepTimeCachePath, type StepTimeRecord } from '../src/study/index.js';
 
 export const name = 'engine';
 
@@ -101,6 +102,11 @@ export async function run(): Promise<void> {
   // medians, and the minimum: on a shared machine others' runs slow single steps 2–3×, the minimum shows the unloaded speed
   console.log(`forward+backward (train, dropout) ${B}x${S}: ${median(fb).toFixed(1)} ms  (min ${Math.min(...fb).toFixed(1)})`);
   console.log(`AdamW step (clip + update, 66.96M params): ${median(opt).toFixed(1)} ms  (min ${Math.min(...opt).toFixed(1)})`);
+  // `study plan` estimates a study's hours from these (the step-time cache)
+  const cached: StepTimeRecord[] = [];
+  const record = (b: number, s: number, ts: number[]) =>
+    cached.push({ model: shapeOf(config), batch_size: b, seq_length: s, threads, precision: 'fp32', ms_per_step: median(ts), ms_min: Math.min(...ts), steps: ts.length, source: 'bench', ...machine(), measured_at: new Date().toISOString() });
+  record(B, S, total);
   console.log(`full training step ${B}x${S}: ${median(total).toFixed(1)} ms/step  ${((tokens / median(total)) * 1000).toFixed(0)} tokens/s  (min ${Math.min(...total).toFixed(1)}; PyTorch reference on the issue's machine ≈1760 ms)`);
   // load-independent view: the step in units of the raw MatMul measured alongside (PyTorch on the issue's machine:
   // 1760 ms / (1024·768·3072·2 FLOP at 187 GFLOP/s = 25.8 ms) ≈ 68 MatMul-equivalents; the issue's ORT forward 372 ms ≈ 14)
@@ -125,6 +131,7 @@ export async function run(): Promise<void> {
         ts.push(performance.now() - t);
       }
       const med = median(ts);
+      if (precision === 'fp32') record(b, s, ts);
       const extra = precision === 'bf16' ? `; ${(await n.mixedStats()).trainFresh?.ortParts ?? '?'} ORT parts` : '';
       console.log(`full training step ${b}x${s}${precision === 'bf16' ? ' (bf16)' : ''}: ${med.toFixed(1)} ms/step  ${((b * s) / med * 1000).toFixed(0)} tokens/s  (min ${Math.min(...ts).toFixed(1)}; first step incl. session creation ${warm.toFixed(0)} ms${extra})`);
     } finally {
@@ -132,6 +139,8 @@ export async function run(): Promise<void> {
     }
   };
   for (const [b, s] of shapes) if (b !== B || s !== S) await step('fp32', b, s);
+  recordStepTimes(cached);
+  console.log(`step times of the DistilBERT-base shape (${cached.map((r) => `${r.batch_size}x${r.seq_length}`).join(', ')}, ${threads} thread(s)) cached in ${stepTimeCachePath()} for \`study plan\``);
   const sup = bf16Support();
   for (const [b, s] of shapes) {
     if (sup.available) await step('bf16', b, s);

@@ -50,3 +50,5 @@ export { extendStudy, proposeBlock, formatExtension, fitCoded } from './extend.j
 export type { ExtendOptions, ExtendResult } from './extend.js';
 export { readBlocks, blockMap, blockOf, blockCounts, EXTEND_STRATEGIES, BLOCKS_META_KEY } from './blocks.js';
 export type { StudyBlock, BlockFit, BlockTrial, ExtendStrategy } from './blocks.js';
+export { stepTimeModel, stepTimeCachePath, readStepTimes, recordStepTimes, shapeOf, machine } from './cost.js';
+export type { StepTimeRecord, StepTimeModel, ModelShape } from './cost.js';

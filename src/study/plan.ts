@@ -17,7 +17,9 @@ import { expandDesign, type Trial } from './design.js';
 import { cubeMoments, efficiencies, type Efficiencies } from './rsm.js';
 import { studyRows } from './rows.js';
 import type { StudyBlock } from './blocks.js';
+import type { StepTimeModel } from './cost.js';
 import { CODED_DESIGNS, INTEGER_ARGS, type Factor, type StudySpec } from './spec.js';
+import { planSteps } from '../train/index.js';
 
 export interface PlanOptions {
   /** seed-noise standard deviation of the primary response */
@@ -36,6 +38,12 @@ export interface PlanOptions {
   noAlternatives?: boolean;
   /** blocks `study extend` appended to the study (from its store): listed with their block numbers */
   blocks?: StudyBlock[];
+  /** the engine's step time for the spec's model at its data's batch shapes (calibrated or cached; see ./cost.ts) */
+  stepTime?: StepTimeModel;
+  /** why there is no step time (printed, and in the JSON) */
+  costReason?: string;
+  /** engine threads per worker (with `workers`: the execution the cost is for) */
+  threadsPerWorker?: number;
 }
 
 export interface PlanTrial { id: string; config: Record<string, number>; coded: number[] | null; seed: number; block: number; role: 'design' | 'baseline' | 'design+baseline' }
@@ -68,7 +76,20 @@ export interface StudyPlan {
   /** block 1 is the spec's design; later blocks were appended by `study extend` (the statistics above are block 1's) */
   blocks: Array<{ block: number; strategy: string; points: number; trials: number; summary: string }>;
   estimated_hours: number | null;
-  cost: { steps_per_trial: Record<string, number> | null; seconds_per_example: number | null; source: string | null; workers: number; note: string };
+  cost: {
+    /** where the step time came from: a calibration run now, the step-time cache (bench or an earlier calibration), a pilot study's trials; null: none */
+    basis: 'calibration' | 'cache' | 'pilot' | null;
+    steps_per_trial: Record<string, number> | null;
+    /** per batch size: padded length of a training batch of the spec's data and milliseconds per training step */
+    step_time: Record<string, { seq_length: number; ms_per_step: number }> | null;
+    seconds_per_example: number | null;
+    source: string | null;
+    workers: number;
+    threads_per_worker: number | null;
+    /** the trials' training time before dividing over the workers */
+    trial_hours: number | null;
+    note: string;
+  };
   recommendations: string[];
 }
 
@@ -204,7 +225,7 @@ export function planStudy(spec: StudySpec, opts: PlanOptions = {}): StudyPlan {
       ...(opts.blocks ?? []).map((b) => ({ block: b.block, strategy: b.strategy, points: b.points.length, trials: b.trials.length, summary: b.summary })),
     ],
     estimated_hours: null,
-    cost: { steps_per_trial: null, seconds_per_example: null, source: null, workers: 1, note: '' },
+    cost: { basis: null, steps_per_trial: null, step_time: null, seconds_per_example: null, source: null, workers: 1, threads_per_worker: opts.threadsPerWorker ?? null, trial_hours: null, note: '' },
     recommendations: [],
   };
   const sigma = opts.sigma;
@@ -245,15 +266,36 @@ function cost(plan: StudyPlan, spec: StudySpec, opts: PlanOptions, _nDesign: num
   if (opts.trainExamples !== undefined) {
     const steps: Record<string, number> = {};
     let examples = 0;
+    let ms = 0;
+    const stepTime: Record<string, { seq_length: number; ms_per_step: number }> = {};
     for (const t of train) {
       const bs = num(t, 'per_device_train_batch_size', 8);
-      const ep = num(t, 'num_train_epochs', 3);
-      const perEpoch = Math.ceil(opts.trainExamples / (bs * accum));
-      steps[t.id] = typeof spec.args.max_steps === 'number' && spec.args.max_steps > 0 ? spec.args.max_steps : Math.ceil(perEpoch * ep);
-      examples += steps[t.id] * bs * accum;
+      const ga = num(t, 'gradient_accumulation_steps', accum);
+      // HF Trainer's step count (len(dataloader) = ceil(N / bs), optimizer steps = ceil over gradient accumulation)
+      steps[t.id] = planSteps({
+        numExamples: opts.trainExamples, perDeviceTrainBatchSize: bs, gradientAccumulationSteps: ga, numTrainEpochs: num(t, 'num_train_epochs', 3),
+        ...(typeof spec.args.max_steps === 'number' && spec.args.max_steps > 0 ? { maxSteps: spec.args.max_steps } : {}), warmupRatio: 0, warmupSteps: 0,
+      }).max_steps;
+      examples += steps[t.id] * bs * ga;
+      if (opts.stepTime) {
+        // an optimizer step is `ga` micro-batches of `bs` examples
+        ms += steps[t.id] * ga * opts.stepTime.msPerStep(bs);
+        stepTime[String(bs)] ??= { seq_length: Number(opts.stepTime.seqLength(bs).toFixed(1)), ms_per_step: Number(opts.stepTime.msPerStep(bs).toFixed(1)) };
+      }
     }
     plan.cost.steps_per_trial = steps;
+    if (opts.stepTime) {
+      plan.cost.basis = opts.stepTime.basis;
+      plan.cost.source = opts.stepTime.source;
+      plan.cost.step_time = stepTime;
+      plan.cost.trial_hours = ms / 1000 / 3600;
+      plan.estimated_hours = plan.cost.trial_hours / workers;
+      const total = Object.values(steps).reduce((a, b) => a + b, 0);
+      plan.cost.note = `${total} training steps over ${train.length} trial(s) at ${Object.entries(stepTime).map(([b, v]) => `batch ${b} × ${g(v.seq_length)} tokens ${g(v.ms_per_step)} ms`).join(', ')} per step (${opts.stepTime.basis === 'calibration' ? 'measured now' : 'from the step-time cache'}) = ${g(plan.cost.trial_hours)} h of training / ${workers} worker(s)${opts.threadsPerWorker ? ` × ${opts.threadsPerWorker} thread(s)` : ''}; evaluation passes not included`;
+      return;
+    }
     if (opts.secondsPerExample) {
+      plan.cost.basis = 'pilot';
       plan.cost.seconds_per_example = opts.secondsPerExample.value;
       plan.cost.source = opts.secondsPerExample.source;
       plan.estimated_hours = (examples * opts.secondsPerExample.value) / 3600 / workers;
@@ -261,7 +303,7 @@ function cost(plan: StudyPlan, spec: StudySpec, opts: PlanOptions, _nDesign: num
       return;
     }
   }
-  plan.cost.note = 'no step time measured on this machine yet: pass --pilot STORE (a finished study with the same model), or run a small pilot study first';
+  plan.cost.note = opts.costReason ?? 'no step time measured on this machine yet: run `tunescope study plan --calibrate`, `npm run bench -- engine`, or pass --pilot STORE (a finished study with the same model)';
 }
 
 function recommend(spec: StudySpec, plan: StudyPlan, st: DesignStats, predictors: string[], degree: 1 | 2 | 3, opts: PlanOptions): string[] {

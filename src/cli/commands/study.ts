@@ -1,5 +1,5 @@
 /**
- * `tunescope study plan|run|status|export|analyze|copy|stop`: designed sweeps of real fine-tunes, stored in SQLite or PostgreSQL.
+ * `tunescope study plan|extend|run|status|export|analyze|copy|stop`: designed sweeps of real fine-tunes, stored in SQLite or PostgreSQL.
  */
 import { Command, Option } from 'commander';
 import { positiveInt, positiveNumber } from '../options.js';
@@ -11,7 +11,7 @@ import { copyStudy, isPostgresUrl, isSqliteFile, openStore, type StudyStore } fr
 import { runDistributedStudy, stopDistributedStudy } from '../../distributed/index.js';
 import { loadDataset, type DatasetFingerprint } from '../../data/index.js';
 import {
-  EXTEND_STRATEGIES, analyzeStudy, blockCounts, deadRunReason, exportPredictions, extendStudy, formatExtension, formatPlan, readBlocks, specHash, type ExtendStrategy, formatStudyAnalysis, loadStudySpec, nonFiniteReason, pilotSigma, planStudy, predictionsFormatOf, runStudy, studyRows, toDatasetSpec, type PlanOptions, type StudyEvent, type StudySpec,
+  EXTEND_STRATEGIES, analyzeStudy, blockCounts, deadRunReason, exportPredictions, extendStudy, formatExtension, formatPlan, readBlocks, specHash, stepTimeModel, expandDesign, planExecution, type ExtendStrategy, formatStudyAnalysis, loadStudySpec, nonFiniteReason, pilotSigma, planStudy, predictionsFormatOf, runStudy, studyRows, toDatasetSpec, type PlanOptions, type StudyEvent, type StudySpec,
   type StudySummary,
 } from '../../study/index.js';
 import { checkServeOptions, startServer, type DashboardServer } from '../../server/index.js';
@@ -190,7 +190,7 @@ export async function statusText(store: StudyStore, opts: { trials?: boolean } =
 }
 
 export function register(program: Command): void {
-  const study = program.command('study').description('designed sweeps of real fine-tunes: run, resume, inspect, export, analyse');
+  const study = program.command('study').description('designed sweeps of real fine-tunes: plan, run, resume, extend, inspect, export, analyse');
 
   study
     .command('plan')
@@ -199,9 +199,11 @@ export function register(program: Command): void {
     .option('--sigma <s>', 'seed-noise SD of the primary response (metric units) for predicted SEs and power', positiveNumber('--sigma'))
     .option('--pilot <store>', 'a finished pilot study (.sqlite or its spec): σ from its seed replicates, cost from its measured step times')
     .option('--effect <d>', "effect for the power: change in the metric across a factor's range (default 0.01)", positiveNumber('--effect'))
-    .option('--workers <n>', 'workers the cost is divided over (default: the spec\'s)', positiveInt('--workers'))
+    .option('--workers <n>', 'workers the cost is divided over (default: the spec\'s execution settings)', positiveInt('--workers'))
+    .option('--calibrate', "measure the step time now: a few real training steps of the spec's model on batches of its training data (not the study; cached for later plans)")
+    .option('--no-calibrate', 'never train: the step time comes from the cache (`npm run bench -- engine`, an earlier --calibrate) or --pilot (default)')
     .option('--json <out>', 'also write the plan as JSON')
-    .action(async (specPath: string, o: { sigma?: number; pilot?: string; effect?: number; workers?: number; json?: string }) => {
+    .action(async (specPath: string, o: { sigma?: number; pilot?: string; effect?: number; workers?: number; calibrate?: boolean; json?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json');
       if (o.sigma !== undefined && o.pilot) throw new UserError('give --sigma or --pilot, not both');
       const spec = loadStudySpec(specPath);
@@ -239,8 +241,22 @@ export function register(program: Command): void {
           await store.close();
         }
       }
-      if (opts.secondsPerExample) {
-        opts.trainExamples = spec.dataset.max_train_samples ?? (await loadDataset(toDatasetSpec(spec.dataset))).train.length;
+      // the execution the cost is for: workers × engine threads as `study run` would plan them
+      const trials = expandDesign(spec);
+      const exec = planExecution(spec, trials.length, { ...(o.workers !== undefined ? { workers: o.workers } : {}) });
+      opts.workers = exec.workers;
+      opts.threadsPerWorker = exec.threadsPerWorker;
+      // step time: calibrated now when asked; else a pilot's (or this study's) measured trials; else the step-time cache
+      if (o.calibrate || !opts.secondsPerExample) {
+        const configs = [...trials.filter((t) => t.kind === 'train').map((t) => t.config), ...(opts.blocks ?? []).flatMap((b) => b.trials.map((t) => t.config))];
+        const st = await stepTimeModel(spec, configs, { calibrate: o.calibrate === true, threads: exec.threadsPerWorker, log: (line) => process.stderr.write(`tunescope: ${line}\n`) });
+        if (st.model) opts.stepTime = st.model;
+        else if (o.calibrate) throw new UserError(`--calibrate: ${st.reason}`);
+        else if (st.reason) opts.costReason = `${st.reason}${opts.secondsPerExample ? '' : '; or pass --pilot STORE (a finished study with the same model)'}`;
+      }
+      if (opts.secondsPerExample || opts.stepTime) {
+        const loaded = spec.dataset.max_train_samples === undefined ? (await loadDataset(toDatasetSpec(spec.dataset))).train.length : null;
+        opts.trainExamples = loaded ?? (spec.dataset.max_train_samples as number);
       }
       const plan = planStudy(spec, opts);
       process.stdout.write(formatPlan(plan) + '\n');
