@@ -3,7 +3,7 @@
  * metric, the relative frame regresses metric − baseline (computed in double, per row).
  */
 import { UserError } from '../util/index.js';
-import { buildDesign, type DesignTransform, type ModelSpec } from './design.js';
+import { buildDesign, type CenterKind, type DesignTransform, type ModelSpec } from './design.js';
 import { fitOls, type OlsCore } from './ols.js';
 import { checkNumeric, filterTable, type FilterReport, type Table } from './table.js';
 
@@ -12,7 +12,8 @@ export type Frame = 'absolute' | 'relative';
 export interface OlsFit extends Omit<OlsCore, 'normalized_cov_params'> {
   response: string;
   frame: Frame;
-  spec: { degree: 1 | 2 | 3; log_lr: boolean; standardize: boolean };
+  /** center: the predictors' origin; center_point: that origin in natural units per raw predictor (null: not centred) */
+  spec: { degree: 1 | 2 | 3; log_lr: boolean; standardize: boolean; center: CenterKind; center_point: Record<string, number> | null };
   /** transformed predictor names as used in the terms (lr, log10_lr, z_lr, …) */
   predictors: string[];
   /** the raw data columns behind them */
@@ -151,7 +152,10 @@ export function analyze(table: Table, opts: AnalyzeOptions): AnalyzeResult {
       const fit: OlsFit = {
         response,
         frame,
-        spec: { degree: opts.spec.degree, log_lr: opts.spec.logLr, standardize: opts.spec.standardize },
+        spec: {
+          degree: opts.spec.degree, log_lr: opts.spec.logLr, standardize: opts.spec.standardize,
+          center: design.info.transform.center?.kind ?? 'none', center_point: design.info.transform.center?.point ?? null,
+        },
         predictors: design.info.predictors,
         raw_predictors: design.info.rawPredictors,
         transform: design.info.transform,

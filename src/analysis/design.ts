@@ -13,6 +13,22 @@ export interface ModelSpec {
   standardize: boolean;
   /** which predictor is the learning rate (default: the first named lr / learning_rate / *learning_rate*) */
   lrColumn?: string;
+  /**
+   * The origin of the predictors (after log10 / z-scoring, before powers and interactions): `mean` = the design
+   * centre, `baseline` = the baseline's configuration (natural units per raw predictor). Default: none.
+   */
+  center?: CenterOption;
+}
+
+export type CenterKind = 'none' | 'mean' | 'baseline';
+export type CenterOption = { kind: 'none' } | { kind: 'mean' } | { kind: 'baseline'; config: Record<string, number> };
+
+export interface CenterInfo {
+  kind: 'mean' | 'baseline';
+  /** subtracted from each transformed predictor (keyed by its transformed name: log10_lr, z_bs, …) */
+  offset: Record<string, number>;
+  /** the origin in natural units per raw predictor (for log10 lr: x = log10(lr / lr_origin)) */
+  point: Record<string, number>;
 }
 
 export interface StandardizeInfo { of: string; mean: number; sd: number }
@@ -23,6 +39,8 @@ export interface DesignTransform {
   lr_column: string | null;
   /** keyed by the transformed predictor name (z_lr …), null when not standardized */
   standardize: Record<string, StandardizeInfo> | null;
+  /** the origin subtracted last (absent or null: not centred) */
+  center?: CenterInfo | null;
 }
 
 export interface DesignInfo {
@@ -149,6 +167,7 @@ export function buildDesign(predictors: string[], raw: ArrayLike<number>[], spec
       names[i] = zname;
     }
   }
+  const center = centerPredictors(predictors, names, x, n, spec, lrColumn, standardize);
   const powers = termList(k, spec.degree);
   const terms = powers.map((pw) => (pw.every((e) => e === 0) ? 'Intercept' : termFactors(pw, names).join(':')));
   const factors = powers.map((pw) => termFactors(pw, names));
@@ -168,7 +187,7 @@ export function buildDesign(predictors: string[], raw: ArrayLike<number>[], spec
     info: {
       rawPredictors: predictors.slice(),
       predictors: names,
-      transform: { lr: spec.logLr ? 'log10' : 'identity', lr_column: lrColumn, standardize },
+      transform: { lr: spec.logLr ? 'log10' : 'identity', lr_column: lrColumn, standardize, ...(center ? { center } : {}) },
       terms,
       powers,
       factors,
@@ -177,13 +196,53 @@ export function buildDesign(predictors: string[], raw: ArrayLike<number>[], spec
   };
 }
 
-/** Transformed coordinates of a raw point (log10 then z-score, as the design does). */
+/**
+ * Centres the transformed predictors in place (mean: the design centre; baseline: the baseline configuration taken
+ * through the same log10 / z-score) and returns what was subtracted, or null when not centred.
+ */
+function centerPredictors(
+  predictors: string[], names: string[], x: Float64Array[], n: number, spec: ModelSpec, lrColumn: string | null,
+  standardize: Record<string, StandardizeInfo> | null,
+): CenterInfo | null {
+  const c = spec.center ?? { kind: 'none' };
+  if (c.kind === 'none') return null;
+  if (c.kind !== 'mean' && c.kind !== 'baseline') throw new UserError(`center must be none, mean or baseline (got ${String((c as { kind: unknown }).kind)})`);
+  const offset: Record<string, number> = {};
+  const point: Record<string, number> = {};
+  const partial = { rawPredictors: predictors, predictors: names, transform: { lr: spec.logLr ? 'log10' as const : 'identity' as const, lr_column: lrColumn, standardize } };
+  let origin: number[];
+  if (c.kind === 'mean') {
+    origin = x.map((col) => { let s = 0; for (let r = 0; r < n; r++) s += col[r]; return s / n; });
+  } else {
+    const unknown = Object.keys(c.config).filter((k) => !predictors.includes(k));
+    if (unknown.length > 0) throw new UserError(`baseline configuration: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not a predictor' : 'are not predictors'} (predictors: ${predictors.join(', ')})`);
+    const missing = predictors.filter((p) => c.config[p] === undefined);
+    if (missing.length > 0) throw new UserError(`--center baseline needs the baseline's value of ${missing.join(', ')} (from baseline.config, --baseline-card or --baseline-config ${missing.map((m) => `${m}=VALUE`).join(',')})`);
+    const raw = predictors.map((p) => c.config[p]!);
+    raw.forEach((v, i) => {
+      if (!Number.isFinite(v)) throw new UserError(`baseline configuration: ${predictors[i]} = ${v} is not a finite number`);
+      if (spec.logLr && predictors[i] === lrColumn && !(v > 0)) throw new UserError(`baseline configuration: ${predictors[i]} must be > 0 on the log10 scale (got ${v})`);
+    });
+    origin = transformPoint(partial, raw);
+  }
+  const natural = untransformPoint(partial, origin);
+  predictors.forEach((p, i) => {
+    offset[names[i]] = origin[i];
+    point[p] = c.kind === 'baseline' ? c.config[p]! : natural[i];
+    for (let r = 0; r < n; r++) x[i][r] -= origin[i];
+  });
+  return { kind: c.kind, offset, point };
+}
+
+/** Transformed coordinates of a raw point (log10, z-score, then the centre, as the design does). */
 export function transformPoint(info: Pick<DesignInfo, 'rawPredictors' | 'predictors' | 'transform'>, raw: ArrayLike<number>): number[] {
   return info.rawPredictors.map((p, i) => {
     let v = raw[i];
     if (info.transform.lr === 'log10' && p === info.transform.lr_column) v = Math.log10(v);
     const st = info.transform.standardize?.[info.predictors[i]];
     if (st) v = (v - st.mean) / st.sd;
+    const c = info.transform.center?.offset[info.predictors[i]];
+    if (c !== undefined) v -= c;
     return v;
   });
 }
@@ -192,6 +251,8 @@ export function transformPoint(info: Pick<DesignInfo, 'rawPredictors' | 'predict
 export function untransformPoint(info: Pick<DesignInfo, 'rawPredictors' | 'predictors' | 'transform'>, x: ArrayLike<number>): number[] {
   return info.rawPredictors.map((p, i) => {
     let v = x[i];
+    const c = info.transform.center?.offset[info.predictors[i]];
+    if (c !== undefined) v += c;
     const st = info.transform.standardize?.[info.predictors[i]];
     if (st) v = st.mean + st.sd * v;
     if (info.transform.lr === 'log10' && p === info.transform.lr_column) v = Math.pow(10, v);

@@ -21,14 +21,14 @@
 export { readTable, parseTable, tableFromRows, filterTable, parseCell } from './table.js';
 export type { Table, Row, Cell, FilterReport } from './table.js';
 export { buildDesign, transformPoint, untransformPoint, designRow } from './design.js';
-export type { ModelSpec, DesignInfo, DesignTransform, StandardizeInfo, Design } from './design.js';
+export type { ModelSpec, DesignInfo, DesignTransform, StandardizeInfo, Design, CenterKind, CenterOption, CenterInfo } from './design.js';
 export { fitOls, describeAliases } from './ols.js';
 export type { OlsCore, OlsInput, RobustCov, AnovaRow, AliasStructure } from './ols.js';
 export { analyze, lookupBaseline } from './analyze.js';
 export type { OlsFit, AnalyzeOptions, AnalyzeResult, Frame, BaselineResolver } from './analyze.js';
 export { stationaryPoint, bestInBox, defaultDirection } from './surface.js';
 export type { StationaryPoint, GridOptimum } from './surface.js';
-export { formatSummary, formatSideBySide, fitToJson } from './summary.js';
+export { formatSummary, formatSideBySide, fitToJson, centerText, formatNatural } from './summary.js';
 export {
   seedVariability, effectVsNoise, seedsForPower, twoSampleTPower, noncentralTUpper, metricCorrelations, ranks,
   paretoFront, pareto, bestConfigurations, selectDegreeByCV, DEFAULT_OBJECTIVES,

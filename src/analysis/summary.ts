@@ -38,7 +38,7 @@ export function formatSummary(fit: OlsFit): string {
   const dash = '-'.repeat(W);
   const title = `OLS Regression Results — ${fit.response} (${fit.frame} frame${fit.baseline !== undefined ? `, baseline ${fit.baseline}` : ''})`;
   const out: string[] = [pad(title, Math.floor((W + title.length) / 2)), eq];
-  const spec = `degree ${fit.spec.degree}${fit.spec.log_lr ? ', log10 lr' : ''}${fit.spec.standardize ? ', z-scored' : ''}`;
+  const spec = `degree ${fit.spec.degree}${fit.spec.log_lr ? ', log10 lr' : ''}${fit.spec.standardize ? ', z-scored' : ''}${fit.spec.center && fit.spec.center !== 'none' ? `, centred (${fit.spec.center})` : ''}`;
   out.push(
     ...twoCol([
       ['Dep. Variable:', fit.frame === 'relative' ? `${fit.response} − baseline` : fit.response, 'R-squared:', g(fit.rsquared, 4)],
@@ -90,6 +90,8 @@ export function formatSummary(fit: OlsFit): string {
   }
   out.push(eq);
   const notes: string[] = [];
+  const centre = centerText(fit);
+  if (centre) notes.push(centre);
   const rankNote = fit.warnings.find((w) => w.startsWith('rank-deficient'));
   if (fit.aliased.length > 0) {
     const why = rankNote?.replace(/^rank-deficient design \(rank \d+ of \d+\): /, '').replace(/ — reported as aliased.*$/, '');
@@ -104,6 +106,28 @@ export function formatSummary(fit: OlsFit): string {
     notes.forEach((n, i) => out.push(`[${i + 1}] ${n}`));
   }
   return out.join('\n');
+}
+
+/** A natural-unit value as a user writes it: 1e-5, 32, 2.2361e-5 (6 significant digits, shortest form). */
+export function formatNatural(v: number): string {
+  if (!Number.isFinite(v) || v === 0) return String(v);
+  const r = Number(v.toPrecision(6));
+  const a = Math.abs(r);
+  return a < 1e-3 || a >= 1e6 ? r.toExponential() : String(r);
+}
+
+/**
+ * Which origin the predictors have, in words (null when not centred): the main effects are the local slopes of the
+ * fitted surface there when the model has squares or interactions.
+ */
+export function centerText(fit: Pick<OlsFit, 'spec' | 'transform' | 'raw_predictors' | 'predictors'>): string | null {
+  const c = fit.transform.center;
+  if (!c || fit.spec.center === 'none') return null;
+  const at = fit.raw_predictors.map((p) => `${p}=${formatNatural(c.point[p]!)}`).join(', ');
+  const lr = fit.transform.lr === 'log10' && fit.transform.lr_column ? `; ${fit.predictors[fit.raw_predictors.indexOf(fit.transform.lr_column)]} is log10(${fit.transform.lr_column} / ${formatNatural(c.point[fit.transform.lr_column]!)})` : '';
+  const what = c.kind === 'baseline' ? 'the baseline configuration' : 'the design centre (mean of each predictor, fitted scale)';
+  const slopes = fit.spec.degree >= 2 ? ': main-effect coefficients are the local slopes of the fitted surface there' : '';
+  return `Predictors centred at ${what} ${at}${lr}${slopes}.`;
 }
 
 /** The JSON record of one fit (the CLI's --json array element): the issue's keys first, then the rest. */

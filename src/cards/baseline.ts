@@ -2,7 +2,7 @@
  * The baseline for relative-frame analysis, read from the baseline model's own card (model-index results,
  * else its evaluation block): from a folder of cards (offline), else through src/hub (cache / HF_HUB_OFFLINE honoured).
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { downloadFile, isHubId, type HubOptions } from '../hub/index.js';
 import { UserError } from '../util/index.js';
@@ -38,11 +38,18 @@ function findInDir(dir: string, ids: string[]): string | null {
 }
 
 /**
- * Reads the baseline model's metrics from its card. `cardsDir` is searched first (file names `owner__name.md`,
- * `owner_name_README.md`, `owner/name/README.md`; the pre-2024 id without owner also matches); then the Hub.
+ * Reads the baseline model's card: a card file (README.md / owner__name.md) given by path, else by model id —
+ * `cardsDir` is searched first (file names `owner__name.md`, `owner_name_README.md`, `owner/name/README.md`; the
+ * pre-2024 id without owner also matches), then the Hub.
  */
-export async function baselineFromCard(id: string, opts: { cardsDir?: string; hub?: HubOptions } = {}): Promise<CardBaseline> {
-  if (!isHubId(id)) throw new UserError(`--baseline-card ${JSON.stringify(id)} is not a Hugging Face Hub model id (owner/name)`);
+export async function readBaselineCard(id: string, opts: { cardsDir?: string; hub?: HubOptions } = {}): Promise<{ modelId: string; card: CardRecord }> {
+  if (existsSync(id) && statSync(id).isFile()) {
+    const card = parseCardFile(id);
+    const fatal = card.warnings.find((w) => /^could not read card/.test(w));
+    if (fatal) throw new UserError(`--baseline-card ${id}: ${fatal}`);
+    return { modelId: card.values.model_id ?? modelIdFromFileName(id) ?? id, card };
+  }
+  if (!isHubId(id)) throw new UserError(`--baseline-card ${JSON.stringify(id)} is neither a card file nor a Hugging Face Hub model id (owner/name)`);
   const ids = baseModelAliases(id);
   let card: CardRecord | null = null;
   if (opts.cardsDir) {
@@ -67,6 +74,12 @@ export async function baselineFromCard(id: string, opts: { cardsDir?: string; hu
       );
     }
   }
+  return { modelId: id, card };
+}
+
+/** Reads the baseline model's metrics from its card (a card file, or a model id: see readBaselineCard). */
+export async function baselineFromCard(id: string, opts: { cardsDir?: string; hub?: HubOptions } = {}): Promise<CardBaseline> {
+  const { modelId, card } = await readBaselineCard(id, opts);
   const metrics: Record<string, number> = { ...card.evalMetrics };
   const provenance: Record<string, Provenance> = {};
   for (const k of ['accuracy', 'f1', 'loss', 'precision', 'recall'] as const) {
@@ -80,7 +93,38 @@ export async function baselineFromCard(id: string, opts: { cardsDir?: string; hu
   if (Object.keys(provenance).length === 0) {
     throw new UserError(`baseline card ${card.source} reports no evaluation metrics (no model-index results, no evaluation block)`);
   }
-  return { modelId: id, source: card.source, metrics, provenance, card };
+  return { modelId, source: card.source, metrics, provenance, card };
+}
+
+/** Card fields → the hyperparameter column names an analysis may use for them (HF TrainingArguments names first). */
+const CONFIG_NAMES: Array<[keyof CardRecord['values'], string[]]> = [
+  ['learning_rate', ['learning_rate', 'lr']],
+  ['train_batch_size', ['per_device_train_batch_size', 'train_batch_size', 'batch_size', 'bs']],
+  ['num_epochs', ['num_train_epochs', 'num_epochs', 'epochs', 'ep']],
+  ['gradient_accumulation_steps', ['gradient_accumulation_steps']],
+  ['effective_train_batch_size', ['effective_train_batch_size']],
+  ['total_train_batch_size', ['total_train_batch_size']],
+  ['warmup_steps', ['warmup_steps']],
+  ['warmup_ratio', ['warmup_ratio']],
+];
+
+/**
+ * The configuration a card says its model was trained with, for the given predictor columns
+ * (learning_rate ← the card's learning rate, per_device_train_batch_size ← its train_batch_size, num_train_epochs ←
+ * its num_epochs, …). `missing` lists the predictors the card has no value for; `used` says where each came from.
+ */
+export function configFromCard(card: CardRecord, predictors: string[]): { config: Record<string, number>; missing: string[]; used: string[] } {
+  const config: Record<string, number> = {};
+  const used: string[] = [];
+  for (const p of predictors) {
+    const hit = CONFIG_NAMES.find(([, names]) => names.includes(p));
+    const v = hit ? card.values[hit[0]] : undefined;
+    if (hit && typeof v === 'number' && Number.isFinite(v)) {
+      config[p] = v;
+      used.push(`${p} = ${v} (card ${String(hit[0])}, from ${card.provenance[hit[0]] ?? 'card'})`);
+    }
+  }
+  return { config, missing: predictors.filter((p) => config[p] === undefined), used };
 }
 
 /** Canonical metric name of an analysed column: eval_accuracy → accuracy, test_f1 → f1, validation_loss → loss. */

@@ -9,5 +9,5 @@ export { cardsAccuracy, formatAccuracy } from './accuracy.js';
 export type { AccuracyReport, FieldMismatch } from './accuracy.js';
 export { harvestCards, baseModelAliases, baseModelFilters } from './harvest.js';
 export type { HarvestOptions, HarvestResult } from './harvest.js';
-export { baselineFromCard, baselineForColumns, metricOfColumn } from './baseline.js';
+export { baselineFromCard, baselineForColumns, metricOfColumn, readBaselineCard, configFromCard } from './baseline.js';
 export type { CardBaseline } from './baseline.js';

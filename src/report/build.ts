@@ -5,7 +5,7 @@ import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../util/index.js';
 import type { ReportDocument, ReportInput } from './types.js';
 import { allCharts } from './charts.js';
-import { findings as makeFindings } from './findings.js';
+import { centerPhrase, findings as makeFindings } from './findings.js';
 import { coefficientTable, dataTable, fitTable, formatCell, seedTable, COEF_COLUMNS, type TableModel } from './tables.js';
 import { renderHtml, renderReportBody } from './html.js';
 import { fmtNum } from './stats.js';
@@ -47,7 +47,7 @@ export function buildReport(input: ReportInput): ReportDocument {
   const parts = { findings, dataTable: data, fitTable: fits, coefTables, seedTable: seeds, charts, noiseTables };
   const html = renderHtml(input, parts);
 
-  const md: string[] = [`# ${input.title}`, '', `Source: ${input.source} · ${input.rows.length} runs · degree ${input.spec.degree} · α = ${input.alpha}`];
+  const md: string[] = [`# ${input.title}`, '', `Source: ${input.source} · ${input.rows.length} runs · degree ${input.spec.degree}, ${centerPhrase(input)} · α = ${input.alpha}`];
   if (input.baseline && Object.keys(input.baseline).length) md.push('', `Baseline: ${Object.entries(input.baseline).map(([k, v]) => `${k} = ${fmtNum(v, 6)}`).join(', ')}`);
   md.push('', '## Findings', '', ...findings.map((f) => `- ${f}`), '', '## Goodness of fit', '', markdownTable(fits), '## Regression tables', '');
   for (const c of coefTables) {

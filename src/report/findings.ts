@@ -4,6 +4,7 @@
  * between metrics, aliased terms, effects smaller than seed noise, and the best runs vs baseline.
  */
 import type { ReportFit, ReportInput } from './types.js';
+import { formatNatural } from '../analysis/index.js';
 import { isFraction } from './labels.js';
 import {
   completeRows, configLabel, fmtNum, fmtP, gridOver, makePredictor, nonConstValue, metricDirection, num, pooledSd, predictorBoxes, replicateGroups, shortName,
@@ -58,11 +59,22 @@ export function effects(input: ReportInput, fit: ReportFit): Effect[] {
   return out;
 }
 
+/** Which origin the predictors have, for the header and the findings. */
+export function centerPhrase(input: Pick<ReportInput, 'spec'>): string {
+  const c = input.spec.center ?? 'none';
+  const at = Object.entries(input.spec.center_point ?? {}).map(([k, v]) => `${k} = ${formatNatural(v)}`).join(', ');
+  if (c === 'none') return 'predictors not centred';
+  return `predictors centred at ${c === 'baseline' ? 'the baseline configuration' : 'the design centre'}${at ? ` (${at})` : ''}`;
+}
+
 export function findings(input: ReportInput): string[] {
   const out: string[] = [];
   const a = input.alpha;
   if (input.rows.length === 0) return ['The data has no rows: there is nothing to analyse.'];
   out.push(`${input.rows.length} run${input.rows.length === 1 ? '' : 's'}, hyperparameters ${input.predictors.join(', ')}; metrics ${input.metrics.join(', ')}; significance at α = ${a}.`);
+  if ((input.spec.center ?? 'none') !== 'none') {
+    out.push(`Coefficients are in the relative frame of the hyperparameters: ${centerPhrase(input)}${input.spec.log_lr ? ', the learning rate as log10 of its ratio to it' : ''}${input.spec.degree >= 2 ? '; each main effect is the local slope of the fitted surface there' : ''}.`);
+  }
   const allEffects: Effect[] = [];
   for (const m of input.metrics) {
     const fit = input.fits.find((f) => f.response === m && f.frame === 'absolute');

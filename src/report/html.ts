@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import type { Chart, ReportInput } from './types.js';
 import { formatCell, type TableModel } from './tables.js';
 import { fmtNum } from './stats.js';
+import { centerPhrase } from './findings.js';
 
 const require = createRequire(import.meta.url);
 let libs: string | null = null;
@@ -201,7 +202,7 @@ export function renderHtml(input: ReportInput, parts: ReportParts): string {
 <body>
 <header><h1>${esc(input.title)}</h1>
 <div class="meta">Source: ${esc(input.source)} · ${input.rows.length} run${input.rows.length === 1 ? '' : 's'} · hyperparameters: ${esc(input.predictors.join(', ') || '—')} · metrics: ${esc(input.metrics.join(', ') || '—')}<br>
-Model: polynomial OLS, degree ${input.spec.degree}${input.spec.log_lr ? ', log10 learning rate' : ''}${input.spec.standardize ? ', z-scored predictors' : ''} · α = ${input.alpha} · baseline: ${esc(baselineText(input))}</div></header>
+Model: polynomial OLS, degree ${input.spec.degree}${input.spec.log_lr ? ', log10 learning rate' : ''}${input.spec.standardize ? ', z-scored predictors' : ''}, ${esc(centerPhrase(input))} · α = ${input.alpha} · baseline: ${esc(baselineText(input))}</div></header>
 <main>
 ${renderReportBody(input, parts)}</main>
 <script type="application/json" id="chart-specs">${scriptJson(chartSpecs(parts.charts))}</script>

@@ -9,11 +9,11 @@ import { basename } from 'node:path';
 import {
   analyze, analyzeNoise, bestConfigurations, bestInBox, effectVsNoise, filterTable, lookupBaseline, metricCorrelations, readTable, seedVariability,
   seedsForPower, stationaryPoint, tableFromRows,
-  type ExamplePredictions, type OlsFit, type Table,
+  type CenterKind, type CenterOption, type ExamplePredictions, type OlsFit, type Table,
 } from '../analysis/index.js';
 import { isSqliteFile, openStore, type StudyStore } from '../store/index.js';
 import { analysedRows, loadImportedTable } from '../import/index.js';
-import { studyRows } from '../study/index.js';
+import { specCenter, studyRows, type StudySpec } from '../study/index.js';
 import { UserError, isUserError } from '../util/index.js';
 import type { Frame, ReportBestConfig, ReportCorrelation, ReportFit, ReportInput, ReportNoise, ReportOptimum, ReportStationary, ReportVariability } from './types.js';
 import { metricDirection, num } from './stats.js';
@@ -29,6 +29,8 @@ export interface ReportOptions {
   logLr?: boolean;
   standardize?: boolean;
   lrColumn?: string;
+  /** origin of the predictors (default: none; a study store: its spec's analysis.center) */
+  center?: CenterOption;
   alpha?: number;
   where?: string[];
   title?: string;
@@ -72,7 +74,7 @@ function detectLr(predictors: string[], explicit?: string): string | null {
 /** Builds the report's input from a table: fits every (metric, frame), optima, standardized coefficients. */
 export function reportInputFromTable(
   table: Table,
-  opts: ReportOptions & { defaults?: { predictors?: string[]; metrics?: string[]; baseline?: Record<string, number>; title?: string } } = {},
+  opts: ReportOptions & { defaults?: { predictors?: string[]; metrics?: string[]; baseline?: Record<string, number>; title?: string; center?: CenterKind; baselineConfig?: Record<string, number> } } = {},
 ): ReportInput {
   const { table: t, filters } = filterTable(table, opts.where ?? []);
   const notes: string[] = filters.map((f) => `filter ${f.expr}: kept ${f.kept} of ${f.of} rows`);
@@ -121,7 +123,13 @@ export function reportInputFromTable(
   for (const k of Object.keys(baseline)) if (!metrics.includes(k)) delete baseline[k];
 
   const lrColumn = detectLr(predictors, opts.lrColumn);
-  const spec = { degree, logLr: Boolean(opts.logLr), standardize: Boolean(opts.standardize), ...(lrColumn ? { lrColumn } : {}) };
+  // a study's own baseline configuration may name factors left out of the regression (one value only)
+  const ownConfig = Object.fromEntries(Object.entries(opts.defaults?.baselineConfig ?? {}).filter(([k]) => predictors.includes(k)));
+  const own = opts.defaults?.center ?? 'none';
+  let center: CenterOption = opts.center ?? (own === 'baseline' ? { kind: 'baseline', config: {} } : { kind: own });
+  // --center baseline on a study: its baseline's configuration, overridden by --baseline-config
+  if (center.kind === 'baseline') center = { kind: 'baseline', config: { ...ownConfig, ...center.config } };
+  const spec = { degree, logLr: Boolean(opts.logLr), standardize: Boolean(opts.standardize), ...(lrColumn ? { lrColumn } : {}), center };
   const fits: ReportFit[] = [];
   const standardizedFits: ReportFit[] = [];
   const fitErrors: { response: string; frame: Frame; message: string }[] = [];
@@ -222,7 +230,7 @@ export function reportInputFromTable(
     lrColumn,
     baseline,
     alpha,
-    spec: { degree, log_lr: spec.logLr, standardize: spec.standardize },
+    spec: { degree, log_lr: spec.logLr, standardize: spec.standardize, center: center.kind, center_point: fits[0]?.spec.center_point ?? null },
     fits,
     standardizedFits,
     fitErrors,
@@ -287,6 +295,13 @@ export async function reportInputFromStore(store: StudyStore, opts: ReportOption
       metrics: preferred.length ? preferred : metrics,
       baseline: st.baseline?.metrics,
       title: `Study ${study.name}`,
+      ...specCenterOption(study.spec as StudySpec),
     },
   });
+}
+
+/** A study's own centre (analysis.center) and its baseline's configuration, for a report of its store. */
+function specCenterOption(spec: StudySpec): { center?: CenterKind; baselineConfig?: Record<string, number> } {
+  const sc = specCenter(spec);
+  return { center: sc.center, ...(sc.config ? { baselineConfig: sc.config } : {}) };
 }

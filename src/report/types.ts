@@ -3,7 +3,7 @@
  * is a thin adapter (./source.ts) that fills a ReportInput; everything else is a pure function of it.
  */
 
-import type { DesignTransform } from '../analysis/index.js';
+import type { CenterKind, DesignTransform } from '../analysis/index.js';
 
 export type Cell = string | number | null;
 export type ReportRow = Record<string, Cell>;
@@ -16,7 +16,7 @@ export type Frame = 'absolute' | 'relative';
 export interface ReportFit {
   response: string;
   frame: Frame;
-  spec: { degree: number; log_lr: boolean; standardize: boolean };
+  spec: { degree: number; log_lr: boolean; standardize: boolean; center?: CenterKind; center_point?: Record<string, number> | null };
   terms: string[];
   params: (number | null)[];
   bse: (number | null)[];
@@ -132,7 +132,8 @@ export interface ReportInput {
   /** Baseline value per metric (absolute frame); the relative frame is metric − baseline. */
   baseline?: Record<string, number>;
   alpha: number;
-  spec: { degree: number; log_lr: boolean; standardize: boolean };
+  /** center: the predictors' origin (absent: none); center_point: that origin in natural units */
+  spec: { degree: number; log_lr: boolean; standardize: boolean; center?: CenterKind; center_point?: Record<string, number> | null };
   /** One fit per metric and frame, in the user's spec. */
   fits: ReportFit[];
   /** Same metrics fitted on z-scored predictors (absolute frame): the coefficient plot's scale. */

@@ -22,8 +22,9 @@ import {
   type BestConfiguration,
   type DegreeSelection,
   type Objective,
-  analyzeNoise, formatNoiseAnalysis, noiseToJson, type NoiseAnalysis,
+  analyzeNoise, formatNoiseAnalysis, noiseToJson, centerText, type NoiseAnalysis, type CenterKind, type CenterOption,
 } from '../analysis/index.js';
+import { resolveTrainingArguments } from '../train/index.js';
 import type { StudyStore } from '../store/index.js';
 import { UserError } from '../util/index.js';
 import { studyRows, type StudyTable } from './rows.js';
@@ -42,6 +43,26 @@ export interface AnalyzeStudyOptions {
   excludeDiverged?: boolean;
   /** leave out trials with a missing metric (e.g. NaN from a diverged trial) instead of stopping; the fits say how many */
   dropMissing?: boolean;
+  /** origin of the predictors (default: the spec's analysis.center with baseline.config); config keys beyond the fitted predictors are ignored */
+  center?: CenterOption;
+}
+
+/**
+ * The spec's centre: analysis.center, and for `baseline` the baseline's configuration in natural units — a trained
+ * baseline.config over the spec's args and HF's defaults (what that baseline ran with), a described one as written.
+ */
+export function specCenter(spec: Partial<StudySpec>): { center: CenterKind; config?: Record<string, number>; source?: string } {
+  const center = spec.analysis?.center ?? 'none';
+  const b = spec.baseline;
+  if (!b?.config) return { center };
+  const factors = spec.design?.factors?.map((f) => f.name) ?? [];
+  const full: Record<string, unknown> = b.kind === 'config' ? { ...resolveTrainingArguments({ ...(spec.args ?? {}), ...b.config }) } : b.config;
+  const config: Record<string, number> = {};
+  for (const f of factors) {
+    const v = full[f];
+    if (typeof v === 'number' && Number.isFinite(v)) config[f] = v;
+  }
+  return { center, config, source: b.kind === 'config' ? "the spec's baseline.config (with args and HF defaults)" : "the spec's baseline config" };
 }
 
 export interface MetricVariability {
@@ -62,6 +83,9 @@ export interface StudyAnalysis {
   degreeSelection: Record<string, DegreeSelection>;
   frames: Array<'absolute' | 'relative'>;
   baseline: Record<string, number> | null;
+  /** the predictors' origin (natural units per predictor; null when not centred) */
+  center: CenterKind;
+  centerPoint: Record<string, number> | null;
   fits: OlsFit[];
   variability: MetricVariability[];
   correlations: MetricCorrelation[];
@@ -141,6 +165,16 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
       if (degrees[r] !== degreeOpt) warnings.push(`${r}: degree ${degreeOpt} needs more than ${table.rows.length} trials for ${predictors.length} factors: using degree ${degrees[r]}`);
     }
   }
+  let center: CenterOption = opts.center ?? { kind: 'none' };
+  if (!opts.center) {
+    const sc = specCenter(spec);
+    if (sc.center === 'baseline' && !sc.config) throw new UserError("analysis.center: baseline needs the baseline's configuration (baseline.config in the spec, --baseline-card or --baseline-config)");
+    center = sc.center === 'baseline' ? { kind: 'baseline', config: sc.config! } : { kind: sc.center };
+  }
+  if (center.kind === 'baseline') {
+    // only the factors that vary are fitted; a constant factor's baseline value plays no part
+    center = { kind: 'baseline', config: Object.fromEntries(Object.entries(center.config).filter(([k]) => predictors.includes(k))) };
+  }
   const fits: OlsFit[] = [];
   for (const r of responses) {
     const result = analyze(asTable, {
@@ -149,7 +183,7 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
       // a metric the baseline lacks gets the absolute frame only
       frame: baseline && !(r in baseline) ? 'absolute' : frames.length === 2 ? 'both' : frames[0]!,
       ...(baseline && r in baseline ? { baseline: { [r]: baseline[r]! } } : {}),
-      spec: { degree: degrees[r]!, logLr, standardize, ...lrColumn },
+      spec: { degree: degrees[r]!, logLr, standardize, ...lrColumn, center },
       ...(opts.dropMissing ? { dropMissing: true } : {}),
       // sequential blocks (`study extend`): a block effect, so a shift between blocks is not read as an effect
       ...(table.columns.includes('block') ? { blocks: 'block' } : {}),
@@ -207,6 +241,8 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
     degree_selection: degreeSelection,
     frames,
     baseline: table.baseline,
+    center: center.kind,
+    center_point: fits[0]?.spec.center_point ?? null,
     fits,
     variability,
     correlations,
@@ -225,6 +261,8 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
     degreeSelection,
     frames,
     baseline,
+    center: center.kind,
+    centerPoint: fits[0]?.spec.center_point ?? null,
     fits,
     variability,
     correlations,
@@ -263,6 +301,8 @@ export function formatStudyAnalysis(a: StudyAnalysis): string {
       `${Object.keys(a.degreeSelection).length ? ' (by cross-validation)' : ''}; frames ${a.frames.join(' + ')}`,
   );
   if (a.baseline) out.push(`baseline: ${Object.entries(a.baseline).filter(([k]) => a.responses.includes(k)).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}`);
+  const centred = a.fits.find((f) => f.spec.center !== 'none');
+  out.push(centred ? centerText(centred)! : 'predictors not centred (center: none)');
   for (const fit of a.fits) {
     out.push('');
     out.push(`== ${fit.response} (${fit.frame}${fit.frame === 'relative' ? `: ${fit.response} − ${fmt(fit.baseline)}` : ''}) — R² ${fmt(fit.rsquared, 3)}, adj. R² ${fmt(fit.rsquared_adj, 3)}, F p-value ${fmt(fit.f_pvalue, 3)}, n ${fit.nobs}`);

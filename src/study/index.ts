@@ -42,7 +42,7 @@ export type { TrialRunner, TrialRunnerModule, TrialTask, TrialContext, TrialProg
 export { studyRows } from './rows.js';
 export type { StudyTable, StudyRow, StudyRowsOptions } from './rows.js';
 export { materializeModel } from './model-dir.js';
-export { analyzeStudy, formatStudyAnalysis } from './analysis.js';
+export { analyzeStudy, formatStudyAnalysis, specCenter } from './analysis.js';
 export type { AnalyzeStudyOptions, StudyAnalysis, MetricVariability } from './analysis.js';
 export { exportPredictions, readPredictionsFile, predictionsToBytes, predictionsFormatOf, studyNoiseRows } from './predictions.js';
 export type { PredictionsFormat } from './predictions.js';

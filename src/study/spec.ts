@@ -75,11 +75,12 @@ const metricsRecord = z.record(z.string(), z.number({ error: 'expected a number'
 
 const baselineSchema = z.union(
   [
-    z.object({ evaluate: z.literal(true, { error: 'expected true' }) }).strict(),
+    // `config` beside evaluate/metrics describes how that baseline was trained (the origin of analysis.center: baseline); it is not run
+    z.object({ evaluate: z.literal(true, { error: 'expected true' }), config: argsRecord.optional() }).strict(),
     z.object({ config: argsRecord }).strict(),
-    z.object({ metrics: metricsRecord }).strict(),
+    z.object({ metrics: metricsRecord, config: argsRecord.optional() }).strict(),
   ],
-  { error: 'expected one of {evaluate: true}, {config: {...}} or {metrics: {accuracy, f1, loss}}' },
+  { error: 'expected one of {evaluate: true}, {config: {...}} or {metrics: {accuracy, f1, loss}} (the last two may say the baseline\'s config: {...})' },
 );
 
 const factorSchema = z.union(
@@ -193,6 +194,8 @@ const analysisSchema = z
     responses: z.array(nonEmpty).min(1).optional(),
     /** run a design whose analysis model has aliased terms anyway */
     allow_aliased: z.boolean({ error: 'expected true or false' }).optional(),
+    /** origin of the predictors: none, the design centre (mean) or the baseline's configuration (baseline.config) */
+    center: z.enum(['none', 'mean', 'baseline'], { error: "expected 'none', 'mean' or 'baseline'" }).optional(),
   })
   .strict();
 
@@ -236,7 +239,11 @@ export interface DesignSpec {
   model_degree?: 1 | 2 | 3;
 }
 export type ModelSource = { kind: 'pretrained'; id: string } | { kind: 'from_config'; config: Record<string, unknown>; tokenizer: string };
-export type BaselineSpec = { kind: 'evaluate' } | { kind: 'config'; config: Record<string, number | string | boolean> } | { kind: 'metrics'; metrics: Record<string, number> };
+/** `config` of an evaluate/metrics baseline says how that model was trained (analysis.center: baseline); only kind config is run. */
+export type BaselineSpec =
+  | { kind: 'evaluate'; config?: Record<string, number | string | boolean> }
+  | { kind: 'config'; config: Record<string, number | string | boolean> }
+  | { kind: 'metrics'; metrics: Record<string, number>; config?: Record<string, number | string | boolean> };
 
 export interface DatasetSource {
   name: string;
@@ -266,7 +273,7 @@ export interface StudySpec {
   execution: { workers: number | 'auto'; threads_per_worker: number | 'auto'; oversubscribe: boolean; max_trials?: number; checkpoint_every: CheckpointEvery | null; keep_checkpoints: boolean; queue?: string; max_attempts?: number };
   /** a SQLite file path (resolved) or a postgres:// URL (as given) */
   store: string;
-  analysis: { degree: 1 | 2 | 3 | 'cv'; log_lr: boolean; standardize: boolean; frame: 'absolute' | 'relative' | 'both'; responses: string[]; allow_aliased: boolean };
+  analysis: { degree: 1 | 2 | 3 | 'cv'; log_lr: boolean; standardize: boolean; frame: 'absolute' | 'relative' | 'both'; responses: string[]; allow_aliased: boolean; center: 'none' | 'mean' | 'baseline' };
   /** where it was read from (null when built in memory) */
   source: string | null;
 }
@@ -460,11 +467,21 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
 
   let baseline: BaselineSpec | null = null;
   if (s.baseline) {
-    if ('evaluate' in s.baseline) baseline = { kind: 'evaluate' };
-    else if ('config' in s.baseline) baseline = { kind: 'config', config: s.baseline.config };
-    else {
+    if ('evaluate' in s.baseline) baseline = { kind: 'evaluate', ...(s.baseline.config ? { config: s.baseline.config } : {}) };
+    else if ('metrics' in s.baseline) {
       if (Object.keys(s.baseline.metrics).length === 0) throw specError(file, loc, ['baseline', 'metrics'], 'expected at least one metric');
-      baseline = { kind: 'metrics', metrics: s.baseline.metrics };
+      baseline = { kind: 'metrics', metrics: s.baseline.metrics, ...(s.baseline.config ? { config: s.baseline.config } : {}) };
+    } else baseline = { kind: 'config', config: s.baseline.config };
+  }
+  if (s.analysis?.center === 'baseline') {
+    if (!baseline?.config) {
+      throw specError(file, loc, ['analysis', 'center'], "center: baseline needs the baseline's hyperparameters: baseline.config (trained), or config: {...} beside baseline.metrics / evaluate");
+    }
+    // a described (not trained) baseline gets no HF defaults: every factor needs its value
+    for (const f of factorNames) {
+      const v = baseline.config[f];
+      if (v === undefined && baseline.kind === 'config') continue;
+      if (typeof v !== 'number') throw specError(file, loc, ['baseline', 'config', f], v === undefined ? `center: baseline needs the baseline's ${f}` : 'expected a number');
     }
   }
   const args = s.args ?? {};
@@ -520,6 +537,7 @@ export function parseStudySpec(input: unknown, opts: { file?: string; baseDir?: 
       frame: s.analysis?.frame ?? 'both',
       responses: s.analysis?.responses ?? ['accuracy', 'f1', 'loss'],
       allow_aliased: s.analysis?.allow_aliased ?? false,
+      center: s.analysis?.center ?? 'none',
     },
     source: opts.file ?? null,
   };
@@ -583,10 +601,17 @@ export function sha256(text: string): string {
 export function specIdentity(spec: StudySpec): Record<string, unknown> {
   // data_seeds only when set: a study stored before data seeds existed keeps its hash
   return {
-    name: spec.name, model: spec.model, dataset: spec.dataset, baseline: spec.baseline, design: spec.design, seeds: spec.seeds,
+    name: spec.name, model: spec.model, dataset: spec.dataset, baseline: trainedBaseline(spec.baseline), design: spec.design, seeds: spec.seeds,
     ...(spec.data_seeds ? { data_seeds: spec.data_seeds } : {}),
     args: spec.args,
   };
+}
+
+/** The baseline as far as it decides what runs: a described config (beside metrics / evaluate) is analysis only. */
+function trainedBaseline(b: BaselineSpec | null): BaselineSpec | null {
+  if (!b || b.kind === 'config' || b.config === undefined) return b;
+  const { config: _described, ...rest } = b;
+  return rest;
 }
 
 export function specHash(spec: StudySpec): string {

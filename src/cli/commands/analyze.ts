@@ -8,6 +8,7 @@ import { analysedRows, loadImportedTable, parseMapOption } from '../../import/in
 import { UserError, checkOutputPath, parseDecimal, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { baselineForColumns, baselineFromCard } from '../../cards/index.js';
 import { list, parseBaselineList } from '../options.js';
+import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, resolveCenter } from '../center.js';
 
 export interface AnalyzeCliOptions {
   predictors: string;
@@ -19,6 +20,8 @@ export interface AnalyzeCliOptions {
   frame?: string;
   baseline?: string;
   baselineCard?: string;
+  baselineConfig?: string;
+  center?: string;
   cardsDir?: string;
   where?: string[];
   dropMissing?: boolean;
@@ -65,14 +68,16 @@ export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s:
   const baseline = await resolveBaseline(opts, notes);
   const frame = (opts.frame ?? (baseline ? 'both' : 'absolute')) as Frame | 'both';
   if (!['absolute', 'relative', 'both'].includes(frame)) throw new UserError(`--frame must be absolute, relative or both (got ${frame})`);
+  const predictors = list(opts.predictors);
+  const center = await resolveCenter(opts, predictors, notes);
   const { table, notes: readNotes } = await readAnalysisTable(data, opts);
   notes.unshift(...readNotes);
   const result = analyze(table, {
-    predictors: list(opts.predictors),
+    predictors,
     responses: list(opts.response),
     frame,
     baseline,
-    spec: { degree, logLr: Boolean(opts.logLr), standardize: Boolean(opts.standardize), lrColumn: opts.lrColumn },
+    spec: { degree, logLr: Boolean(opts.logLr), standardize: Boolean(opts.standardize), lrColumn: opts.lrColumn, center },
     where: opts.where ?? [],
     dropMissing: Boolean(opts.dropMissing),
   });
@@ -110,7 +115,9 @@ export function register(program: Command): void {
     .option('--lr-column <col>', 'which predictor is the learning rate (default: lr / learning_rate)')
     .option('--standardize', 'z-score each predictor (sample sd) before forming powers and interactions')
     .addOption(new Option('--frame <frame>', 'absolute (metric), relative (metric − baseline) or both [default: both with --baseline, else absolute]').choices(['absolute', 'relative', 'both']))
-    .option('--baseline-card <model_id>', "read the baseline metrics from this model's card (model-index; eval_accuracy ↔ accuracy, …), e.g. distilbert/distilbert-base-uncased-finetuned-sst-2-english")
+    .addOption(new Option('--center <origin>', CENTER_HELP).choices(CENTER_CHOICES))
+    .option('--baseline-card <card>', "read the baseline metrics (and, for --center baseline, its learning_rate / batch size / epochs) from this model's card: a card file or a model id (model-index; eval_accuracy ↔ accuracy, …), e.g. distilbert/distilbert-base-uncased-finetuned-sst-2-english")
+    .option('--baseline-config <list>', BASELINE_CONFIG_HELP)
     .option('--cards-dir <dir>', 'look for the --baseline-card card in this folder of *.md cards first (offline), then the Hub cache / Hub')
     .option('--baseline <list>', 'baseline metrics for the relative frame, e.g. accuracy=0.9105504587155964,f1=0.9137168141592922,loss=0.39013850688934326')
     .option('--where <expr>', 'row filter COLUMN=VALUE, !=, <, <=, >, >= (repeatable; each reports the rows it kept)', (v: string, prev: string[] = []) => [...prev, v])

@@ -8,6 +8,7 @@ import { buildReport, loadReportInput, writeReport } from '../../report/index.js
 import { parseMapOption } from '../../import/index.js';
 import { UserError, parseDecimal } from '../../util/index.js';
 import { list, parseBaselineList } from '../options.js';
+import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, resolveCenter } from '../center.js';
 
 interface ReportCliOptions {
   out: string;
@@ -18,6 +19,8 @@ interface ReportCliOptions {
   logLr?: boolean;
   standardize?: boolean;
   lrColumn?: string;
+  center?: string;
+  baselineConfig?: string;
   alpha: string;
   where?: string[];
   title?: string;
@@ -43,6 +46,8 @@ export function register(program: Command): void {
     .option('--log-lr', 'regress on log10 of the learning rate')
     .option('--standardize', 'z-score the hyperparameters before forming powers and interactions')
     .option('--lr-column <col>', 'which hyperparameter is the learning rate (default: learning_rate / lr)')
+    .addOption(new Option('--center <origin>', `${CENTER_HELP} (default: a study's analysis.center, else none)`).choices(CENTER_CHOICES))
+    .option('--baseline-config <list>', `${BASELINE_CONFIG_HELP} [default: a study's baseline.config]`)
     .option('--alpha <a>', 'significance level for the findings and highlighted coefficients', '0.05')
     .option('--where <expr>', 'row filter COLUMN=VALUE, !=, <, <=, >, >= (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--title <text>', 'report title')
@@ -53,8 +58,11 @@ export function register(program: Command): void {
       const alpha = parseDecimal(opts.alpha) ?? NaN;
       if (!(alpha > 0 && alpha < 1)) throw new UserError(`--alpha must be a number between 0 and 1 (got ${opts.alpha})`);
       if (!/\.html?$/i.test(opts.out)) throw new UserError(`--out must name an .html file (got ${opts.out})`);
+      const predictors = opts.predictors ? list(opts.predictors) : undefined;
+      const center = opts.center !== undefined || opts.baselineConfig !== undefined ? await resolveCenter(opts, predictors ?? null, []) : undefined;
       const reportInput = await loadReportInput(input, {
-        predictors: opts.predictors ? list(opts.predictors) : undefined,
+        predictors,
+        ...(center ? { center } : {}),
         metrics: opts.metrics ? list(opts.metrics) : undefined,
         baseline: opts.baseline ? parseBaselineList(opts.baseline) : undefined,
         degree: Number(opts.degree) as 1 | 2 | 3,

@@ -3,6 +3,7 @@
  */
 import { Command, Option } from 'commander';
 import { positiveInt, positiveNumber } from '../options.js';
+import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, resolveCenter, type CenterFlags } from '../center.js';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
@@ -11,7 +12,7 @@ import { copyStudy, isPostgresUrl, isSqliteFile, openStore, type StudyStore } fr
 import { runDistributedStudy, stopDistributedStudy } from '../../distributed/index.js';
 import { loadDataset, type DatasetFingerprint } from '../../data/index.js';
 import {
-  EXTEND_STRATEGIES, analyzeStudy, blockCounts, deadRunReason, exportPredictions, extendStudy, formatExtension, formatPlan, readBlocks, specHash, stepTimeModel, expandDesign, planExecution, type ExtendStrategy, formatStudyAnalysis, loadStudySpec, nonFiniteReason, pilotSigma, planStudy, predictionsFormatOf, runStudy, studyRows, toDatasetSpec, type PlanOptions, type StudyEvent, type StudySpec,
+  EXTEND_STRATEGIES, analyzeStudy, specCenter, blockCounts, deadRunReason, exportPredictions, extendStudy, formatExtension, formatPlan, readBlocks, specHash, stepTimeModel, expandDesign, planExecution, type ExtendStrategy, formatStudyAnalysis, loadStudySpec, nonFiniteReason, pilotSigma, planStudy, predictionsFormatOf, runStudy, studyRows, toDatasetSpec, type PlanOptions, type StudyEvent, type StudySpec,
   type StudySummary,
 } from '../../study/index.js';
 import { checkServeOptions, startServer, type DashboardServer } from '../../server/index.js';
@@ -476,12 +477,22 @@ export function register(program: Command): void {
     })
     .option('--exclude-diverged', 'leave diverged trials out of the noise analysis (it always says how many)')
     .option('--drop-missing', 'leave out trials with a missing metric (NaN from a diverged trial) instead of stopping; the output says how many')
+    .addOption(new Option('--center <origin>', `${CENTER_HELP} (default: the spec's analysis.center, else none)`).choices(CENTER_CHOICES))
+    .option('--baseline-config <list>', `${BASELINE_CONFIG_HELP} [default: the spec's baseline.config]`)
+    .option('--baseline-card <card>', "for --center baseline: read the baseline's learning_rate / batch size / epochs from this model card (a file, or a model id)")
+    .option('--cards-dir <dir>', 'look for the --baseline-card card in this folder of *.md cards first (offline)')
     .option('--json <out>', 'write the full analysis as JSON')
-    .action(async (path: string, o: { store?: string; degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; excludeDiverged?: boolean; dropMissing?: boolean; json?: string }) => {
+    .action(async (path: string, o: { store?: string; degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; excludeDiverged?: boolean; dropMissing?: boolean; json?: string } & CenterFlags) => {
       if (o.json) checkOutputPath(o.json, '--json');
       const { store } = openStudyStore(path, o.store);
       try {
+        const flagged = o.center !== undefined || o.baselineConfig !== undefined || o.baselineCard !== undefined;
+        const stored = flagged ? ((await store.getStudy())?.spec as StudySpec | undefined) : undefined;
+        const center = flagged
+          ? await resolveCenter(o, stored?.design?.factors?.map((f) => f.name) ?? [], [], stored ? specCenter(stored) : {})
+          : undefined;
         const result = await analyzeStudy(store, {
+          ...(center ? { center } : {}),
           ...(o.degree ? { degree: o.degree === 'cv' ? 'cv' : (Number(o.degree) as 1 | 2 | 3) } : {}),
           ...(o.frame ? { frame: o.frame } : {}),
           ...(o.response ? { responses: o.response.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
