@@ -457,7 +457,7 @@ export function formatPlan(p: StudyPlan): string {
 }
 
 /** The error `study run` gives for a design whose analysis model has aliased terms (null when it is fine). */
-export function aliasedDesignError(spec: StudySpec): string | null {
+export function aliasedDesignError(spec: StudySpec, blocks: StudyBlock[] = []): string | null {
   if (spec.analysis.allow_aliased) return null;
   let plan: StudyPlan;
   try {
@@ -467,6 +467,11 @@ export function aliasedDesignError(spec: StudySpec): string | null {
     throw e;
   }
   if (plan.aliased_terms.length === 0) return null;
+  // blocks `study extend` added (an augmentation is how an aliased design is repaired): the design as it now stands
+  if (blocks.length > 0) {
+    const configs = [...plan.trials.filter((t) => t.role !== 'baseline').map((t) => t.config), ...blocks.flatMap((b) => b.trials.map((t) => t.config))];
+    if (designStats(spec, configs, plan.model.predictors, plan.model.degree).aliased.length === 0) return null;
+  }
   return (
     `${spec.source ?? 'study spec'}: the design cannot estimate the degree-${plan.model.degree} analysis model — aliased: ` +
     `${plan.aliased_terms.map((t) => plan.alias_chains[t]).join('; ')}. ${plan.recommendations[0] ?? ''} ` +

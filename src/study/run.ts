@@ -525,7 +525,17 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
   const spec = typeof specOrPath === 'string' ? loadStudySpec(specOrPath) : specOrPath;
   if (!opts.runner && !opts.runnerModule) checkTrainingArguments(spec);
   // hours of fine-tuning for a model the design cannot estimate: refuse unless asked (`study plan` explains)
-  const aliased = aliasedDesignError(spec);
+  let aliased = aliasedDesignError(spec);
+  if (aliased && (/^[a-z][a-z0-9+.-]+:\/\//i.test(spec.store) || existsSync(spec.store))) {
+    // the study may have been augmented (`study extend --strategy augment`) into a design that estimates the model
+    const s = openStore(spec.store);
+    try {
+      const study = await s.getStudy();
+      if (study && study.specHash === specHash(spec)) aliased = aliasedDesignError(spec, await readBlocks(s));
+    } finally {
+      await s.close();
+    }
+  }
   if (aliased) throw new UserError(aliased);
   const warnings: string[] = [];
   const warn = (message: string) => {

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import {
-  analyzeStudy, extendStudy, loadStudySpec, readBlocks, runStudy, type TrialRunner,
+  analyzeStudy, extendStudy, formatExtension, loadStudySpec, readBlocks, runStudy, type TrialRunner,
 } from '../../src/study/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { ROOT, runCli, tempDir } from '../helpers.js';
@@ -193,9 +193,23 @@ test('augment: the exchange reaches the brute-force D-optimum of a tiny case and
     assert.ok(Math.abs(b.d_criterion!.objective - best) < 1e-9);
     assert.equal(b.d_criterion!.before, null, 'the factorial alone cannot estimate the degree-2 model');
     assert.ok(Number.isFinite(b.d_criterion!.after));
+    // without allow_aliased, `study run` refused the 2² design; augmented, the study estimates the model and runs
+    writeFileSync(specPath, readFileSync(specPath, 'utf8').replace(', allow_aliased: true', ''));
+    const strict = loadStudySpec(specPath);
+    const s2 = await runStudy(strict, { runner: surfaceRunner((x1, x2) => 0.7 + 0.01 * x1 + 0.01 * x2), quiet: true });
+    assert.equal(s2.ranNow, 3);
+    const d3 = tempDir();
+    try {
+      const fresh = join(d3.path, 'spec.yaml');
+      writeFileSync(fresh, readFileSync(specPath, 'utf8'));
+      await assert.rejects(runStudy(loadStudySpec(fresh), { runner: fakeRunner, quiet: true }), /cannot estimate the degree-2 analysis model/);
+    } finally {
+      d3.cleanup();
+    }
     // degree 1 on a fresh copy of the study: the criterion of an estimable model goes up
     const d1 = tempDir();
-    const spec1 = loadStudySpec((writeFileSync(join(d1.path, 'spec.yaml'), readFileSync(specPath, 'utf8')), join(d1.path, 'spec.yaml')));
+    writeFileSync(join(d1.path, 'spec.yaml'), readFileSync(specPath, 'utf8').replace('analysis: {degree: 2', 'analysis: {degree: 2, allow_aliased: true'));
+    const spec1 = loadStudySpec(join(d1.path, 'spec.yaml'));
     await runStudy(spec1, { runner: surfaceRunner((x1, x2) => 0.7 + 0.01 * x1 + 0.01 * x2), quiet: true });
     const r1 = await extendStudy(spec1, { strategy: 'augment', trials: 2, degree: 1 });
     assert.ok(r1.block.d_criterion!.before !== null && r1.block.d_criterion!.after > r1.block.d_criterion!.before, JSON.stringify(r1.block.d_criterion));
@@ -242,9 +256,9 @@ analysis: {degree: 2, responses: [accuracy]}
     const rec = JSON.parse(readFileSync(join(d.path, 'block.json'), 'utf8')) as { trials: Array<{ id: string }>; points: unknown[] };
     const ids = rec.trials.map((t) => t.id);
     assert.ok(ids.length >= 2, `${ids.length} trials`);
-    const again = runCli(['study', 'extend', specPath, '--strategy', 'steepest_ascent', '--trials', '4', '--step', '0.4']);
-    assert.equal(again.status, 0, again.stderr);
-    assert.match(again.stdout, /already proposed/);
+    const again = await extendStudy(spec, { strategy: 'steepest_ascent', trials: 4, step: 0.4 });
+    assert.equal(again.existing, true);
+    assert.match(formatExtension(again), /already proposed/);
     // a process killed after recording the block, before inserting its trials: the next start inserts them
     const db = new Database(spec.store);
     db.prepare(`DELETE FROM trials WHERE id IN (${ids.map(() => '?').join(',')})`).run(...ids);
