@@ -22,7 +22,7 @@ import {
   nonFiniteReason,
   prepareStudy,
   preflight,
-  aliasedDesignError,
+  studyAliasedError,
   studyFingerprint,
   refreshBaseline,
   studyAnchor,
@@ -141,7 +141,7 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
   }
   if (!opts.skipTrainerChecks) checkTrainingArguments(spec);
   // the same refusal as a local run: the design must estimate the analysis model (`study plan` explains)
-  const aliased = aliasedDesignError(spec);
+  const aliased = await studyAliasedError(spec);
   if (aliased) throw new UserError(aliased);
   const warnings: string[] = [];
   const warn = (message: string) => {

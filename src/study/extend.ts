@@ -365,9 +365,11 @@ export async function extendStudy(spec: StudySpec, opts: ExtendOptions, store?: 
     const keyOf = (without: Set<string>) => sha256(canonicalJson({ request, design: design.filter((id) => !without.has(id)), done: done.filter((id) => !without.has(id)) })).slice(0, 16);
     const key = keyOf(new Set());
     // the same request again (a rerun after a kill, or twice by mistake): the last block, if it was proposed from
-    // exactly the trials there are now besides its own
+    // exactly the trials there are now besides its own and none of its own has finished (else there is news to fit)
     const last = blocks.at(-1);
-    const same = last && last.key === keyOf(new Set(last.trials.map((t) => t.id))) ? last : undefined;
+    const lastIds = new Set(last?.trials.map((t) => t.id) ?? []);
+    const lastDone = done.some((id) => lastIds.has(id));
+    const same = last && !lastDone && last.key === keyOf(lastIds) ? last : undefined;
     if (same) {
       const added = await s.addTrials(blockNewTrials(same, evalSeed));
       return { block: same, added, existing: true, store: s.location };

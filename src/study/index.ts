@@ -12,6 +12,7 @@ export { toDatasetSpec } from './dataset-spec.js';
 export type { Trial, TrialConfig, TrialKind } from './design.js';
 export {
   runStudy,
+  studyAliasedError,
   prepareStudy,
   planExecution,
   runIsAlive,

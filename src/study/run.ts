@@ -516,6 +516,22 @@ export function errorText(e: unknown): string {
 }
 
 /**
+ * Why `study run` refuses the spec's design (its analysis model has aliased terms), or null. A study that `study extend
+ * --strategy augment` has augmented is judged on the design as it now stands (its store's blocks).
+ */
+export async function studyAliasedError(spec: StudySpec): Promise<string | null> {
+  const aliased = aliasedDesignError(spec);
+  if (!aliased || !(/^[a-z][a-z0-9+.-]+:\/\//i.test(spec.store) || existsSync(spec.store))) return aliased;
+  const s = openStore(spec.store);
+  try {
+    const study = await s.getStudy();
+    return study && study.specHash === specHash(spec) ? aliasedDesignError(spec, await readBlocks(s)) : aliased;
+  } finally {
+    await s.close();
+  }
+}
+
+/**
  * Run (or resume) a study. Finished trials are never redone; trials a dead process left running start again;
  * a trial that throws is recorded as failed and the study goes on. Resolves when no pending trial is left,
  * or after a clean stop when `signal` aborts (interrupted: true; the trials that were running are pending again).
@@ -525,17 +541,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
   const spec = typeof specOrPath === 'string' ? loadStudySpec(specOrPath) : specOrPath;
   if (!opts.runner && !opts.runnerModule) checkTrainingArguments(spec);
   // hours of fine-tuning for a model the design cannot estimate: refuse unless asked (`study plan` explains)
-  let aliased = aliasedDesignError(spec);
-  if (aliased && (/^[a-z][a-z0-9+.-]+:\/\//i.test(spec.store) || existsSync(spec.store))) {
-    // the study may have been augmented (`study extend --strategy augment`) into a design that estimates the model
-    const s = openStore(spec.store);
-    try {
-      const study = await s.getStudy();
-      if (study && study.specHash === specHash(spec)) aliased = aliasedDesignError(spec, await readBlocks(s));
-    } finally {
-      await s.close();
-    }
-  }
+  const aliased = await studyAliasedError(spec);
   if (aliased) throw new UserError(aliased);
   const warnings: string[] = [];
   const warn = (message: string) => {

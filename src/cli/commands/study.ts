@@ -7,7 +7,7 @@ import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, resolveCenter, type 
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { UserError, checkOutputPath, parseDecimal, stringifyJson, writeFileAtomic } from '../../util/index.js';
+import { UserError, checkOutputPath, maskUrl, parseDecimal, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { copyStudy, isPostgresUrl, isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
 import { runDistributedStudy, stopDistributedStudy } from '../../distributed/index.js';
 import { loadDataset, type DatasetFingerprint } from '../../data/index.js';
@@ -230,7 +230,7 @@ export function register(program: Command): void {
         }
       }
       // blocks `study extend` appended to this study (its store, if it holds this very spec)
-      if (existsSync(spec.store) && isSqliteFile(spec.store)) {
+      if (isPostgresUrl(spec.store) || (existsSync(spec.store) && isSqliteFile(spec.store))) {
         const store = openStore(spec.store, { readonly: true });
         try {
           const study = await store.getStudy();
@@ -238,8 +238,12 @@ export function register(program: Command): void {
             const blocks = await readBlocks(store);
             if (blocks.length > 0) opts.blocks = blocks;
           }
+        } catch (e) {
+          // a plan needs no database: a store that cannot be reached only leaves the extension blocks out
+          if (!isPostgresUrl(spec.store)) throw e;
+          process.stderr.write(`tunescope: warning: ${maskUrl(spec.store)} not reachable, blocks added by \`study extend\` are not listed: ${(e as Error).message}\n`);
         } finally {
-          await store.close();
+          await store.close().catch(() => {});
         }
       }
       // the execution the cost is for: workers × engine threads as `study run` would plan them
