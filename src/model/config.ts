@@ -2,6 +2,7 @@
  * DistilBertConfig as transformers reads and writes it (configuration_distilbert.py + PretrainedConfig):
  * same keys, same defaults, num_labels derived from id2label, unknown keys kept verbatim for save.
  */
+import { totalmem } from 'node:os';
 import { UserError } from '../util/index.js';
 
 export interface DistilBertConfig {
@@ -59,6 +60,35 @@ const KNOWN = new Set([
 /** Keys HF adds when saving and that we regenerate rather than copy. */
 const REGENERATED = new Set(['torch_dtype', 'dtype', 'transformers_version', '_name_or_path']);
 
+/** Labels of one classification head: beyond this is extreme classification, which a softmax head here is not for. */
+export const MAX_LABELS = 100_000;
+const MAX_INITIALIZER_RANGE = 1;
+const MAX_LAYERS = 1000;
+/** V8's largest Float32Array (elements): one tensor above it cannot exist in memory at all. */
+const MAX_TENSOR_ELEMENTS = 2 ** 32 - 1;
+
+type SizeKeys = Pick<DistilBertConfig, 'vocab_size' | 'max_position_embeddings' | 'dim' | 'n_layers' | 'hidden_dim' | 'num_labels'>;
+
+/** Parameters of DistilBertForSequenceClassification with this config (as distilBertParameterSpecs lists them). */
+export function parameterCount(c: SizeKeys): number {
+  const layer = 4 * (c.dim * c.dim + c.dim) + 2 * (c.dim * c.hidden_dim) + c.hidden_dim + c.dim + 4 * c.dim;
+  return (c.vocab_size + c.max_position_embeddings + 2) * c.dim + c.n_layers * layer + c.dim * c.dim + c.dim + c.num_labels * (c.dim + 1);
+}
+
+/**
+ * Sizes are checked before anything is allocated: the float32 weights must fit in this machine's memory and every
+ * tensor in one typed array. Otherwise `vocab_size: 1e12` is a RangeError deep inside initialisation and
+ * `n_layers: 1e6` allocates for minutes until the process dies.
+ */
+export function checkModelSize(c: SizeKeys, source: string): void {
+  const gib = (b: number) => `${(b / 2 ** 30).toPrecision(3)} GiB`;
+  const what = `vocab_size ${c.vocab_size}, max_position_embeddings ${c.max_position_embeddings}, dim ${c.dim}, n_layers ${c.n_layers}, hidden_dim ${c.hidden_dim}, num_labels ${c.num_labels}`;
+  const biggest = Math.max(c.vocab_size * c.dim, c.max_position_embeddings * c.dim, c.dim * c.dim, c.dim * c.hidden_dim, c.num_labels * c.dim);
+  if (biggest > MAX_TENSOR_ELEMENTS) throw new UserError(`${source}: a weight matrix of ${biggest} values (${what}) is larger than one array can hold (${MAX_TENSOR_ELEMENTS})`);
+  const bytes = parameterCount(c) * 4;
+  if (bytes > totalmem()) throw new UserError(`${source}: the model's float32 weights need ${gib(bytes)} (${what}), more than this machine's ${gib(totalmem())} of memory`);
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -89,6 +119,7 @@ function resolveLabels(
   } else {
     const n = j.num_labels ?? 2;
     if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new UserError(`${where}: "num_labels" must be a positive integer`);
+    if (n > MAX_LABELS) throw new UserError(`${where}: "num_labels" is ${n}; single-label classification here takes at most ${MAX_LABELS} labels`);
     id2label = Object.fromEntries(Array.from({ length: n }, (_, i) => [String(i), `LABEL_${i}`]));
   }
   const num_labels = Object.keys(id2label).length;
@@ -140,8 +171,9 @@ export function parseDistilBertConfig(json: unknown, source = 'config.json'): Di
     throw new UserError(`${source}: "activation" must be "gelu" or "relu", got ${JSON.stringify(activation)}`);
   }
   const initializer_range = pick('initializer_range');
-  if (typeof initializer_range !== 'number' || !(initializer_range >= 0) || !Number.isFinite(initializer_range)) {
-    throw new UserError(`${source}: "initializer_range" must be a non-negative number`);
+  // a standard deviation far above HF's 0.02 overflows float32 activations in the first layer (NaN outputs)
+  if (typeof initializer_range !== 'number' || !(initializer_range >= 0 && initializer_range <= MAX_INITIALIZER_RANGE)) {
+    throw new UserError(`${source}: "initializer_range" must be a number in [0, ${MAX_INITIALIZER_RANGE}] (HF's default is 0.02), got ${JSON.stringify(initializer_range)}`);
   }
   const sinusoidal = pick('sinusoidal_pos_embds');
   if (typeof sinusoidal !== 'boolean') throw new UserError(`${source}: "sinusoidal_pos_embds" must be true or false`);
@@ -151,13 +183,19 @@ export function parseDistilBertConfig(json: unknown, source = 'config.json'): Di
   const labels = resolveLabels(j, source);
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(j)) if (!KNOWN.has(k) && !REGENERATED.has(k)) extra[k] = v;
+  const max_position_embeddings = int('max_position_embeddings', 1);
+  const n_layers = int('n_layers', 1, 'num_hidden_layers');
+  // the graph is built layer by layer: a million layers would take hours before the first step (DistilBERT has 6)
+  if (n_layers > MAX_LAYERS) throw new UserError(`${source}: "n_layers" is ${n_layers}; at most ${MAX_LAYERS} transformer layers are supported (DistilBERT has 6)`);
+  const hidden_dim = int('hidden_dim', 1);
+  checkModelSize({ vocab_size, max_position_embeddings, dim, n_layers, hidden_dim, num_labels: labels.num_labels }, source);
   return {
     vocab_size,
-    max_position_embeddings: int('max_position_embeddings', 1),
+    max_position_embeddings,
     dim,
-    n_layers: int('n_layers', 1, 'num_hidden_layers'),
+    n_layers,
     n_heads,
-    hidden_dim: int('hidden_dim', 1),
+    hidden_dim,
     dropout: prob('dropout'),
     attention_dropout: prob('attention_dropout'),
     seq_classif_dropout: prob('seq_classif_dropout'),

@@ -1,8 +1,8 @@
 /** DistilBertForSequenceClassification on the engine; safetensors in and out; HF config and init. */
 // checkpoint I/O (MODELIO)
-export { parseDistilBertConfig, createDistilBertConfig, configToJson, withLabels, DISTILBERT_DEFAULTS } from './config.js';
+export { parseDistilBertConfig, createDistilBertConfig, configToJson, withLabels, DISTILBERT_DEFAULTS, MAX_LABELS, parameterCount, checkModelSize } from './config.js';
 export type { DistilBertConfig } from './config.js';
-export { readSafetensors, writeSafetensors, serializeSafetensors } from './safetensors.js';
+export { readSafetensors, writeSafetensors, serializeSafetensors, nonFiniteTensor } from './safetensors.js';
 export type { NamedTensor, ParameterMap } from './safetensors.js';
 export { initDistilBertParameters, distilBertParameterSpecs, sinusoidalPositionEmbeddings } from './init.js';
 export type { ParameterSpec, ParameterKind } from './init.js';

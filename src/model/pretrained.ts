@@ -5,9 +5,9 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../util/index.js';
+import { UserError, readRegularFile } from '../util/index.js';
 import { fileExists, isHubId, snapshotFiles, type HubOptions } from '../hub/index.js';
-import { configToJson, createDistilBertConfig, parseDistilBertConfig, withLabels, type DistilBertConfig } from './config.js';
+import { MAX_LABELS, configToJson, createDistilBertConfig, parseDistilBertConfig, withLabels, type DistilBertConfig } from './config.js';
 import { distilBertParameterSpecs, initDistilBertParameters } from './init.js';
 import { readSafetensors, writeSafetensors, type ParameterMap } from './safetensors.js';
 
@@ -177,11 +177,16 @@ function weightFiles(dir: string): string[] | null {
   return null;
 }
 
+/** config.json and the shard index are a few KiB; anything near this is not one. */
+const MAX_JSON_BYTES = 64 * 2 ** 20;
+
 function readJsonFile(path: string): unknown {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // a regular file of sane size (a FIFO named config.json would block for ever)
+    text = readRegularFile(path, { maxBytes: MAX_JSON_BYTES }).toString('utf8');
   } catch (e) {
+    if (e instanceof UserError) throw e;
     throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   try {
@@ -258,6 +263,10 @@ export async function loadPretrained(idOrDir: string, opts: LoadPretrainedOption
   if (opts.numLabels !== undefined && (!Number.isInteger(opts.numLabels) || opts.numLabels < 2)) {
     throw new UserError(`num_labels must be an integer >= 2 (single-label classification), got ${opts.numLabels}`);
   }
+  if (opts.numLabels !== undefined && opts.numLabels > MAX_LABELS) {
+    // before id2label is built: a billion labels would otherwise exhaust memory after a long wait
+    throw new UserError(`num_labels is ${opts.numLabels}; single-label classification here takes at most ${MAX_LABELS} labels`);
+  }
   const cfgJson = readJsonFile(cfgPath);
   let config = parseDistilBertConfig(cfgJson, cfgPath);
   const notes: string[] = [];
@@ -287,6 +296,11 @@ export async function loadPretrained(idOrDir: string, opts: LoadPretrainedOption
     for (const [k, t] of readSafetensors(f).tensors) raw.set(k, t);
   }
   raw = normaliseKeys(raw);
+  // against the weights present, before anything is sized from config.json: its layer count must be the file's
+  const layers = new Set([...raw.keys()].map((k) => /^distilbert\.transformer\.layer\.(\d+)\./.exec(k)?.[1]).filter((x) => x !== undefined)).size;
+  if (layers > 0 && config.n_layers !== layers) {
+    throw new UserError(`${files.join(', ')}: config.json says n_layers ${config.n_layers} but the weights hold ${layers} transformer layer(s)${defaultedShapeKeys(cfgJson, config)}`);
+  }
   const specs = distilBertParameterSpecs(config);
   const parameters: ParameterMap = new Map();
   const missing: string[] = [];

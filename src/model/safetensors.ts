@@ -4,11 +4,12 @@
  * Hand-written because the npm packages for it either only parse headers (@huggingface/hub) or are unmaintained; the
  * format is small. Validation follows the Rust reference: header size bound, offsets inside the buffer, entries
  * contiguous (no holes, no overlaps) and covering the whole buffer, shape × dtype size = byte span.
- * Every floating dtype (F64/F32/F16/BF16) and the integer ones become float32 in memory.
+ * Every floating dtype (F64/F32/F16/BF16) and the integer ones become float32 in memory. Stricter than JSON.parse:
+ * a header must be valid UTF-8 and name each tensor once; the file must be a regular file.
  */
-import { readFileSync } from 'node:fs';
-import { endianness } from 'node:os';
-import { UserError, writeFileAtomic } from '../util/index.js';
+import { constants as bufferConstants } from 'node:buffer';
+import { endianness, totalmem } from 'node:os';
+import { UserError, findDuplicateKey, readRegularFile, writeFileAtomic } from '../util/index.js';
 
 export interface NamedTensor {
   shape: number[];
@@ -103,11 +104,8 @@ export function readSafetensors(pathOrBytes: string | Uint8Array): { tensors: Pa
   const file = typeof pathOrBytes === 'string' ? pathOrBytes : '<bytes>';
   let buf: Uint8Array;
   if (typeof pathOrBytes === 'string') {
-    try {
-      buf = readFileSync(pathOrBytes);
-    } catch (e) {
-      throw new UserError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
+    // a regular file only (a FIFO or /dev/zero named model.safetensors would never finish), no larger than memory
+    buf = readRegularFile(pathOrBytes, { maxBytes: Math.min(bufferConstants.MAX_LENGTH, totalmem()) });
   } else {
     buf = pathOrBytes;
   }
@@ -120,7 +118,12 @@ export function readSafetensors(pathOrBytes: string | Uint8Array): { tensors: Pa
   if (n64 > BigInt(MAX_HEADER)) bad(`header length ${n64} exceeds the ${MAX_HEADER}-byte limit`);
   const n = Number(n64);
   if (8 + n > buf.byteLength) bad(`header length ${n} runs past the end of the file (${buf.byteLength} bytes; truncated?)`);
-  const headerText = new TextDecoder('utf-8', { fatal: false }).decode(buf.subarray(8, 8 + n));
+  let headerText = '';
+  try {
+    headerText = new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(8, 8 + n));
+  } catch {
+    bad('header is not valid UTF-8');
+  }
   if (!headerText.startsWith('{')) bad('header does not start with "{"');
   let header: unknown;
   try {
@@ -129,6 +132,9 @@ export function readSafetensors(pathOrBytes: string | Uint8Array): { tensors: Pa
     bad(`header is not valid JSON (${(e as Error).message})`);
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) bad('header is not a JSON object');
+  // JSON.parse keeps the last of two entries with one name: which weights load would depend on the writer's order
+  const dup = findDuplicateKey(headerText);
+  if (dup !== null) bad(`header names ${JSON.stringify(dup)} twice`);
   const dataStart = 8 + n;
   const dataLen = buf.byteLength - dataStart;
   const metadata: Record<string, string> = {};
@@ -213,4 +219,15 @@ export function serializeSafetensors(tensors: ParameterMap, metadata?: Record<st
 /** Writes float32 tensors atomically (temp file + rename). */
 export function writeSafetensors(path: string, tensors: ParameterMap, metadata?: Record<string, string>): void {
   writeFileAtomic(path, serializeSafetensors(tensors, metadata), 'safetensors');
+}
+
+/** The first tensor holding NaN or ±Inf values, with how many, or null when every value is finite. */
+export function nonFiniteTensor(tensors: ParameterMap): { name: string; count: number; size: number } | null {
+  for (const [name, t] of tensors) {
+    let count = 0;
+    const d = t.data;
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) count++;
+    if (count > 0) return { name, count, size: d.length };
+  }
+  return null;
 }

@@ -23,7 +23,7 @@ import { canonicalJson, loadStudySpec, specHash, specIdentity, type StudySpec } 
 import { materializeModel } from './model-dir.js';
 import { trialArgs, type TrialRunner, type TrialTask, type TrialProgress } from './runner.js';
 import { createStudyProgress, type StudyProgress } from './progress.js';
-import { resolveTrainingArguments, resolvePrecision, ARGUMENT_SPECS, latestCheckpoint, listCheckpoints } from '../train/index.js';
+import { resolveTrainingArguments, resolvePrecision, ARGUMENT_SPECS, MAX_THREADS_PER_CORE, latestCheckpoint, listCheckpoints } from '../train/index.js';
 import { evalSubsampleSeed, fingerprintMismatch, loadDataset, type DatasetFingerprint } from '../data/index.js';
 import { downloadFile, isHubId } from '../hub/index.js';
 import { existsSync } from 'node:fs';
@@ -115,6 +115,11 @@ export function planExecution(
     const t = Math.max(1, Math.floor(cores / workers));
     warnings.push(`${workers} workers × ${threads} threads exceeds ${cores} cores: using ${t} thread(s) per worker`);
     threads = t;
+  }
+  // even with oversubscribe: thousands of threads never get going (the run hangs in thread creation)
+  const cap = MAX_THREADS_PER_CORE * cores;
+  if (workers * threads > cap) {
+    throw new UserError(`${workers} worker(s) × ${threads} thread(s) is more than ${cap} threads (${MAX_THREADS_PER_CORE} per core on ${cores} cores), even with execution.oversubscribe`);
   }
   return { workers, threadsPerWorker: threads, warnings };
 }

@@ -3,6 +3,7 @@
  * max_seq_length / pad_to_max_length), validated with one clear UserError per bad key.
  * The ARGUMENT_SPECS table also drives the CLI flags, so names, defaults and help live in one place.
  */
+import { availableParallelism } from 'node:os';
 import { UserError, parseDecimal } from '../util/index.js';
 import { LR_SCHEDULER_TYPES, type LrSchedulerType } from './schedule.js';
 
@@ -72,6 +73,11 @@ export interface ArgumentSpec {
 const positive = (v: number): string | null => (v > 0 ? null : 'must be > 0');
 const nonNegative = (v: number): string | null => (v >= 0 ? null : 'must be >= 0');
 const positiveInt = (v: number): string | null => (Number.isInteger(v) && v >= 1 ? null : 'must be an integer >= 1');
+/** Engine threads beyond a few per core only slow a run down; a million of them never start (the process hangs). */
+export const MAX_THREADS_PER_CORE = 4;
+export const maxThreads = (): number => MAX_THREADS_PER_CORE * availableParallelism();
+const threadCount = (v: number): string | null =>
+  !(Number.isInteger(v) && v >= 1) ? 'must be an integer >= 1' : v > maxThreads() ? `must be at most ${maxThreads()} (${MAX_THREADS_PER_CORE} × the ${availableParallelism()} cores)` : null;
 const unitOpen = (v: number): string | null => (v >= 0 && v < 1 ? null : 'must be in [0, 1)');
 
 export const ARGUMENT_SPECS: readonly ArgumentSpec[] = [
@@ -100,7 +106,7 @@ export const ARGUMENT_SPECS: readonly ArgumentSpec[] = [
   { name: 'save_steps', kind: 'int', default: 500, help: "save_strategy steps: checkpoint every N optimizer steps", check: positiveInt },
   { name: 'save_total_limit', kind: 'int', default: null, help: 'keep only the newest N checkpoint-N/ folders (default: all)', check: positiveInt },
   { name: 'resume_from_checkpoint', kind: 'string', help: "continue from a checkpoint-N/ folder, or 'latest' in output_dir (bit-identical to an uninterrupted run)" },
-  { name: 'intra_op_num_threads', kind: 'int', help: 'ONNX Runtime intra-op threads', check: positiveInt },
+  { name: 'intra_op_num_threads', kind: 'int', help: `ONNX Runtime intra-op threads (at most ${MAX_THREADS_PER_CORE} per core)`, check: threadCount },
   { name: 'device', kind: 'string', help: 'ONNX Runtime execution provider: cpu (default), cuda, webgpu, … where installed' },
   { name: 'bf16', kind: 'boolOrAuto', default: false, help: "bf16 mixed precision on the CPU's AMX units (fp32 master weights); 'auto': only where available" },
 ];

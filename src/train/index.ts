@@ -4,7 +4,7 @@ export type { FineTuneResult, FineTuneOptions, CommonOptions, CheckpointPolicy }
 export { listCheckpoints, latestCheckpoint, writeCheckpointDir, rotateCheckpoints, diskUsage, CHECKPOINT_FILES } from './checkpoint.js';
 export { hfTrainerState, TRAINER_STATE_KEYS } from './state.js';
 export type { HfTrainerState } from './state.js';
-export { resolveTrainingArguments, ARGUMENT_SPECS } from './arguments.js';
+export { resolveTrainingArguments, ARGUMENT_SPECS, MAX_THREADS_PER_CORE, maxThreads } from './arguments.js';
 export type { TrainingArguments, ArgumentSpec, SaveStrategy, EvalStrategy } from './arguments.js';
 export { computeMetrics, classificationMetrics, rocAuc, logitsSummary, predictionsFromLogits } from './metrics.js';
 export type { EvalMetrics, EvalPredictions } from './metrics.js';

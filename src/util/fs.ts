@@ -1,6 +1,6 @@
 /** Writing output files the user named: atomic (temp file in the same folder + rename), errors as UserError. */
-import { mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, parse, resolve } from 'node:path';
 import { UserError } from './errors.js';
 
 /**
@@ -36,12 +36,69 @@ export function writeFileAtomic(path: string, content: string | Uint8Array, what
   }
 }
 
-/** `mkdir -p` for an output folder the user named; a file in the way (or no permission) is a UserError naming it. */
+/**
+ * `mkdir -p` for an output folder the user named; a file in the way (or no permission) is a UserError naming it.
+ * One level at a time from the deepest folder that exists: Node's recursive mkdir retries for ever where a parent
+ * exists but refuses new entries with ENOENT (under /proc), and one non-recursive call per level fails at once.
+ */
 export function ensureDir(dir: string, what = 'output folder'): void {
+  const target = resolve(dir);
+  const missing: string[] = [];
+  for (let p = target; ; p = dirname(p)) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      if (p === parse(p).root) break;
+      missing.unshift(p);
+      continue;
+    }
+    if (!st.isDirectory()) throw new UserError(`${what}: cannot create the folder ${dir} (${p} is a file in the way)`);
+    break;
+  }
+  for (const p of missing) {
+    try {
+      mkdirSync(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      if (code === 'EEXIST' && statSync(p, { throwIfNoEntry: false })?.isDirectory()) continue; // made meanwhile
+      throw new UserError(`${what}: cannot create the folder ${dir} (${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : code})`);
+    }
+  }
+}
+
+/**
+ * The bytes of a regular file, at most `maxBytes`. Opened without blocking and checked with fstat after the open
+ * (no race with a rename): a FIFO would block the open or the read for ever, a symlink to /dev/zero never ends,
+ * a directory or a device is no model file. Reads exactly the size fstat reported.
+ */
+export function readRegularFile(path: string, opts: { maxBytes: number; what?: string }): Buffer {
+  const what = opts.what ?? path;
+  let fd: number;
   try {
-    mkdirSync(dir, { recursive: true });
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    throw new UserError(`${what}: cannot create the folder ${dir} (${code === 'EEXIST' || code === 'ENOTDIR' ? 'a file is in the way' : code})`);
+    throw new UserError(`${what}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) {
+      const kind = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isDirectory() ? 'a folder' : st.isSocket() ? 'a socket' : 'not a file';
+      throw new UserError(`${what}: not a regular file (${kind}); expected a file on disk`);
+    }
+    if (st.size > opts.maxBytes) throw new UserError(`${what}: ${st.size} bytes, more than the ${opts.maxBytes} this file may have`);
+    const buf = Buffer.allocUnsafe(st.size);
+    let off = 0;
+    while (off < st.size) {
+      const n = readSync(fd, buf, off, st.size - off, off);
+      if (n === 0) throw new UserError(`${what}: the file shrank while it was read (${off} of ${st.size} bytes)`);
+      off += n;
+    }
+    return buf;
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${what}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  } finally {
+    closeSync(fd);
   }
 }

@@ -35,3 +35,40 @@ export function parseJsonNumber(v: unknown): number | null {
   if (v === '-Infinity') return -Infinity;
   throw new TypeError(`not a JSON number: ${JSON.stringify(v)}`);
 }
+
+/**
+ * The first key that appears twice in one object of a JSON text (as a path like `a.b`), or null. JSON.parse keeps
+ * the last of duplicate keys silently; where a file's meaning depends on which one is used (a safetensors header
+ * naming a tensor twice) that is refused instead. `text` must already be valid JSON (JSON.parse it first).
+ * A scanner, not a parser: no npm package for duplicate-key detection is maintained.
+ */
+export function findDuplicateKey(text: string): string | null {
+  const stack: Array<{ keys: Set<string> | null; key: string | null }> = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (expectKey && top?.keys) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.keys.has(key)) return [...stack.slice(0, -1).map((f) => f.key).filter((k): k is string => k !== null), key].join('.');
+        top.keys.add(key);
+        top.key = key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === '{') {
+      stack.push({ keys: new Set(), key: null });
+      expectKey = true;
+    } else if (c === '[') {
+      stack.push({ keys: null, key: null });
+    } else if (c === '}' || c === ']') {
+      stack.pop();
+    } else if (c === ',') {
+      expectKey = stack[stack.length - 1]?.keys != null;
+    }
+  }
+  return null;
+}

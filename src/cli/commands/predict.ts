@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { positiveInt } from '../options.js';
-import { loadPretrained, DistilBertForSequenceClassification, type Batch } from '../../model/index.js';
+import { loadPretrained, nonFiniteTensor, DistilBertForSequenceClassification, type Batch } from '../../model/index.js';
 import { loadTokenizer } from '../../tokenizer/index.js';
 import { UserError, decodeUtf8, stringifyJson } from '../../util/index.js';
 
@@ -86,6 +86,9 @@ export async function predictTexts(
   opts: { model: string; maxLength?: number; batchSize?: number; offline?: boolean; revision?: string; tokenizerDir?: string; intraOpNumThreads?: number; device?: string },
 ): Promise<{ predictions: Prediction[]; notes: string[] }> {
   const pm = await loadPretrained(opts.model, { hub: { offline: opts.offline || undefined, revision: opts.revision } });
+  // NaN/Inf weights (a diverged run saved as is) give NaN probabilities with a made-up label: refuse them by name
+  const bad = nonFiniteTensor(pm.parameters);
+  if (bad) throw new UserError(`${opts.model}: tensor ${bad.name} holds ${bad.count} NaN/Inf value(s) of ${bad.size}: its predictions would be NaN (weights of a diverged training run?)`);
   const tokDir = opts.tokenizerDir ?? pm.tokenizerDir;
   if (!tokDir) throw new UserError(`${opts.model}: no tokenizer files (tokenizer.json or vocab.txt); pass --tokenizer DIR`);
   const tok = await loadTokenizer(tokDir);
