@@ -53,7 +53,7 @@ export function ensureDir(dir: string, what = 'output folder'): void {
       missing.unshift(p);
       continue;
     }
-    if (!st.isDirectory()) throw new UserError(`${what}: cannot create the folder ${dir} (${p} is a file in the way)`);
+    if (!st.isDirectory()) throw new UserError(`${what}: cannot create the folder ${dir} (a file is in the way)`);
     break;
   }
   for (const p of missing) {
