@@ -144,7 +144,9 @@ export function reportInputFromTable(
       return null;
     }
     try {
-      const r = analyze(t, { predictors, responses: [metric], frame, baseline, spec: { ...spec, standardize }, dropMissing: true });
+      // a study extended in blocks (`study extend`): the block effect, as `study analyze` fits it
+      const blocks = t.columns.includes('block') && !predictors.includes('block') ? { blocks: 'block' } : {};
+      const r = analyze(t, { predictors, responses: [metric], frame, baseline, spec: { ...spec, standardize }, dropMissing: true, ...blocks });
       if (!standardize) for (const w of r.warnings) warnings.add(w);
       return r.fits[0] ?? null;
     } catch (e) {

@@ -13,6 +13,7 @@ import {
   analyzeStudy, extendStudy, formatExtension, loadStudySpec, readBlocks, runStudy, type TrialRunner,
 } from '../../src/study/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
+import { reportInputFromStore } from '../../src/report/index.js';
 import { ROOT, runCli, tempDir } from '../helpers.js';
 import { runTrial as fakeRunner } from './fake-runner.js';
 
@@ -310,6 +311,9 @@ analysis: {degree: 2, responses: [accuracy]}
       assert.deepEqual(fit.blocks, { column: 'block', levels: [1, 2], terms: ['C(block)[T.2]'] });
       assert.ok(fit.anova_type2.some((r) => r.term === 'C(block)[T.2]' && r.df === 1), JSON.stringify(fit.anova_type2.map((r) => r.term)));
       assert.equal(a.table.rows.filter((r) => r.block === 2).length, ids.length);
+      // the report (and the dashboard, which uses it) fits the same block effect
+      const ri = await reportInputFromStore(s);
+      assert.ok(ri.fits.some((f) => f.response === 'accuracy' && f.terms.includes('C(block)[T.2]')));
     } finally {
       await s.close();
     }
