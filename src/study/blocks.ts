@@ -89,7 +89,7 @@ export function blockCounts(trials: TrialRecord[], blocks: StudyBlock[]): Array<
   const map = blockMap(blocks);
   const out = new Map<number, { block: number; label: string; total: number; done: number; running: number; pending: number; failed: number }>();
   out.set(1, { block: 1, label: 'the spec\'s design', total: 0, done: 0, running: 0, pending: 0, failed: 0 });
-  for (const b of blocks) out.set(b.block, { block: b.block, label: `${b.strategy.replace('_', ' ')}, ${b.created_at}`, total: 0, done: 0, running: 0, pending: 0, failed: 0 });
+  for (const b of blocks) out.set(b.block, { block: b.block, label: `${b.strategy.replace(/_/g, ' ')}, ${b.created_at}`, total: 0, done: 0, running: 0, pending: 0, failed: 0 });
   for (const t of trials) {
     const c = out.get(blockOf(map, t.id))!;
     c.total++;
