@@ -52,3 +52,5 @@ export type { LogitFit } from './logit.js';
 export { analyzeNoise, flagDiverged, formatNoiseAnalysis, noiseToJson, DEFAULT_DIVERGED_RULE } from './noise-analysis.js';
 export type { NoiseAnalysis, NoiseOptions, DivergedRule, DivergedSummary, ComponentEstimates, ConfigNoise, TrialInterval } from './noise-analysis.js';
 export { tUpperQuantile } from './distributions.js';
+export { sobolIndices, sobolDecomposition, formatSobol } from './sobol.js';
+export type { SobolIndices, SobolOptions, SobolDecomposition, Polynomial } from './sobol.js';

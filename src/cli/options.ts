@@ -37,3 +37,11 @@ export function positiveNumber(flag: string): (v: string) => number {
     return n;
   };
 }
+
+/** A commander argParser for a whole number ≥ 0 (decimal digits only). */
+export function nonNegativeInt(flag: string): (v: string) => number {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v.trim())) throw new UserError(`${flag} must be a whole number ≥ 0 (got ${JSON.stringify(v)})`);
+    return Number(v.trim());
+  };
+}

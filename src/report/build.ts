@@ -9,6 +9,7 @@ import { centerPhrase, findings as makeFindings } from './findings.js';
 import { coefficientTable, dataTable, fitTable, formatCell, seedTable, COEF_COLUMNS, type TableModel } from './tables.js';
 import { renderHtml, renderReportBody } from './html.js';
 import { fmtNum } from './stats.js';
+import { formatSobol } from '../analysis/index.js';
 import { componentsTable, divergedTable } from './noise.js';
 
 function mdEscape(s: string): string {
@@ -55,6 +56,7 @@ export function buildReport(input: ReportInput): ReportDocument {
     for (const s of c.missing) md.push(`_${s}_`, '');
     for (const t of c.tables) md.push(`#### ${t.title}`, '', markdownTable(t));
   }
+  if (input.importance?.length) md.push('## Importance (Sobol indices)', '', ...input.importance.flatMap((s) => ['```', formatSobol(s), '```', '']));
   if (seeds.rows.length) md.push('## Spread across seeds', '', markdownTable(seeds));
   if (input.noise) md.push('## Noise', '', `Diverged runs: ${input.noise.diverged.count} of ${input.noise.diverged.total}. Rule: ${input.noise.diverged.rule}.`, '', ...noiseTables.flatMap((t) => [`### ${t.title}`, '', markdownTable(t)]));
   const missingCharts = charts.filter((c) => !c.spec);

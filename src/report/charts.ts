@@ -154,6 +154,50 @@ export function coefficientChart(input: ReportInput, metric: string): Chart {
   };
 }
 
+/** Sobol indices of the fitted surface: first-order and total per hyperparameter, pure interaction per pair, with bootstrap CIs. */
+export function importanceChart(input: ReportInput, metric: string): Chart {
+  const id = slug('chart', 'importance', metric);
+  const title = `${metric}: importance (Sobol indices) with ${input.importance?.find((s) => s.response === metric)?.bootstrap ? `${Math.round(100 * input.importance.find((s) => s.response === metric)!.bootstrap!.level)}% bootstrap CI` : 'no CI'}`;
+  const s = input.importance?.find((x) => x.response === metric);
+  if (!s) return { id, kind: 'importance', title, missing: absoluteFit(input, metric) ? `${metric}: no Sobol indices (see Notes)` : fitMissing(input, metric) };
+  const rows: Record<string, number | string>[] = [];
+  for (const p of s.predictors) {
+    rows.push({ name: p, index: 'first-order S_i', value: s.first[p]!, lo: s.ci?.first[p]?.[0] ?? NaN, hi: s.ci?.first[p]?.[1] ?? NaN });
+    rows.push({ name: p, index: 'total T_i', value: s.total[p]!, lo: s.ci?.total[p]?.[0] ?? NaN, hi: s.ci?.total[p]?.[1] ?? NaN });
+  }
+  for (const q of Object.keys(s.second)) rows.push({ name: q.replace(':', ' × '), index: 'interaction S_ij', value: s.second[q]!, lo: s.ci?.second[q]?.[0] ?? NaN, hi: s.ci?.second[q]?.[1] ?? NaN });
+  const values = rows.filter((r) => Number.isFinite(r.value as number)).map((r) => ({ ...r, lo: Number.isFinite(r.lo as number) ? r.lo : r.value, hi: Number.isFinite(r.hi as number) ? r.hi : r.value }));
+  if (values.length === 0) return { id, kind: 'importance', title, missing: `${metric}: the fitted surface is flat over the box` };
+  const kinds = ['first-order S_i', 'total T_i', 'interaction S_ij'];
+  const y = { field: 'name', type: 'nominal', sort: null, title: null };
+  const spec: ChartSpec = {
+    $schema: SCHEMA,
+    width: 320,
+    height: Math.max(80, 18 * values.length),
+    data: { values },
+    encoding: { y, yOffset: { field: 'index', type: 'nominal', sort: kinds } },
+    layer: [
+      {
+        mark: { type: 'bar' },
+        encoding: {
+          x: { field: 'value', type: 'quantitative', title: 'share of the variance of the fitted surface', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
+          color: { field: 'index', type: 'nominal', scale: { domain: kinds, range: ['#1f5fa8', '#9cc3e6', '#e08a3c'] }, title: null },
+          tooltip: [
+            { field: 'name', type: 'nominal' }, { field: 'index', type: 'nominal' },
+            { field: 'value', type: 'quantitative', format: '.1%' }, { field: 'lo', type: 'quantitative', format: '.1%', title: 'CI low' }, { field: 'hi', type: 'quantitative', format: '.1%', title: 'CI high' },
+          ],
+        },
+      },
+      { mark: { type: 'rule', color: '#222' }, encoding: { x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } } },
+    ],
+  };
+  const box = s.predictors.map((p) => `${p} ${s.scale[p] === 'log10' ? 'log-uniform' : 'uniform'} on [${fmtNum(s.box[p]![0], 3)}, ${fmtNum(s.box[p]![1], 3)}]`).join(', ');
+  return {
+    id, kind: 'importance', title, spec,
+    caption: `Exact Sobol indices of the fitted degree-${input.spec.degree} surface over the design box (${box}). Black rules: ${s.bootstrap ? `percentile CI over ${s.bootstrap.B} bootstrap resamples of the ${s.bootstrap.configurations} configurations, seeds kept together (seed ${s.bootstrap.seed})` : 'none (no bootstrap)'}.`,
+  };
+}
+
 /** Observed level means (± 1 SE) of a metric against each predictor, with the fitted curve at the others' centre. */
 export function mainEffectsChart(input: ReportInput, metric: string): Chart {
   const id = slug('chart', 'main', metric);
@@ -491,6 +535,7 @@ export function allCharts(input: ReportInput): Chart[] {
   }
   for (const m of input.metrics) charts.push(coefficientChart(input, m));
   for (const m of input.metrics) charts.push(mainEffectsChart(input, m));
+  if (input.importance?.length) for (const m of input.metrics) charts.push(importanceChart(input, m));
   for (const m of input.metrics) {
     const pairs = interactionPairs(input, m);
     if (pairs.length === 0 && input.predictors.length >= 2)

@@ -170,12 +170,13 @@ export function renderReportBody(input: ReportInput, parts: ReportParts): string
         `<div class="tables">${m.tables.map((t) => `<div><h4>${esc(t.title)}</h4>${htmlTable(t)}</div>`).join('\n')}</div>`,
     )
     .join('\n');
-  return `<nav><a href="#findings">Findings</a><a href="#regression">Regression</a><a href="#main-effects">Main effects</a><a href="#interactions">Interactions</a><a href="#surfaces">Response surfaces</a>${seeds ? '<a href="#seeds">Seed variability</a>' : ''}${input.noise ? '<a href="#noise">Noise</a>' : ''}<a href="#tradeoffs">Trade-offs</a><a href="#data">Data</a></nav>
+  return `<nav><a href="#findings">Findings</a><a href="#regression">Regression</a>${section('importance') ? '<a href="#importance">Importance</a>' : ''}<a href="#main-effects">Main effects</a><a href="#interactions">Interactions</a><a href="#surfaces">Response surfaces</a>${seeds ? '<a href="#seeds">Seed variability</a>' : ''}${input.noise ? '<a href="#noise">Noise</a>' : ''}<a href="#tradeoffs">Trade-offs</a><a href="#data">Data</a></nav>
 <section id="findings"><h2>Findings</h2><ul class="findings">${parts.findings.map((f) => `<li>${esc(f)}</li>`).join('\n')}</ul>
 <p class="note">Generated from the numbers below. Significance marks: *** p&lt;0.001, ** p&lt;0.01, * p&lt;0.05, . p&lt;0.1; BH p: Benjamini–Hochberg adjusted over the non-intercept terms; HC3: heteroscedasticity-robust standard errors (normal p-values, as statsmodels).</p></section>
 <section id="regression"><h2>Regression</h2>${htmlTable(parts.fitTable)}
 <div class="charts">${parts.charts.filter((c) => c.kind === 'coefficients').map(chartHtml).join('\n')}</div>
 ${regression}</section>
+${section('importance') ? `<section id="importance"><h2>Importance</h2><p class="note">Sobol indices: the share of the fitted surface's variance over the design box due to each hyperparameter alone (first-order), with all its interactions (total), and to each pair's interaction.</p>${section('importance')}</section>` : ''}
 <section id="main-effects"><h2>Main effects</h2>${section('main-effects')}</section>
 <section id="interactions"><h2>Interactions</h2>${section('interaction') || '<p class="missing">Interaction plots need at least two hyperparameters.</p>'}</section>
 <section id="surfaces"><h2>Response surfaces</h2>${section('surface') || '<p class="missing">Response surfaces need at least two hyperparameters.</p>'}</section>

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
   analyze, analyzeNoise, bestConfigurations, bestInBox, effectVsNoise, filterTable, lookupBaseline, metricCorrelations, readTable, seedVariability,
-  seedsForPower, stationaryPoint, tableFromRows,
+  seedsForPower, sobolIndices, stationaryPoint, tableFromRows, type SobolIndices,
   type CenterKind, type CenterOption, type ExamplePredictions, type OlsFit, type Table,
 } from '../analysis/index.js';
 import { isSqliteFile, openStore, type StudyStore } from '../store/index.js';
@@ -29,6 +29,9 @@ export interface ReportOptions {
   logLr?: boolean;
   standardize?: boolean;
   lrColumn?: string;
+  /** bootstrap resamples for the Sobol importance CIs (default 500; 0: none) and their seed (default 0) */
+  importanceBootstrap?: number;
+  importanceSeed?: number;
   /** origin of the predictors (default: none; a study store: its spec's analysis.center) */
   center?: CenterOption;
   alpha?: number;
@@ -172,6 +175,19 @@ export function reportInputFromTable(
     const std = abs && spec.standardize ? abs : abs ? fitOne(m, 'absolute', true) : null;
     if (std) standardizedFits.push(std);
   }
+  // Importance: Sobol indices of each fitted surface (the absolute fit's; frames and centres share the surface)
+  const importance: SobolIndices[] = [];
+  for (const m of metrics) {
+    if (!absFits.has(m)) continue;
+    try {
+      const s = sobolIndices(t, { predictors, response: m, spec, B: opts.importanceBootstrap ?? 500, seed: opts.importanceSeed ?? 0 });
+      importance.push(s);
+      for (const w of s.warnings) notes.push(w);
+    } catch (e) {
+      if (!isUserError(e)) throw e;
+      notes.push(`${m}: no Sobol indices: ${e.message}`);
+    }
+  }
   // Seed noise, metric correlations and the best configuration by its mean over seeds (analysis' variability tools).
   const seedColumn = t.columns.includes('seed') && !predictors.includes('seed') ? 'seed' : null;
   const variability: ReportVariability[] = [];
@@ -242,6 +258,7 @@ export function reportInputFromTable(
     correlations,
     bestConfigs,
     ...(noise ? { noise } : {}),
+    ...(importance.length ? { importance } : {}),
     notes,
     version: opts.version,
   };

@@ -3,7 +3,7 @@
  * is a thin adapter (./source.ts) that fills a ReportInput; everything else is a pure function of it.
  */
 
-import type { CenterKind, DesignTransform } from '../analysis/index.js';
+import type { CenterKind, DesignTransform, SobolIndices } from '../analysis/index.js';
 
 export type Cell = string | number | null;
 export type ReportRow = Record<string, Cell>;
@@ -145,6 +145,8 @@ export interface ReportInput {
   variability?: ReportVariability[];
   correlations?: ReportCorrelation[];
   bestConfigs?: ReportBestConfig[];
+  /** Sobol indices of each metric's fitted surface over the design box, with bootstrap CIs (analysis' sobolIndices) */
+  importance?: SobolIndices[];
   /** The Noise section (per-trial CIs, variance components, expected max, diverged runs) */
   noise?: ReportNoise;
   /** Lines shown under "Notes" (skipped rows, filters, analysis warnings, …). */
@@ -157,7 +159,7 @@ export interface ReportInput {
 export type ChartSpec = Record<string, unknown>;
 export interface Chart {
   id: string;
-  kind: 'coefficients' | 'main-effects' | 'interaction' | 'surface' | 'seed-variability' | 'pareto' | 'noise';
+  kind: 'coefficients' | 'main-effects' | 'interaction' | 'surface' | 'seed-variability' | 'pareto' | 'noise' | 'importance';
   title: string;
   caption?: string;
   spec?: ChartSpec;

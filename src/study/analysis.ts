@@ -22,7 +22,7 @@ import {
   type BestConfiguration,
   type DegreeSelection,
   type Objective,
-  analyzeNoise, formatNoiseAnalysis, noiseToJson, centerText, type NoiseAnalysis, type CenterKind, type CenterOption,
+  analyzeNoise, formatNoiseAnalysis, noiseToJson, centerText, sobolIndices, formatSobol, type SobolIndices, type NoiseAnalysis, type CenterKind, type CenterOption,
 } from '../analysis/index.js';
 import { resolveTrainingArguments } from '../train/index.js';
 import type { StudyStore } from '../store/index.js';
@@ -43,6 +43,9 @@ export interface AnalyzeStudyOptions {
   excludeDiverged?: boolean;
   /** leave out trials with a missing metric (e.g. NaN from a diverged trial) instead of stopping; the fits say how many */
   dropMissing?: boolean;
+  /** Sobol importance: bootstrap resamples (default 1000; 0: indices without CIs) and their seed (default 0) */
+  importanceBootstrap?: number;
+  importanceSeed?: number;
   /** origin of the predictors (default: the spec's analysis.center with baseline.config); config keys beyond the fitted predictors are ignored */
   center?: CenterOption;
 }
@@ -94,6 +97,8 @@ export interface StudyAnalysis {
   effectSize: number;
   /** noise analysis of the first response (variance components, evaluation noise, diverged runs, E[max], mixed model) */
   noise: NoiseAnalysis | null;
+  /** Sobol indices of each response's fitted surface over the design box, with bootstrap CIs */
+  importance: SobolIndices[];
   warnings: string[];
   /** everything above, JSON-ready */
   json: Record<string, unknown>;
@@ -192,6 +197,22 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
     warnings.push(...result.warnings);
   }
 
+  // Importance: exact Sobol indices of each response's surface (one per response: frames and centres share it)
+  const importance: SobolIndices[] = [];
+  for (const r of responses) {
+    try {
+      const s = sobolIndices(asTable, {
+        predictors, response: r, spec: { degree: degrees[r]!, logLr, standardize, ...lrColumn }, B: opts.importanceBootstrap ?? 1000, seed: opts.importanceSeed ?? 0,
+      });
+      importance.push(s);
+      warnings.push(...s.warnings);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      warnings.push(`${r}: no Sobol indices: ${e.message}`);
+    }
+  }
+  if (importance.length > 0 && table.columns.includes('block')) warnings.push('Sobol indices are of the surface fitted without the block effect');
+
   // Variability: seed noise (one-way ANOVA over configurations), effects vs noise, seeds for power.
   const effectSize = opts.effectSize ?? 0.01;
   const variability: MetricVariability[] = [];
@@ -249,6 +270,7 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
     pareto,
     best,
     effect_size: effectSize,
+    importance,
     noise: noise ? noiseToJson(noise) : null,
     warnings,
   };
@@ -270,6 +292,7 @@ export async function analyzeStudy(store: StudyStore, opts: AnalyzeStudyOptions 
     best,
     effectSize,
     noise,
+    importance,
     warnings,
     json,
     table,
@@ -367,6 +390,7 @@ export function formatStudyAnalysis(a: StudyAnalysis): string {
     }
     for (const [w, who] of grouped) out.push(`warning: ${w}${who.length > 0 ? ` (${who.join(', ')})` : ''}`);
   }
+  for (const s of a.importance) out.push('', `== importance: ${formatSobol({ ...s, warnings: [] })}`);
   if (a.noise) out.push('', formatNoiseAnalysis(a.noise));
   return out.join('\n');
 }

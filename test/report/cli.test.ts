@@ -19,7 +19,7 @@ test('CSV input: the report files exist and the coefficient CSV equals analyze()
     const out = join(d.path, 'report.html');
     const r = runCli(['report', GRID, '--log-lr', '--baseline', BASELINE_ARG, '--out', out]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /144 runs, 6 fits, 32 of 32 charts drawn/);
+    assert.match(r.stdout, /144 runs, 6 fits, 35 of 35 charts drawn/);
     for (const f of ['report.html', 'report.md', 'report-data.csv', 'report-fits.csv', 'report-coefficients.csv', 'report-seeds.csv']) assert.ok(existsSync(join(d.path, f)), f);
     const expected = analyze(readTable(GRID), {
       predictors: ['lr', 'bs', 'ep'], responses: ['accuracy', 'f1', 'loss'], frame: 'both', baseline: HUB_BASELINE,
@@ -39,6 +39,7 @@ test('CSV input: the report files exist and the coefficient CSV equals analyze()
     }
     const md = readFileSync(join(d.path, 'report.md'), 'utf8');
     assert.match(md, /## Findings/);
+    assert.match(md, /## Importance \(Sobol indices\)/);
     assert.match(md, /#### f1 \(relative frame\)/);
     // seed noise, correlations and the best configuration come from analysis' variability tools
     const sv = seedVariability(readTable(GRID).rows, { configColumns: ['lr', 'bs', 'ep'], seedColumn: 'seed', metric: 'f1' });

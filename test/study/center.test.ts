@@ -9,6 +9,7 @@ import { openSqliteStore } from '../../src/store/index.js';
 import { reportInputFromStore, buildReport } from '../../src/report/index.js';
 import { UserError } from '../../src/util/index.js';
 import { runCli, tempDir } from '../helpers.js';
+import { compile } from 'vega-lite';
 import { runTrial as fakeRunner } from './fake-runner.js';
 
 const SPEC = (baseline: string, analysis: string): string => `
@@ -63,8 +64,13 @@ test('study analyze and the report centre at baseline.config (trained: over args
     const db = join(d.path, 'runs', 'centred.sqlite');
     const store = openSqliteStore(db);
     try {
-      const a = await analyzeStudy(store);
+      const a = await analyzeStudy(store, { importanceBootstrap: 100, importanceSeed: 3 });
       assert.equal(a.center, 'baseline');
+      // importance: one per response, in the text and the JSON, deterministic for its seed
+      assert.deepEqual(a.importance.map((s) => s.response), ['accuracy', 'f1', 'loss']);
+      assert.equal(a.importance[0]!.bootstrap!.B, 100);
+      assert.match(formatStudyAnalysis(a), /== importance: Sobol indices of the fitted accuracy surface/);
+      assert.deepEqual((a.json.importance as typeof a.importance)[0]!.ci, (await analyzeStudy(store, { importanceBootstrap: 100, importanceSeed: 3 })).importance[0]!.ci);
       assert.deepEqual(a.centerPoint, { learning_rate: 3e-5, per_device_train_batch_size: 8 });
       for (const f of a.fits) assert.deepEqual(f.spec.center_point, { learning_rate: 3e-5, per_device_train_batch_size: 8 });
       assert.deepEqual(a.json.center_point, { learning_rate: 3e-5, per_device_train_batch_size: 8 });
@@ -78,9 +84,14 @@ test('study analyze and the report centre at baseline.config (trained: over args
       assert.equal(acc(none).spec.center, 'none');
       assert.match(formatStudyAnalysis(none), /predictors not centred/);
 
-      const input = await reportInputFromStore(store);
+      const input = await reportInputFromStore(store, { importanceBootstrap: 50 });
       assert.equal(input.spec.center, 'baseline');
       const doc = buildReport(input);
+      const chart = doc.charts.find((c) => c.kind === 'importance' && c.id.includes('accuracy'));
+      assert.ok(chart?.spec, 'an importance chart with a spec');
+      compile(chart!.spec as never);
+      assert.match(doc.html, /<section id="importance"><h2>Importance<\/h2>/);
+      assert.match(doc.markdown, /## Importance \(Sobol indices\)/);
       assert.ok(doc.findings.some((f) => /relative frame of the hyperparameters: predictors centred at the baseline configuration \(learning_rate = 3e-5, per_device_train_batch_size = 8\)/.test(f)), doc.findings.join('\n'));
       assert.match(doc.html, /predictors centred at the baseline configuration/);
       assert.match(doc.markdown, /degree 2, predictors centred at the baseline configuration/);

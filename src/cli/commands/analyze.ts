@@ -3,11 +3,11 @@
  * a statsmodels-like summary on stdout and, with --json, the fits as a JSON array (written atomically).
  */
 import { Command, Option } from 'commander';
-import { analyze, fitToJson, formatSideBySide, formatSummary, readTable, tableFromRows, type Frame, type OlsFit, type Table } from '../../analysis/index.js';
+import { analyze, filterTable, sobolIndices, formatSobol, fitToJson, formatSideBySide, formatSummary, readTable, tableFromRows, type Frame, type OlsFit, type Table } from '../../analysis/index.js';
 import { analysedRows, loadImportedTable, parseMapOption } from '../../import/index.js';
 import { UserError, checkOutputPath, parseDecimal, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { baselineForColumns, baselineFromCard } from '../../cards/index.js';
-import { list, parseBaselineList } from '../options.js';
+import { list, nonNegativeInt, parseBaselineList } from '../options.js';
 import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, resolveCenter } from '../center.js';
 
 export interface AnalyzeCliOptions {
@@ -22,6 +22,9 @@ export interface AnalyzeCliOptions {
   baselineCard?: string;
   baselineConfig?: string;
   center?: string;
+  importance?: boolean;
+  importanceBootstrap?: number;
+  importanceSeed?: number;
   cardsDir?: string;
   where?: string[];
   dropMissing?: boolean;
@@ -97,8 +100,23 @@ export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s:
     .map((a) => [a, result.fits.find((r) => r.frame === 'relative' && r.response === a.response)] as const)
     .filter((p): p is readonly [OlsFit, OlsFit] => p[1] !== undefined);
   if (pairs.length > 0) out(`\n${pairs.map(([a, r]) => formatSideBySide(a, r)).join('\n\n')}\n`);
+  // Sobol importance per response: the surface is the same in both frames and for any centre
+  const importance = new Map<string, ReturnType<typeof sobolIndices>>();
+  if (opts.importance) {
+    const { table: used } = filterTable(table, opts.where ?? []);
+    for (const fit of result.fits) {
+      if (importance.has(fit.response)) continue;
+      importance.set(fit.response, sobolIndices(used, {
+        predictors: fit.raw_predictors, response: fit.response,
+        spec: { degree, logLr: Boolean(opts.logLr), standardize: Boolean(opts.standardize), lrColumn: opts.lrColumn, center },
+        B: opts.importanceBootstrap ?? 1000, seed: opts.importanceSeed ?? 0,
+      }));
+    }
+    out(`\n${[...importance.values()].map(formatSobol).join('\n\n')}\n`);
+  }
   if (opts.json) {
-    writeFileAtomic(opts.json, `${stringifyJson(result.fits.map(fitToJson))}\n`, '--json');
+    const records = result.fits.map((f) => ({ ...fitToJson(f), ...(importance.has(f.response) ? { sobol: importance.get(f.response) } : {}) }));
+    writeFileAtomic(opts.json, `${stringifyJson(records)}\n`, '--json');
     out(`\nwrote ${result.fits.length} fit(s) to ${opts.json}\n`);
   }
 }
@@ -122,7 +140,10 @@ export function register(program: Command): void {
     .option('--baseline <list>', 'baseline metrics for the relative frame, e.g. accuracy=0.9105504587155964,f1=0.9137168141592922,loss=0.39013850688934326')
     .option('--where <expr>', 'row filter COLUMN=VALUE, !=, <, <=, >, >= (repeatable; each reports the rows it kept)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--drop-missing', 'leave out rows with a missing value in the used columns (default: stop with an error naming the row)')
-    .option('--json <out>', 'write the fits as a JSON array')
+    .option('--importance', "Sobol indices (first-order, total, pairs) of each fitted surface over the data's box, exact from the polynomial, with bootstrap CIs over configurations")
+    .option('--importance-bootstrap <B>', 'bootstrap resamples for the --importance CIs (0: none)', nonNegativeInt('--importance-bootstrap'), 1000)
+    .option('--importance-seed <n>', 'seed of the --importance bootstrap', nonNegativeInt('--importance-seed'), 0)
+    .option('--json <out>', 'write the fits as a JSON array (with --importance: each fit\'s `sobol`)')
     .option('--study <name>', 'the Optuna study, when the data is an Optuna storage holding several')
     .option('--map <list>', 'for a source read directly: rename its names (as `import --map`), e.g. value=accuracy')
     .option('--all-states', 'keep pruned/failed/running runs of an imported source (default: complete runs only, with a count)')

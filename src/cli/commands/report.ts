@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { buildReport, loadReportInput, writeReport } from '../../report/index.js';
 import { parseMapOption } from '../../import/index.js';
 import { UserError, parseDecimal } from '../../util/index.js';
-import { list, parseBaselineList } from '../options.js';
+import { list, nonNegativeInt, parseBaselineList } from '../options.js';
 import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, resolveCenter } from '../center.js';
 
 interface ReportCliOptions {
@@ -21,6 +21,8 @@ interface ReportCliOptions {
   lrColumn?: string;
   center?: string;
   baselineConfig?: string;
+  importanceBootstrap: number;
+  importanceSeed: number;
   alpha: string;
   where?: string[];
   title?: string;
@@ -48,6 +50,8 @@ export function register(program: Command): void {
     .option('--lr-column <col>', 'which hyperparameter is the learning rate (default: learning_rate / lr)')
     .addOption(new Option('--center <origin>', `${CENTER_HELP} (default: a study's analysis.center, else none)`).choices(CENTER_CHOICES))
     .option('--baseline-config <list>', `${BASELINE_CONFIG_HELP} [default: a study's baseline.config]`)
+    .option('--importance-bootstrap <B>', 'bootstrap resamples (configurations, seeds kept together) for the Sobol importance CIs (0: none)', nonNegativeInt('--importance-bootstrap'), 500)
+    .option('--importance-seed <n>', 'seed of the importance bootstrap', nonNegativeInt('--importance-seed'), 0)
     .option('--alpha <a>', 'significance level for the findings and highlighted coefficients', '0.05')
     .option('--where <expr>', 'row filter COLUMN=VALUE, !=, <, <=, >, >= (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--title <text>', 'report title')
@@ -63,6 +67,8 @@ export function register(program: Command): void {
       const reportInput = await loadReportInput(input, {
         predictors,
         ...(center ? { center } : {}),
+        importanceBootstrap: opts.importanceBootstrap,
+        importanceSeed: opts.importanceSeed,
         metrics: opts.metrics ? list(opts.metrics) : undefined,
         baseline: opts.baseline ? parseBaselineList(opts.baseline) : undefined,
         degree: Number(opts.degree) as 1 | 2 | 3,

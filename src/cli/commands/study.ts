@@ -2,7 +2,7 @@
  * `tunescope study plan|extend|run|status|export|analyze|copy|stop`: designed sweeps of real fine-tunes, stored in SQLite or PostgreSQL.
  */
 import { Command, Option } from 'commander';
-import { positiveInt, positiveNumber } from '../options.js';
+import { nonNegativeInt, positiveInt, positiveNumber } from '../options.js';
 import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, resolveCenter, type CenterFlags } from '../center.js';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -481,12 +481,14 @@ export function register(program: Command): void {
     })
     .option('--exclude-diverged', 'leave diverged trials out of the noise analysis (it always says how many)')
     .option('--drop-missing', 'leave out trials with a missing metric (NaN from a diverged trial) instead of stopping; the output says how many')
+    .option('--importance-bootstrap <B>', 'bootstrap resamples (configurations, seeds kept together) for the Sobol importance CIs (0: none)', nonNegativeInt('--importance-bootstrap'), 1000)
+    .option('--importance-seed <n>', 'seed of the importance bootstrap', nonNegativeInt('--importance-seed'), 0)
     .addOption(new Option('--center <origin>', `${CENTER_HELP} (default: the spec's analysis.center, else none)`).choices(CENTER_CHOICES))
     .option('--baseline-config <list>', `${BASELINE_CONFIG_HELP} [default: the spec's baseline.config]`)
     .option('--baseline-card <card>', "for --center baseline: read the baseline's learning_rate / batch size / epochs from this model card (a file, or a model id)")
     .option('--cards-dir <dir>', 'look for the --baseline-card card in this folder of *.md cards first (offline)')
     .option('--json <out>', 'write the full analysis as JSON')
-    .action(async (path: string, o: { store?: string; degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; excludeDiverged?: boolean; dropMissing?: boolean; json?: string } & CenterFlags) => {
+    .action(async (path: string, o: { store?: string; degree?: string; frame?: 'absolute' | 'relative' | 'both'; response?: string; logLr?: boolean; standardize?: boolean; effectSize?: number; excludeDiverged?: boolean; dropMissing?: boolean; json?: string; importanceBootstrap?: number; importanceSeed?: number } & CenterFlags) => {
       if (o.json) checkOutputPath(o.json, '--json');
       const { store } = openStudyStore(path, o.store);
       try {
@@ -497,6 +499,8 @@ export function register(program: Command): void {
           : undefined;
         const result = await analyzeStudy(store, {
           ...(center ? { center } : {}),
+          importanceBootstrap: o.importanceBootstrap ?? 1000,
+          importanceSeed: o.importanceSeed ?? 0,
           ...(o.degree ? { degree: o.degree === 'cv' ? 'cv' : (Number(o.degree) as 1 | 2 | 3) } : {}),
           ...(o.frame ? { frame: o.frame } : {}),
           ...(o.response ? { responses: o.response.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
