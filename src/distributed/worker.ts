@@ -24,6 +24,7 @@ import {
   resumePoint,
   runnerModuleUrl,
   workerSlot,
+  StepLogWriter,
   type OnCheckpoint,
   type Slot,
   type TrialProgress,
@@ -119,9 +120,12 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
   const free: Slot[] = [];
   const slotThreads = new Map<Slot, number>();
   const current = new Map<string, { job: Job<TrialJobData>; last: number; handle: StoreHandle }>();
+  const stepLogs = new StepLogWriter({ onError: (trialId, e) => log(`trial ${trialId}: training steps not recorded: ${errorText(e)}`) });
   const onProgress = (trialId: string, p: TrialProgress) => {
     const c = current.get(trialId);
-    if (!c || Date.now() - c.last < PROGRESS_MS) return;
+    if (!c) return;
+    stepLogs.push(trialId, p);
+    if (Date.now() - c.last < PROGRESS_MS) return;
     c.last = Date.now();
     const payload: TrialJobProgress = { worker: name, host, epoch: p.epoch, step: p.step, totalSteps: p.totalSteps, loss: p.loss };
     void c.job.updateProgress(payload as unknown as Record<string, unknown>).catch(() => {});
@@ -130,7 +134,10 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
   const onCheckpoint: OnCheckpoint = (trialId, c) => {
     const cur = current.get(trialId);
     if (!cur) return;
-    void cur.handle.store.setCheckpoint(trialId, cur.handle.runId, c).catch((e: unknown) => log(`trial ${trialId}: checkpoint not recorded: ${errorText(e)}`));
+    void stepLogs
+      .flush(trialId)
+      .then(() => cur.handle.store.setCheckpoint(trialId, cur.handle.runId, c))
+      .catch((e: unknown) => log(`trial ${trialId}: checkpoint not recorded: ${errorText(e)}`));
   };
   let slotNo = 0;
   const takeSlot = (threads: number): Slot => {
@@ -160,6 +167,7 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
     log(`${d.study}: trial ${d.trialId} (${d.label}) attempt ${trial.attempts} started`);
     const slot = takeSlot(threads);
     current.set(d.trialId, { job, last: 0, handle });
+    stepLogs.start(d.trialId, store, holder);
     // checkpoints live on this machine's disk: a trial restarted here (a killed worker) resumes from its newest one
     const ckptDir = join(cacheDir, d.key, 'trials', d.trialId);
     try {
@@ -168,6 +176,7 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
       const task = { ...d.task, model };
       if (d.task.kind === 'train' && d.checkpointEvery) task.checkpoint = { dir: ckptDir, every: d.checkpointEvery, resumeFrom: await resumePoint(store, d.trialId, ckptDir) };
       const outcome: TrialOutcome = await slot.run(task);
+      await stepLogs.end(d.trialId);
       const ok = await store.completeTrial(d.trialId, holder, outcome);
       if (ok && !d.keepCheckpoints) {
         rmSync(ckptDir, { recursive: true, force: true });
@@ -178,6 +187,7 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
       return { trial: d.trialId, result: ok ? 'done' : 'stale' };
     } catch (e) {
       const msg = errorText(e);
+      await stepLogs.end(d.trialId);
       if (e instanceof AbortedTrial || e instanceof WorkerStartError) {
         // not the trial's fault: back to pending, and the job is retried (here or elsewhere)
         await store.releaseTrial(d.trialId, holder).catch(() => {});
@@ -221,6 +231,7 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
     await Promise.race([worker.run(), stopped]);
     await stopped;
   } finally {
+    await stepLogs.close();
     for (const h of stores.values()) {
       const s = await h.catch(() => null);
       if (!s) continue;

@@ -198,7 +198,7 @@ export function createApp(opts: AppOptions): DashboardApp {
     if (!s) return reply;
     const t = s.trial(req.params.tid);
     if (!t) return reply.code(404).type('text/plain').send('404: no such trial\n');
-    return json(reply, { trial: t, epochs: await s.epochs(t.id), steps: s.stepLogs(t.id) });
+    return json(reply, { trial: t, epochs: await s.epochs(t.id), steps: await s.stepLogs(t.id) });
   });
   app.get<{ Params: { id: string }; Querystring: { trials?: string } }>('/api/studies/:id/curves', async (req, reply) => {
     const s = await study(req.params.id, reply);
@@ -206,7 +206,7 @@ export function createApp(opts: AppOptions): DashboardApp {
     const ids = (req.query.trials ?? '').split(',').filter(Boolean).slice(0, 20);
     const known = ids.filter((id) => s.trial(id));
     const curves: TrialCurves[] = await Promise.all(
-      known.map(async (id) => ({ trialId: id, label: id, epochs: await s.epochs(id), steps: s.stepLogs(id) })),
+      known.map(async (id) => ({ trialId: id, label: id, epochs: await s.epochs(id), steps: await s.stepLogs(id) })),
     );
     return json(reply, { trials: known, charts: curveCharts(curves) });
   });

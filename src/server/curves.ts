@@ -1,7 +1,7 @@
 /**
  * Training curves of one or several trials as Vega-Lite specs: training loss and learning rate against the
- * optimizer step (every logged step when the study runs in this process, else the value at each epoch's end,
- * which is what the store keeps), and the evaluation metrics after each epoch. Trials are told apart by colour.
+ * optimizer step (every logged step, as the store keeps them for any trial; for a store written before step logs
+ * existed, the value at each epoch's end), and the evaluation metrics after each epoch. Trials are told apart by colour.
  */
 import type { EpochMetricsRow } from '../store/index.js';
 import type { StepLog } from './study.js';

@@ -90,12 +90,12 @@ export interface BuiltReport {
   doc: ReportDocument | null;
 }
 
-/** A logged training step (loss and learning rate), as the in-process runner reports it. */
+/** A logged training step (loss and learning rate), as the store keeps it (null: a non-finite value). */
 export interface StepLog {
   step: number;
   epoch: number;
-  loss: number;
-  lr: number;
+  loss: number | null;
+  lr: number | null;
 }
 
 export type StudyChange = { kind: 'summary'; summary: StudySummaryView } | { kind: 'trials' } | { kind: 'analysis'; key: string } | { kind: 'step'; trialId: string; log: StepLog };
@@ -136,7 +136,8 @@ export class ServedStudy {
   private analysisKey = '';
   private analysis: { key: string; value: Promise<BuiltReport> } | null = null;
   private readonly progress = new Map<string, TrialProgress>();
-  private readonly steps = new Map<string, StepLog[]>();
+  /** per running trial: the attempt and the last step of it seen in the store (to push new steps to the streams) */
+  private readonly stepHeads = new Map<string, { attempt: number; step: number }>();
   private refreshing: Promise<void> | null = null;
   /** how many times the report was built, and how many states of the finished trials were seen (builds ≤ states) */
   analysisBuilds = 0;
@@ -193,22 +194,40 @@ export class ServedStudy {
     this.emit({ kind: 'summary', summary: this.summary() });
     if (trialsChanged) this.emit({ kind: 'trials' });
     if (analysisChanged) this.emit({ kind: 'analysis', key: doneKey });
+    await this.newSteps(trials);
+  }
+
+  /**
+   * Steps that writers (any process: `study run`, queue workers) added to running trials since the last look: one
+   * `step` change per trial that has new ones, so the open curves are re-read. Only the steps after the last seen
+   * step of the trial's current attempt are read.
+   */
+  private async newSteps(trials: TrialRecord[]): Promise<void> {
+    if (this.listeners.size === 0) return;
+    const running = trials.filter((t) => t.status === 'running');
+    for (const id of [...this.stepHeads.keys()]) if (!running.some((t) => t.id === id)) this.stepHeads.delete(id);
+    for (const t of running) {
+      const head = this.stepHeads.get(t.id);
+      const after = head && head.attempt === t.attempts ? head.step : -1;
+      const mine = (await this.store.stepLogs(t.id, { afterStep: after })).filter((r) => r.attempt === t.attempts);
+      const last = mine[mine.length - 1];
+      if (!last) continue;
+      this.stepHeads.set(t.id, { attempt: t.attempts, step: last.step });
+      this.emit({ kind: 'step', trialId: t.id, log: { step: last.step, epoch: last.epoch, loss: last.loss, lr: last.learningRate } });
+    }
   }
 
   private emit(c: StudyChange): void {
     for (const l of this.listeners) l(c);
   }
 
-  /** Live step reports of a study running in this process (`study run --serve`). */
+  /**
+   * Live step reports of a study running in this process (`study run --serve`): the workers' progress at once;
+   * the curves follow from the store, which the runner writes in batches.
+   */
   onProgress(trialId: string, p: TrialProgress): void {
     this.progress.set(trialId, p);
-    const log = { step: p.step, epoch: p.epoch, loss: p.loss, lr: p.lr };
-    const list = this.steps.get(trialId) ?? [];
-    // a restarted attempt starts again from step 1
-    if (list.length && list[list.length - 1]!.step >= p.step) list.length = 0;
-    list.push(log);
-    this.steps.set(trialId, list);
-    this.emit({ kind: 'step', trialId, log });
+    this.summaryCache = null;
   }
 
   summary(): StudySummaryView {
@@ -284,8 +303,9 @@ export class ServedStudy {
     return this.store.epochMetrics(trialId);
   }
 
-  stepLogs(trialId: string): StepLog[] {
-    return this.steps.get(trialId) ?? [];
+  /** The trial's logged steps, from the store (whichever process ran it, whichever attempts wrote them). */
+  async stepLogs(trialId: string): Promise<StepLog[]> {
+    return (await this.store.stepLogs(trialId)).map((r) => ({ step: r.step, epoch: r.epoch, loss: r.loss, lr: r.learningRate }));
   }
 
   /** The report of the finished trials, built once per change of them (concurrent requests share the build). */

@@ -2,7 +2,7 @@
  * What the SQLite and PostgreSQL stores share: the row shapes (same column names in both schemas) and their
  * mapping to records, and the JSON encoding of metrics (NaN/±Infinity survive as strings).
  */
-import type { AttemptOutcome, AttemptRecord, EpochMetricsRow, RunRecord, RunRole, TrialCheckpoint, TrialHolder, TrialRecord, TrialStatus } from './types.js';
+import type { AttemptOutcome, AttemptRecord, EpochMetricsRow, RunRecord, StepLogRow, RunRole, TrialCheckpoint, TrialHolder, TrialRecord, TrialStatus } from './types.js';
 
 export interface TrialRow {
   id: string;
@@ -170,6 +170,16 @@ export function toEpochRow(r: EpochRow): EpochMetricsRow {
     metrics: decodeMetrics(r.metrics_json),
   };
 }
+
+export interface StepRow {
+  trial_id: string;
+  step: number;
+  epoch: number;
+  loss: number | null;
+  learning_rate: number | null;
+  attempt: number;
+}
+export const toStepLogRow = (r: StepRow): StepLogRow => ({ trialId: r.trial_id, step: r.step, epoch: r.epoch, loss: r.loss, learningRate: r.learning_rate, attempt: r.attempt });
 
 /** Does this holder hold the trial row (same run and, when given, the same attempt)? */
 export function holds(row: Pick<TrialRow, 'status' | 'run_id' | 'attempts'>, h: TrialHolder): boolean {

@@ -20,6 +20,7 @@ export type {
   TrialPredictions,
   TrialHolder,
   EpochMetricsRow,
+  StepLogRow,
   RunRecord,
   RunRole,
   AttemptRecord,

@@ -20,6 +20,7 @@ import type {
   AttemptRecord,
   BaselineRecord,
   EpochMetricsRow,
+  StepLogRow,
   NewRun,
   NewTrial,
   RunRecord,
@@ -42,6 +43,7 @@ import {
   now,
   toAttemptRecord,
   toEpochRow,
+  toStepLogRow,
   toRunRecord,
   toTrialRecord,
   trialValues,
@@ -50,6 +52,7 @@ import {
   type CheckpointRow,
   type EpochRow,
   type RunRow,
+  type StepRow,
   type TrialRow,
 } from './codec.js';
 
@@ -162,6 +165,19 @@ CREATE TRIGGER trials_changed AFTER INSERT OR UPDATE OR DELETE ON trials FOR EAC
 CREATE TRIGGER epochs_changed AFTER INSERT OR UPDATE OR DELETE ON epoch_metrics FOR EACH STATEMENT EXECUTE FUNCTION tunescope_bump();
 CREATE TRIGGER runs_changed AFTER INSERT OR UPDATE OR DELETE ON runs FOR EACH STATEMENT EXECUTE FUNCTION tunescope_bump();
 CREATE TRIGGER baseline_changed AFTER INSERT OR UPDATE OR DELETE ON baseline FOR EACH STATEMENT EXECUTE FUNCTION tunescope_bump();
+`,
+  // 3: per-step training logs, one curve per trial (keyed by step); a write bumps the change counter (live curves)
+  `
+CREATE TABLE trial_steps (
+  trial_id TEXT NOT NULL REFERENCES trials (id),
+  step INTEGER NOT NULL,
+  epoch DOUBLE PRECISION NOT NULL,
+  loss DOUBLE PRECISION,
+  learning_rate DOUBLE PRECISION,
+  attempt INTEGER NOT NULL,
+  PRIMARY KEY (trial_id, step)
+);
+CREATE TRIGGER steps_changed AFTER INSERT OR UPDATE OR DELETE ON trial_steps FOR EACH STATEMENT EXECUTE FUNCTION tunescope_bump();
 `,
 ];
 export const POSTGRES_SCHEMA_VERSION = PG_MIGRATIONS.length;
@@ -645,6 +661,35 @@ export class PostgresStudyStore implements StudyStore {
     return rows.map(toEpochRow);
   }
 
+  async addStepLogs(trialId: string, holder: string | TrialHolder, rows: Array<Omit<StepLogRow, 'trialId' | 'attempt'>>): Promise<boolean> {
+    const h = holderOf(holder);
+    return this.tx('recording training steps', async (c) => {
+      const r = (await c.query<Pick<TrialRow, 'status' | 'run_id' | 'attempts'>>('SELECT status, run_id, attempts FROM trials WHERE id = $1 FOR SHARE', [trialId])).rows[0];
+      if (!r || !holds(r, h)) return false;
+      if (rows.length === 0) return true;
+      const first = Math.min(...rows.map((x) => x.step));
+      // an earlier attempt's steps from here on are not this attempt's history (a resumed one keeps those before its checkpoint)
+      await c.query('DELETE FROM trial_steps WHERE trial_id = $1 AND attempt <> $2 AND step >= $3', [trialId, r.attempts, first]);
+      // one statement for the whole batch (arrays unnested): a round trip per batch, not per step
+      await c.query(
+        `INSERT INTO trial_steps (trial_id, step, epoch, loss, learning_rate, attempt)
+         SELECT $1, s, e, l, lr, $2 FROM unnest($3::int[], $4::float8[], $5::float8[], $6::float8[]) AS u(s, e, l, lr)
+         ON CONFLICT (trial_id, step) DO UPDATE SET epoch = excluded.epoch, loss = excluded.loss, learning_rate = excluded.learning_rate, attempt = excluded.attempt`,
+        [trialId, r.attempts, rows.map((x) => x.step), rows.map((x) => x.epoch), rows.map((x) => finiteOrNull(x.loss)), rows.map((x) => finiteOrNull(x.learningRate))],
+      );
+      return true;
+    });
+  }
+
+  async stepLogs(trialId?: string, opts: { afterStep?: number } = {}): Promise<StepLogRow[]> {
+    const after = opts.afterStep ?? -1;
+    const rows =
+      trialId === undefined
+        ? await this.query<StepRow>('reading training steps', 'SELECT s.* FROM trial_steps s JOIN trials t ON t.id = s.trial_id WHERE s.step > $1 ORDER BY t.ordinal, s.step', [after])
+        : await this.query<StepRow>('reading training steps', 'SELECT * FROM trial_steps WHERE trial_id = $1 AND step > $2 ORDER BY step', [trialId, after]);
+    return rows.map(toStepLogRow);
+  }
+
   async predictions(trialId?: string): Promise<Array<{ trialId: string; predictions: TrialPredictions }>> {
     const rows =
       trialId === undefined
@@ -675,6 +720,7 @@ export class PostgresStudyStore implements StudyStore {
       study,
       trials: await this.listTrials(),
       epochs: await this.epochMetrics(),
+      steps: await this.stepLogs(),
       runs: await this.listRuns(),
       attempts: await this.attemptHistory(),
       predictions: await this.predictions(),
@@ -713,6 +759,14 @@ export class PostgresStudyStore implements StudyStore {
           e.seconds,
           encodeMetrics(e.metrics),
         ]);
+      }
+      for (let i = 0; i < d.steps.length; i += 5000) {
+        const b = d.steps.slice(i, i + 5000);
+        await c.query(
+          `INSERT INTO trial_steps (trial_id, step, epoch, loss, learning_rate, attempt)
+           SELECT * FROM unnest($1::text[], $2::int[], $3::float8[], $4::float8[], $5::float8[], $6::int[])`,
+          [b.map((x) => x.trialId), b.map((x) => x.step), b.map((x) => x.epoch), b.map((x) => x.loss), b.map((x) => x.learningRate), b.map((x) => x.attempt)],
+        );
       }
       for (const a of d.attempts) {
         await c.query('INSERT INTO trial_attempts (trial_id, attempt, run_id, worker, started_at, finished_at, outcome, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [

@@ -15,6 +15,7 @@ import type {
   BaselineRecord,
   EpochMetricsRow,
   NewRun,
+  StepLogRow,
   NewTrial,
   RunRecord,
   StudyDump,
@@ -36,6 +37,7 @@ import {
   now,
   toAttemptRecord,
   toEpochRow,
+  toStepLogRow,
   toRunRecord,
   toTrialRecord,
   trialValues,
@@ -44,6 +46,7 @@ import {
   type CheckpointRow,
   type EpochRow,
   type RunRow,
+  type StepRow,
   type TrialRow,
 } from './codec.js';
 
@@ -173,6 +176,22 @@ CREATE TABLE IF NOT EXISTS trial_checkpoints (
 );
 `;
 
+/**
+ * Per-step training logs (like trial_checkpoints: created in any store a writer opens; an older tunescope ignores
+ * it). Keyed by (trial, step): a trial has one curve, whichever attempts wrote it.
+ */
+const STEP_LOG_TABLE = `
+CREATE TABLE IF NOT EXISTS trial_steps (
+  trial_id TEXT NOT NULL REFERENCES trials (id),
+  step INTEGER NOT NULL,
+  epoch REAL NOT NULL,
+  loss REAL,
+  learning_rate REAL,
+  attempt INTEGER NOT NULL,
+  PRIMARY KEY (trial_id, step)
+) WITHOUT ROWID;
+`;
+
 /** Created on first use (no schema version change: older tunescope versions ignore it). */
 const META_TABLE = 'CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)';
 
@@ -210,7 +229,7 @@ export class SqliteStudyStore implements StudyStore {
         this.db.pragma('foreign_keys = ON');
       }
       this.migrate(path, opts.readonly ?? false);
-      if (!opts.readonly) this.db.exec(CHECKPOINT_TABLE);
+      if (!opts.readonly) this.db.exec(CHECKPOINT_TABLE + STEP_LOG_TABLE);
     } catch (e) {
       if (e instanceof UserError) throw e;
       const se = toStoreError(e, this.location);
@@ -543,6 +562,36 @@ export class SqliteStudyStore implements StudyStore {
     return rows.map(toEpochRow);
   }
 
+  async addStepLogs(trialId: string, holder: string | TrialHolder, rows: Array<Omit<StepLogRow, 'trialId' | 'attempt'>>): Promise<boolean> {
+    const h = holderOf(holder);
+    const tx = this.db.transaction(() => {
+      const r = this.db.prepare('SELECT status, run_id, attempts FROM trials WHERE id = ?').get(trialId) as Pick<TrialRow, 'status' | 'run_id' | 'attempts'> | undefined;
+      if (!r || !holds(r, h)) return false;
+      if (rows.length === 0) return true;
+      const first = Math.min(...rows.map((x) => x.step));
+      // an earlier attempt's steps from here on are not this attempt's history (a resumed one keeps those before its checkpoint)
+      this.db.prepare('DELETE FROM trial_steps WHERE trial_id = ? AND attempt <> ? AND step >= ?').run(trialId, r.attempts, first);
+      const ins = this.db.prepare(
+        `INSERT INTO trial_steps (trial_id, step, epoch, loss, learning_rate, attempt) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (trial_id, step) DO UPDATE SET epoch = excluded.epoch, loss = excluded.loss, learning_rate = excluded.learning_rate, attempt = excluded.attempt`,
+      );
+      for (const x of rows) ins.run(trialId, x.step, x.epoch, finiteOrNull(x.loss), finiteOrNull(x.learningRate), r.attempts);
+      return true;
+    });
+    return tx.immediate();
+  }
+
+  async stepLogs(trialId?: string, opts: { afterStep?: number } = {}): Promise<StepLogRow[]> {
+    if (!this.hasTable('trial_steps')) return [];
+    const after = opts.afterStep ?? -1;
+    const rows = (
+      trialId === undefined
+        ? this.db.prepare('SELECT s.* FROM trial_steps s JOIN trials t ON t.id = s.trial_id WHERE s.step > ? ORDER BY t.ordinal, s.step').all(after)
+        : this.db.prepare('SELECT * FROM trial_steps WHERE trial_id = ? AND step > ? ORDER BY step').all(trialId, after)
+    ) as StepRow[];
+    return rows.map(toStepLogRow);
+  }
+
   async predictions(trialId?: string): Promise<Array<{ trialId: string; predictions: TrialPredictions }>> {
     if (this.legacy && this.legacy < 2) return [];
     const rows = (
@@ -579,6 +628,7 @@ export class SqliteStudyStore implements StudyStore {
       study,
       trials: await this.listTrials(),
       epochs: await this.epochMetrics(),
+      steps: await this.stepLogs(),
       runs: await this.listRuns(),
       attempts: await this.attemptHistory(),
       predictions: await this.predictions(),
@@ -604,6 +654,8 @@ export class SqliteStudyStore implements StudyStore {
         'INSERT INTO epoch_metrics (trial_id, epoch, step, train_loss, learning_rate, seconds, metrics_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
       );
       for (const e of d.epochs) insEpoch.run(e.trialId, e.epoch, e.step, e.trainLoss, e.learningRate, e.seconds, encodeMetrics(e.metrics));
+      const insStep = this.db.prepare('INSERT INTO trial_steps (trial_id, step, epoch, loss, learning_rate, attempt) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const x of d.steps) insStep.run(x.trialId, x.step, x.epoch, x.loss, x.learningRate, x.attempt);
       const insAttempt = this.db.prepare(
         'INSERT INTO trial_attempts (trial_id, attempt, run_id, worker, started_at, finished_at, outcome, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       );

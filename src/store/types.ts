@@ -66,6 +66,20 @@ export interface EpochMetricsRow {
 }
 
 /**
+ * One logged optimizer step of a trial (HF's `log_history` entry at logging_steps): the step's training loss and
+ * learning rate, and which attempt logged it. A trial keeps one curve: a new attempt replaces the earlier attempt's
+ * rows from its first logged step on (a resumed attempt keeps the steps before its checkpoint).
+ */
+export interface StepLogRow {
+  trialId: string;
+  step: number;
+  epoch: number;
+  loss: number | null;
+  learningRate: number | null;
+  attempt: number;
+}
+
+/**
  * A trial's final evaluation, example by example (stored compactly: see ./predictions.ts).
  * Row i is evaluation example `index[i]` (its position in the evaluated split).
  */
@@ -202,6 +216,14 @@ export interface StudyStore {
   listCheckpoints(): Promise<TrialCheckpoint[]>;
 
   epochMetrics(trialId?: string): Promise<EpochMetricsRow[]>;
+  /**
+   * Append logged steps of a running trial (one transaction per call: callers batch). Rows of an earlier attempt
+   * from the batch's first step on are dropped first; a step logged twice keeps the newer row. False (nothing
+   * written) if this run/attempt no longer holds the trial.
+   */
+  addStepLogs(trialId: string, holder: string | TrialHolder, rows: Array<Omit<StepLogRow, 'trialId' | 'attempt'>>): Promise<boolean>;
+  /** Logged steps of one trial (or of all, in trial order), by step; `afterStep`: only the steps after it. */
+  stepLogs(trialId?: string, opts?: { afterStep?: number }): Promise<StepLogRow[]>;
   /** Per-example predictions of done trials (one trial, or all in trial order); trials without them are absent. */
   predictions(trialId?: string): Promise<Array<{ trialId: string; predictions: TrialPredictions }>>;
   setBaseline(b: BaselineRecord): Promise<void>;
@@ -226,6 +248,8 @@ export interface StudyDump {
   study: StudyRecord;
   trials: TrialRecord[];
   epochs: EpochMetricsRow[];
+  /** per-step training logs (loss, learning rate) */
+  steps: StepLogRow[];
   runs: RunRecord[];
   attempts: AttemptRecord[];
   predictions: Array<{ trialId: string; predictions: TrialPredictions }>;
@@ -242,6 +266,7 @@ export function dumpCounts(d: StudyDump): Record<string, number> {
     trials: d.trials.length,
     done: d.trials.filter((t) => t.status === 'done').length,
     epochs: d.epochs.length,
+    steps: d.steps.length,
     runs: d.runs.length,
     attempts: d.attempts.length,
     predictions: d.predictions.length,

@@ -39,6 +39,8 @@ export type { RunStudyOptions, StudySummary, StudyEvent, Slot, OnCheckpoint } fr
 export { createStudyProgress } from './progress.js';
 export type { StudyProgress } from './progress.js';
 export { trialArgs } from './runner.js';
+export { StepLogWriter } from './steplog.js';
+export type { StepLogWriterOptions } from './steplog.js';
 export type { TrialRunner, TrialRunnerModule, TrialTask, TrialContext, TrialProgress } from './runner.js';
 export { studyRows } from './rows.js';
 export type { StudyTable, StudyRow, StudyRowsOptions } from './rows.js';

@@ -21,6 +21,7 @@ import { blockNewTrials, readBlocks } from './blocks.js';
 import { aliasedDesignError } from './plan.js';
 import { canonicalJson, loadStudySpec, specHash, specIdentity, type StudySpec } from './spec.js';
 import { materializeModel } from './model-dir.js';
+import { StepLogWriter } from './steplog.js';
 import { trialArgs, type TrialRunner, type TrialTask, type TrialProgress } from './runner.js';
 import { createStudyProgress, type StudyProgress } from './progress.js';
 import { resolveTrainingArguments, resolvePrecision, ARGUMENT_SPECS, MAX_THREADS_PER_CORE, latestCheckpoint, listCheckpoints } from '../train/index.js';
@@ -570,6 +571,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
   let progress: StudyProgress | null = null;
   const slots: Slot[] = [];
   let runStarted = false;
+  let stepWriter: StepLogWriter | null = null;
   try {
     const recovered = await store.recoverStale((r) => runIsAlive(r));
     if (recovered.length > 0) warn(`${recovered.length} trial(s) left running by a stopped process start again`);
@@ -609,15 +611,29 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     opts.signal?.addEventListener('abort', onUserAbort);
 
     const trialWorker = new Map<string, string>();
+    const stepWarned = new Set<string>();
+    const stepLogs = new StepLogWriter({
+      onError: (id, e) => {
+        if (!stepWarned.has(id)) warn(`trial ${id}: training steps not recorded: ${errorText(e)}`);
+        stepWarned.add(id);
+      },
+    });
+    stepWriter = stepLogs;
     const onProgress = (id: string, p: TrialProgress) => {
       const w = trialWorker.get(id);
       if (!w) return;
+      stepLogs.push(id, p);
       progress?.workerProgress(w, p);
       opts.onEvent?.({ type: 'trial-progress', trialId: id, worker: w, progress: p });
     };
     const runnerModule = runnerModuleUrl(opts.runnerModule);
     // checkpoints are recorded as they come (one store write each); a late one for a trial this run no longer holds is ignored
-    const onCheckpoint: OnCheckpoint = (id, c) => void store.setCheckpoint(id, runId, c).catch((e: unknown) => warn(`trial ${id}: checkpoint not recorded: ${errorText(e)}`));
+    // the steps logged before it are written first: a resumed attempt's curve has no gap before its checkpoint
+    const onCheckpoint: OnCheckpoint = (id, c) =>
+      void stepLogs
+        .flush(id)
+        .then(() => store.setCheckpoint(id, runId, c))
+        .catch((e: unknown) => warn(`trial ${id}: checkpoint not recorded: ${errorText(e)}`));
     const makeSlot = (name: string): Slot =>
       opts.runner
         ? inProcessSlot(name, opts.runner, plan.threadsPerWorker, stop.signal, onProgress, onCheckpoint)
@@ -670,6 +686,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         live.running++;
         showCounts();
         trialWorker.set(trial.id, slot.name);
+        stepLogs.start(trial.id, store, { runId, attempt: trial.attempts });
         const label = `${trial.kind === 'evaluate' ? 'baseline evaluation' : Object.entries(trial.config).map(([k, v]) => `${k}=${v}`).join(' ')} seed=${trial.seed}${trial.dataSeed !== null ? ` data_seed=${trial.dataSeed}` : ''}`;
         const task: TrialTask = {
           id: trial.id,
@@ -697,6 +714,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         } catch (e) {
           runError = e;
         }
+        await stepLogs.end(trial.id);
         // store errors below are not the trial's fault: they end this loop and stop the study (see guarded())
         try {
           if (outcome) {
@@ -773,6 +791,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     };
   } finally {
     if (heartbeat) clearInterval(heartbeat);
+    await stepWriter?.close();
     activeRuns.delete(runId);
     progress?.stop();
     await Promise.all(

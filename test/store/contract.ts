@@ -224,6 +224,55 @@ export function storeContract(kind: string, fixture: () => Promise<StoreFixture>
     }
   });
 
+  test(`${kind}: step logs: only the holder writes; a new attempt replaces the old one's steps from its first step (one curve per trial)`, async () => {
+    const f = await fixture();
+    const a = f.open();
+    const b = f.open();
+    try {
+      await a.createStudy({ name: 'x', spec: {}, specHash: 'h', tunescopeVersion: '0' });
+      await a.addTrials(trials);
+      await a.startRun(run('r1'));
+      await a.startRun(run('r2'));
+      const t = (await a.claimTrial('a', 'r1', 'w1'))!;
+      const steps = (from: number, to: number, scale = 1) =>
+        Array.from({ length: to - from + 1 }, (_, i) => ({ step: from + i, epoch: (from + i) / 10, loss: scale / (from + i), learningRate: 1e-4 * (1 - (from + i) / 10) }));
+      const before = await b.changeToken!();
+      assert.equal(await a.addStepLogs('a', { runId: 'r1', attempt: t.attempts }, steps(1, 4)), true);
+      assert.notEqual(await b.changeToken!(), before, 'a step write moves the change token (live curves)');
+      assert.equal(await a.addStepLogs('a', 'r1', steps(5, 8)), true);
+      assert.equal(await a.addStepLogs('a', 'r2', steps(9, 9)), false, 'a run that does not hold the trial');
+      assert.equal(await a.addStepLogs('b', 'r1', steps(1, 1)), false, 'a pending trial');
+      assert.equal(await a.addStepLogs('a', 'r1', [{ step: 9, epoch: 0.9, loss: NaN, learningRate: 0 }]), true);
+      const got = await b.stepLogs('a');
+      assert.deepEqual(got.map((r) => r.step), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      assert.deepEqual(got[1], { trialId: 'a', step: 2, epoch: 0.2, loss: 0.5, learningRate: 1e-4 * (1 - 2 / 10), attempt: 1 });
+      assert.equal(got[8]!.loss, null, 'a non-finite loss is stored as null');
+      assert.deepEqual((await b.stepLogs('a', { afterStep: 6 })).map((r) => r.step), [7, 8, 9]);
+
+      // the worker dies; the trial is taken over by r2 and resumed from a checkpoint at step 4: steps 1-4 stay, 5-9 are replaced
+      const t2 = (await a.claimTrial('a', 'r2', 'w1', { takeOver: true }))!;
+      assert.equal(t2.attempts, 2);
+      assert.equal(await a.addStepLogs('a', { runId: 'r1', attempt: 1 }, steps(5, 9, 1)), false, 'the superseded attempt writes nothing');
+      assert.equal(await a.addStepLogs('a', { runId: 'r2', attempt: 2 }, steps(5, 6, 2)), true);
+      const resumed = await b.stepLogs('a');
+      assert.deepEqual(resumed.map((r) => [r.step, r.attempt]), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 2], [6, 2]]);
+      assert.equal(resumed[4]!.loss, 2 / 5);
+      // then it is retried from scratch (attempt 3 starts at step 1): nothing of the earlier attempts is left
+      await a.failTrial('a', { runId: 'r2', attempt: 2 }, 'boom', { retry: true });
+      const t3 = (await a.claimTrial('a', 'r1', 'w1'))!;
+      assert.equal(await a.addStepLogs('a', { runId: 'r1', attempt: t3.attempts }, steps(1, 2, 3)), true);
+      assert.deepEqual((await b.stepLogs('a')).map((r) => [r.step, r.attempt, r.loss]), [[1, 3, 3], [2, 3, 1.5]]);
+      assert.equal(await a.addStepLogs('a', 'r1', []), true, 'an empty batch is a no-op');
+      await a.completeTrial('a', 'r1', outcome);
+      assert.equal(await a.addStepLogs('a', 'r1', steps(3, 3)), false, 'a done trial takes no more steps');
+      assert.deepEqual((await b.stepLogs()).map((r) => r.trialId + r.step), ['a1', 'a2']);
+    } finally {
+      await a.close();
+      await b.close();
+      await f.cleanup();
+    }
+  });
+
   test(`${kind}: two connections claiming at once never get the same trial`, async () => {
     const f = await fixture();
     const a = f.open();
@@ -261,6 +310,7 @@ export function storeContract(kind: string, fixture: () => Promise<StoreFixture>
       await s.addTrials(trials);
       await s.startRun(run('r1'));
       const c = (await s.claimNext('r1', 'w1'))!;
+      await s.addStepLogs(c.id, 'r1', [{ step: 1, epoch: 0.5, loss: 0.7, learningRate: 1e-4 }, { step: 2, epoch: 1, loss: null, learningRate: 5e-5 }]);
       const predictions = { numLabels: 2, index: Uint32Array.of(0, 1), label: Int32Array.of(0, 1), predicted: Int32Array.of(1, 1), probabilities: Float32Array.of(0.25, 0.75, 0.5, 0.5) };
       await s.completeTrial(c.id, 'r1', { ...outcome, predictions });
       await s.claimNext('r1', 'w1');
@@ -270,6 +320,7 @@ export function storeContract(kind: string, fixture: () => Promise<StoreFixture>
       await s.setMeta('dataset_fingerprint', { files: [] });
       const d = await s.dump();
       assert.equal(d.checkpoints.length, 1);
+      assert.equal(d.steps.length, 2);
       assert.deepEqual(d.meta, { dataset_fingerprint: { files: [] } });
       await t.restore(d);
       const d2 = await t.dump();

@@ -104,15 +104,18 @@ test('study copy: SQLite → PostgreSQL → SQLite keeps every row; a non-empty 
     await s.setMeta('dataset_fingerprint', { files: [{ split: 'train', sha256: 'ab' }] });
     const running = (await s.claimNext('r', 'w'))!;
     assert.equal(await s.setCheckpoint(running.id, 'r', { location: '/ckpt/checkpoint-4', step: 4 }), true);
+    const steps = Array.from({ length: 6 }, (_, i) => ({ step: i + 1, epoch: (i + 1) / 6, loss: 0.7 - i / 20, learningRate: 1e-5 * (6 - i) / 6 }));
+    assert.equal(await s.addStepLogs(running.id, 'r', steps), true);
     await s.close();
     const pgUrl = schemaUrl('copied');
     const r1 = await copyStudy(a, pgUrl);
-    assert.deepEqual(r1.counts, { trials: 3, done: 1, epochs: 1, runs: 1, attempts: 2, predictions: 0, baseline: 1, checkpoints: 1, meta: 1 });
+    assert.deepEqual(r1.counts, { trials: 3, done: 1, epochs: 1, steps: 6, runs: 1, attempts: 2, predictions: 0, baseline: 1, checkpoints: 1, meta: 1 });
     const b = join(d.path, 'b.sqlite');
     const r2 = await copyStudy(pgUrl, b);
     assert.deepEqual(r2.counts, r1.counts);
     const back = openSqliteStore(b);
     assert.equal((await back.getTrial(t.id))!.metrics!.accuracy, 0.7);
+    assert.deepEqual((await back.stepLogs(running.id)).map((x) => [x.step, x.epoch, x.loss, x.learningRate, x.attempt]), steps.map((x) => [x.step, x.epoch, x.loss, x.learningRate, 1]));
     await back.close();
     await assert.rejects(copyStudy(a, pgUrl), /already holds a study/);
   } finally {

@@ -106,6 +106,13 @@ test('kill -9 mid-trial, rerun: the trial resumes from its last checkpoint and e
       assert.deepEqual(ta!.metrics, tb!.metrics, 'final metrics bit for bit');
       assert.equal(ta!.steps, 16);
       assert.deepEqual(epochsWithoutTime(await a.epochMetrics()), epochsWithoutTime(await b.epochMetrics()));
+      // one curve per trial: every step once, the killed attempt's up to its checkpoint, then the resumed attempt's,
+      // and (the resume being exact) the same loss and learning rate at every step as the uninterrupted trial
+      const curve = await a.stepLogs(ta!.id);
+      assert.deepEqual(curve.map((x) => x.step), Array.from({ length: 16 }, (_, i) => i + 1));
+      assert.ok(curve.every((x) => x.attempt === (x.step <= cp.step ? 1 : 2)), JSON.stringify(curve.map((x) => [x.step, x.attempt])));
+      const strip = (rows: typeof curve) => rows.map(({ step, epoch, loss, learningRate }) => ({ step, epoch, loss, learningRate }));
+      assert.deepEqual(strip(curve), strip(await b.stepLogs(tb!.id)));
       assert.equal(await a.getCheckpoint(ta!.id), null);
       // keep_checkpoints: the uninterrupted trial's epoch checkpoints stay
       const kept = join(trialsRoot(loadStudySpec(refSpec)), tb!.id);
