@@ -51,6 +51,19 @@ export interface AnalyzeStudyOptions {
 }
 
 /**
+ * Training arguments with HF's defaults filled in. A study run by its own runner (`--runner`) may carry arguments the
+ * built-in trainer does not know: its args are then taken as written (a report or dashboard must not fail over them).
+ */
+function withHfDefaults(args: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return { ...resolveTrainingArguments(args as Parameters<typeof resolveTrainingArguments>[0]) };
+  } catch (e) {
+    if (e instanceof UserError) return args;
+    throw e;
+  }
+}
+
+/**
  * The spec's centre: analysis.center, and for `baseline` the baseline's configuration in natural units — a trained
  * baseline.config over the spec's args and HF's defaults (what that baseline ran with), a described one as written.
  */
@@ -59,7 +72,7 @@ export function specCenter(spec: Partial<StudySpec>): { center: CenterKind; conf
   const b = spec.baseline;
   if (!b?.config) return { center };
   const factors = spec.design?.factors?.map((f) => f.name) ?? [];
-  const full: Record<string, unknown> = b.kind === 'config' ? { ...resolveTrainingArguments({ ...(spec.args ?? {}), ...b.config }) } : b.config;
+  const full: Record<string, unknown> = b.kind === 'config' ? withHfDefaults({ ...(spec.args ?? {}), ...b.config }) : b.config;
   const config: Record<string, number> = {};
   for (const f of factors) {
     const v = full[f];
