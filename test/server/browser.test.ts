@@ -4,11 +4,12 @@
  * The dashboard in Debian's chromium (playwright-core) while a study runs in this process (the fake runner):
  * the done count and the trials table grow without a reload, a training curve renders with marks, the report's
  * charts render, sorting and filtering work, every served store is listed, store values render as text, the
- * console stays clean and nothing is fetched from anywhere but the dashboard. Writes docs/dashboard.png (README).
+ * console stays clean and nothing is fetched from anywhere but the dashboard. Writes its screenshots to test-output/server/;
+ * `npm run docs-screenshot` also copies the study page's to docs/dashboard.png (the README's picture).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type Page } from 'playwright-core';
 import { chromiumSkip, launchChromium } from '../browser.js';
@@ -139,9 +140,11 @@ test('a running study: counts and trials grow live, curves and report charts ren
   await page.waitForFunction(() => /Selected: \S+, \S+$/.test(document.getElementById('curves-note')?.textContent ?? ''));
   await page.waitForSelector('#curve-charts[data-rendered] #curve-eval[data-rendered="1"]');
   await page.screenshot({ path: join(OUT, 'study.png'), fullPage: true });
-  // the README's picture: the top of the study page
+  // the README's picture: the top of the study page, into test-output/; docs/dashboard.png (tracked) only when asked
+  // (`npm run docs-screenshot`), so a test run leaves the checkout clean
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(ROOT, 'docs', 'dashboard.png') });
+  await page.screenshot({ path: join(OUT, 'dashboard.png') });
+  if (process.env.TUNESCOPE_DOCS_SCREENSHOT === '1') copyFileSync(join(OUT, 'dashboard.png'), join(ROOT, 'docs', 'dashboard.png'));
   await page.close();
 });
 
