@@ -112,3 +112,24 @@ test('study analyze and the report centre at baseline.config (trained: over args
     d.cleanup();
   }
 });
+
+test("a custom runner's own arguments (unknown to the built-in trainer) do not break the study's centre or its report", async () => {
+  const d = tempDir();
+  try {
+    const path = join(d.path, 'spec.yaml');
+    writeFileSync(path, SPEC('{config: {learning_rate: 3.0e-5, per_device_train_batch_size: 16}}', '{center: baseline}').replace('args: {num_train_epochs: 2}', 'args: {num_train_epochs: 2, fake_ms: 0}'));
+    const spec = parseStudySpecText(readFileSync(path, 'utf8'), { file: path });
+    await runStudy(spec, { runner: fakeRunner, quiet: true });
+    const store = openSqliteStore(spec.store, { readonly: true });
+    try {
+      const input = await reportInputFromStore(store, {});
+      assert.equal(input.fitErrors?.length ?? 0, 0, JSON.stringify(input.fitErrors));
+      assert.equal(input.spec.center, 'baseline');
+      assert.deepEqual(input.spec.center_point, { learning_rate: 3e-5, per_device_train_batch_size: 16 });
+    } finally {
+      await store.close();
+    }
+  } finally {
+    d.cleanup();
+  }
+});
