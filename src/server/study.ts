@@ -63,6 +63,8 @@ export interface TrialView {
   attempts: number;
   config: Record<string, number>;
   seed: number;
+  /** HF data_seed; null: the data order follows seed */
+  dataSeed: number | null;
   metrics: Record<string, number | null> | null;
   worker: string | null;
   startedAt: string | null;
@@ -280,6 +282,7 @@ export class ServedStudy {
       attempts: t.attempts,
       config: t.config,
       seed: t.seed,
+      dataSeed: t.dataSeed,
       metrics: t.metrics,
       worker: t.worker,
       startedAt: t.startedAt,

@@ -56,3 +56,25 @@ test('curves of a study run without --serve: per-step points from the store for 
     d.cleanup();
   }
 });
+
+test('the trials API carries data_seed (the trials table shows it as a column when the study has data seeds)', async () => {
+  const d = tempDir();
+  try {
+    const path = `${d.path}/ds.sqlite`;
+    const s = openSqliteStore(path);
+    await s.createStudy({ name: 'ds', spec: { name: 'ds', design: { type: 'grid', factors: [{ name: 'learning_rate' }] }, seeds: [1], data_seeds: [7, 8] }, specHash: 'x', tunescopeVersion: '0' });
+    await s.addTrials([7, 8].map((ds, i) => ({ id: `t${ds}`, ordinal: i, kind: 'train' as const, config: { learning_rate: 1e-5 }, seed: 1, dataSeed: ds, inDesign: true, isBaseline: false })));
+    await s.close();
+    const server = await startServer({ stores: [path], port: 0 });
+    try {
+      const r = (await (await fetch(`${server.url}/api/studies/ds/trials`)).json()) as { trials: { id: string; dataSeed: number | null }[] };
+      assert.deepEqual(r.trials.map((t) => [t.id, t.dataSeed]), [['t7', 7], ['t8', 8]]);
+      const js = await (await fetch(`${server.url}/assets/app.js`)).text();
+      assert.match(js, /key: 'dataSeed', name: 'data_seed'/);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    d.cleanup();
+  }
+});

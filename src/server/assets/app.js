@@ -230,7 +230,7 @@
     var curvesSec = section('curves', 'Training curves');
     var analysisSec = section('analysis-section', 'Analysis');
     var dl = section('downloads', 'Downloads');
-    var summary = null, trials = [], factors = [], metrics = [];
+    var summary = null, trials = [], factors = [], metrics = [], dataSeeds = false;
     var sort = { col: 'ordinal', asc: true };
     var filters = {};
     var selected = [];
@@ -262,6 +262,8 @@
       var cols = [{ key: 'select', name: '', nosort: true }, { key: 'id', name: 'trial', text: true }, { key: 'status', name: 'status', text: true }, { key: 'role', name: 'role', text: true }];
       factors.forEach(function (f) { cols.push({ key: 'c:' + f, name: f }); });
       cols.push({ key: 'seed', name: 'seed' });
+      // HF data_seed (the sampler order), only for a study that sets data seeds
+      if (dataSeeds) cols.push({ key: 'dataSeed', name: 'data_seed' });
       metrics.forEach(function (m) { cols.push({ key: 'm:' + m, name: m }); });
       cols.push({ key: 'seconds', name: 'seconds' }, { key: 'attempts', name: 'attempts' }, { key: 'worker', name: 'worker', text: true }, { key: 'error', name: 'error', text: true });
       return cols;
@@ -344,8 +346,9 @@
         var newMetrics = order.filter(function (k) { return ms[k]; }).concat(Object.keys(ms).filter(function (k) { return order.indexOf(k) < 0; }).sort());
         var newFactors = r.factors.slice();
         r.trials.forEach(function (t) { Object.keys(t.config).forEach(function (k) { if (newFactors.indexOf(k) < 0) newFactors.push(k); }); });
-        var rebuild = newMetrics.join() !== metrics.join() || newFactors.join() !== factors.join() || !table.tHead;
-        trials = r.trials; metrics = newMetrics; factors = newFactors;
+        var newDataSeeds = r.trials.some(function (t) { return t.dataSeed !== null && t.dataSeed !== undefined; });
+        var rebuild = newMetrics.join() !== metrics.join() || newFactors.join() !== factors.join() || newDataSeeds !== dataSeeds || !table.tHead;
+        trials = r.trials; metrics = newMetrics; factors = newFactors; dataSeeds = newDataSeeds;
         if (rebuild) buildHead();
         renderRows();
         loadCurves();
@@ -441,7 +444,7 @@
         var t = r.trial;
         setHeader('Trial ' + t.id, el('span', null, el('span', { id: 'live', className: 'live on' }), 'study ' + sid + ' · ' + t.status));
         clear(info).appendChild(el('h2', { text: 'Trial' }));
-        var rows = [['status', t.status], ['kind', t.kind], ['seed', t.seed], ['attempts', t.attempts], ['worker', t.worker || ''], ['run', t.runId || ''], ['started', t.startedAt || ''], ['finished', t.finishedAt || ''],
+        var rows = [['status', t.status], ['kind', t.kind], ['seed', t.seed], ['data_seed', t.dataSeed === null ? '' : t.dataSeed], ['attempts', t.attempts], ['worker', t.worker || ''], ['run', t.runId || ''], ['started', t.startedAt || ''], ['finished', t.finishedAt || ''],
           ['train seconds', t.trainSeconds], ['examples/s', t.examplesPerSecond], ['steps', t.steps], ['backend', t.backend || '']];
         Object.keys(t.config).forEach(function (k) { rows.push([k, t.config[k]]); });
         if (t.metrics) Object.keys(t.metrics).forEach(function (k) { rows.push(['eval ' + k, t.metrics[k]]); });
