@@ -4,11 +4,12 @@
  * paired seeds with bootstrap CIs, McNemar per pair and a plain verdict.
  */
 import { Command } from 'commander';
-import { tUpperQuantile, compareRuns, formatNoiseAnalysis, noiseToJson, analyzeNoise, readTable, type Row, type Cell, type ExamplePredictions, type RunScore } from '../../analysis/index.js';
+import { tUpperQuantile, compareRuns, formatNoiseAnalysis, noiseToJson, analyzeNoise, type Row, type Cell, type ExamplePredictions, type RunScore } from '../../analysis/index.js';
 import { isSqliteFile, openStore } from '../../store/index.js';
 import { readPredictionsFile, studyNoiseRows } from '../../study/index.js';
 import { UserError, checkOutputPath, parseDecimal, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { list, positiveInt } from '../options.js';
+import { IMPORT_SOURCES_HELP, addSourceOptions, expectInputs, importedAsTable, loadImportedInput, readCsvInput, type SourceCliOptions } from '../sources.js';
 
 const number = (flag: string, check: (x: number) => boolean = Number.isFinite) => (v: string): number => {
   const x = parseDecimal(v);
@@ -27,7 +28,30 @@ interface Loaded {
   notes: string[];
 }
 
-async function load(data: string, o: { config?: string; seedCols?: string; predictions?: string }): Promise<Loaded> {
+/** seed, and data_seed where a run has one (an import, or its CSV, has the column also when no run knows it). */
+function presentSeedColumns(rows: Row[]): string[] {
+  return ['seed', ...(rows.some((r) => r.data_seed !== null && r.data_seed !== undefined && r.data_seed !== '') ? ['data_seed'] : [])];
+}
+
+interface LoadOptions extends SourceCliOptions {
+  config?: string;
+  seedCols?: string;
+  predictions?: string;
+}
+
+/**
+ * A source `tunescope import` reads (its complete runs; config default: its hyperparameters), a study store, or a
+ * CSV/TSV (an `import` CSV keeps its complete runs).
+ */
+async function load(data: string, o: LoadOptions): Promise<Loaded> {
+  const imported = await loadImportedInput(data, o);
+  if (imported) {
+    if (o.predictions) throw new UserError(`--predictions: ${data} is an imported source (per-example predictions go with a CSV that has a trial_id column, or a study store)`);
+    const rows = importedAsTable(imported, data).rows;
+    const configColumns = o.config ? list(o.config) : imported.factors;
+    if (configColumns.length === 0) throw new UserError(`${data}: no hyperparameters in the imported runs; name the configuration columns with --config`);
+    return { rows, predictions: null, configColumns, seedColumns: o.seedCols ? list(o.seedCols) : presentSeedColumns(rows), source: data, baseline: null, notes: [...imported.notes] };
+  }
   const notes: string[] = [];
   if (isSqliteFile(data)) {
     const store = openStore(data, { readonly: true });
@@ -39,9 +63,10 @@ async function load(data: string, o: { config?: string; seedCols?: string; predi
       await store.close();
     }
   }
-  const table = readTable(data);
+  const { table, notes: readNotes } = readCsvInput(data, o);
+  notes.push(...readNotes);
   if (!o.config) throw new UserError(`--config is required for a CSV/TSV (the hyperparameter columns, e.g. learning_rate,per_device_train_batch_size,num_train_epochs)`);
-  const seedColumns = o.seedCols ? list(o.seedCols) : ['seed', ...(table.columns.includes('data_seed') ? ['data_seed'] : [])];
+  const seedColumns = o.seedCols ? list(o.seedCols) : table.columns.includes('data_seed') ? presentSeedColumns(table.rows) : ['seed'];
   let predictions: Array<ExamplePredictions | null> | null = null;
   if (o.predictions) {
     if (!table.columns.includes('trial_id')) throw new UserError(`--predictions needs a trial_id column in ${data} to match rows with predictions`);
@@ -53,7 +78,7 @@ async function load(data: string, o: { config?: string; seedCols?: string; predi
   return { rows: table.rows, predictions, configColumns: list(o.config), seedColumns, source: data, baseline: null, notes };
 }
 
-export interface VariabilityCliOptions {
+export interface VariabilityCliOptions extends SourceCliOptions {
   config?: string;
   seedCols?: string;
   metric: string;
@@ -117,25 +142,68 @@ function matches(r: Row, sel: Record<string, string>): boolean {
   });
 }
 
-export async function runCompare(data: string, o: { a: string; b: string; metric: string; config?: string; seedCols?: string; predictions?: string; json?: string; bootstrap?: number; bootstrapSeed?: number }, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
+export interface CompareCliOptions extends SourceCliOptions {
+  a?: string;
+  b?: string;
+  metric: string;
+  config?: string;
+  seedCols?: string;
+  predictions?: string;
+  json?: string;
+  bootstrap?: number;
+  bootstrapSeed?: number;
+  /** the second input's Optuna study / MLflow experiment (default: --study) */
+  bStudy?: string;
+}
+
+/**
+ * `compare DATA --a SEL --b SEL` (two configurations of one input), or `compare DATA_A DATA_B [--a SEL] [--b SEL]`
+ * (A from the first input, B from the second: two imported sweeps, an imported sweep and a study store, …; without
+ * a selector a side is every run of its input). Runs are paired by their seed columns.
+ */
+export async function runCompare(inputs: string[], o: CompareCliOptions, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
+  if (inputs.length < 1 || inputs.length > 2) throw new UserError(`compare takes one input (with --a and --b) or two (A and B), got ${inputs.length}`);
   if (o.json) checkOutputPath(o.json, '--json');
-  const d = await load(data, { ...o, config: o.config ?? (isSqliteFile(data) ? undefined : 'trial_id') });
+  const two = inputs.length === 2;
+  if (!two && (o.a === undefined || o.b === undefined)) throw new UserError(`--a and --b are required with one input (or give two inputs: A's and B's runs)`);
+  if (!two && o.bStudy !== undefined) throw new UserError(`--b-study names the second input's study: give two inputs`);
+  const loadSide = (data: string, study: string | undefined) =>
+    load(data, { ...o, study, config: o.config ?? (isSqliteFile(data) ? undefined : 'trial_id') });
+  const dA = await loadSide(inputs[0]!, o.study);
+  const dB = two ? await loadSide(inputs[1]!, o.bStudy ?? o.study) : dA;
+  // pairs are matched on the seed columns both inputs have
+  const seedColumns = dA.seedColumns.filter((c) => dB.seedColumns.includes(c));
+  if (seedColumns.length === 0) throw new UserError(`${inputs[0]} and ${inputs[1]} have no seed column in common (${dA.seedColumns.join(', ')} vs ${dB.seedColumns.join(', ')}); name them with --seed-cols`);
   const scores = (rows: Row[], preds: Array<ExamplePredictions | null> | null, idx: number[]): RunScore[] =>
-    idx.map((i) => ({ score: Number(rows[i]![o.metric]), key: d.seedColumns.map((c) => `${c}=${rows[i]![c] ?? ''}`).join(','), predictions: preds?.[i] ?? null }))
+    idx.map((i) => ({ score: Number(rows[i]![o.metric]), key: seedColumns.map((c) => `${c}=${rows[i]![c] ?? ''}`).join(','), predictions: preds?.[i] ?? null }))
       .filter((s) => Number.isFinite(s.score));
-  const side = (v: string, flag: string): { runs: RunScore[]; label: string } => {
+  const side = (d: Loaded, v: string | undefined, flag: string): { runs: RunScore[]; label: string } => {
+    if (d.rows.length > 0 && !(o.metric in d.rows[0]!)) throw new UserError(`${d.source}: no metric column ${o.metric} (--metric)`);
+    if (v === undefined) {
+      if (d.rows.length === 0) throw new UserError(`${d.source}: no runs to compare`);
+      return { runs: scores(d.rows, d.predictions, d.rows.map((_, i) => i)), label: d.source };
+    }
+    const label = two ? `${d.source} ${v}` : v;
     if (v === 'baseline') {
-      if (!d.baseline || d.baseline.rows.length === 0) throw new UserError(`${flag} baseline: ${data} has no baseline trials (a study store with a baseline: evaluate or config)`);
-      return { runs: scores(d.baseline.rows, d.baseline.predictions, d.baseline.rows.map((_, i) => i)), label: 'baseline' };
+      if (!d.baseline || d.baseline.rows.length === 0) throw new UserError(`${flag} baseline: ${d.source} has no baseline trials (a study store with a baseline: evaluate or config)`);
+      return { runs: scores(d.baseline.rows, d.baseline.predictions, d.baseline.rows.map((_, i) => i)), label: two ? `${d.source} baseline` : 'baseline' };
     }
     const sel = selector(v, flag);
-    for (const k of Object.keys(sel)) if (d.rows.length > 0 && !(k in d.rows[0]!)) throw new UserError(`${flag}: no column ${k}`);
+    for (const k of Object.keys(sel)) if (d.rows.length > 0 && !(k in d.rows[0]!)) throw new UserError(`${flag}: no column ${k}${two ? ` in ${d.source}` : ''}`);
     const idx = d.rows.map((_, i) => i).filter((i) => matches(d.rows[i]!, sel));
-    if (idx.length === 0) throw new UserError(`${flag}: no trial matches ${v}`);
-    return { runs: scores(d.rows, d.predictions, idx), label: v };
+    if (idx.length === 0) throw new UserError(`${flag}: no trial matches ${v}${two ? ` in ${d.source}` : ''}`);
+    return { runs: scores(d.rows, d.predictions, idx), label };
   };
-  const A = side(o.a, '--a');
-  const B = side(o.b, '--b');
+  const A = side(dA, o.a, '--a');
+  const B = side(dB, o.b, '--b');
+  // runs are paired by seed: a side with two runs of one seed (several configurations) has no pairing
+  for (const [s, flag] of [[A, '--a'], [B, '--b']] as const) {
+    const seen = new Set<string>();
+    const dup = s.runs.find((r) => seen.size === seen.add(r.key).size);
+    if (dup) throw new UserError(`${flag}: ${s.label} has several runs with ${dup.key} (several configurations?): choose one configuration with ${flag} COLUMN=VALUE,…`);
+  }
+  const notes = two ? [...dA.notes.map((n) => `A: ${n}`), ...dB.notes.map((n) => `B: ${n}`)] : dA.notes;
+  if (notes.length > 0) out(`${notes.join('\n')}\n`);
   const c = compareRuns(A.runs, B.runs, {
     metric: o.metric,
     ...(o.bootstrap !== undefined ? { B: o.bootstrap } : {}),
@@ -160,8 +228,8 @@ export async function runCompare(data: string, o: { a: string; b: string; metric
 }
 
 const common = (cmd: Command): Command =>
-  cmd
-    .option('--config <cols>', 'hyperparameter columns that define a configuration (default for a store: the design factors)')
+  addSourceOptions(cmd)
+    .option('--config <cols>', 'hyperparameter columns that define a configuration (default for a store: the design factors; for an imported source: its hyperparameters)')
     .option('--seed-cols <cols>', 'seed columns: HF seed, then data_seed (default: seed[,data_seed])')
     .option('--metric <name>', 'the metric column', 'accuracy')
     .option('--predictions <file>', 'per-example predictions exported by `study export --predictions` (CSV/JSONL/parquet), matched by trial_id')
@@ -174,7 +242,7 @@ export function register(program: Command): void {
     program
       .command('variability')
       .description('how much of a sweep is noise: variance components (seed, data_seed, residual; REML and ANOVA), evaluation-set noise, diverged runs, expected best-of-n, mixed model vs OLS')
-      .argument('<data>', 'a CSV/TSV of trials (e.g. `study export`) or a study store (.sqlite)'),
+      .argument('<data...>', `a CSV/TSV of trials (e.g. \`study export\`, \`import\`), a study store (.sqlite), or ${IMPORT_SOURCES_HELP}`),
   )
     .option('--exclude-diverged', 'leave diverged runs out of the analysis (always reports how many)')
     .option('--diverged-se <k>', 'diverged when accuracy ≤ majority-class rate + k binomial SEs (default 2)', number('--diverged-se', (x) => x >= 0))
@@ -184,19 +252,20 @@ export function register(program: Command): void {
     .option('--degree <d>', "the mixed model's polynomial degree (1, 2 or 3; default 2)")
     .option('--log-lr', 'log10 of the learning rate in the models (default when a learning_rate column is a factor)')
     .option('--no-log-lr', 'the learning rate as is')
-    .action(async (data: string, o: VariabilityCliOptions) => {
-      await runVariability(data, o);
+    .action(async (data: string[], o: VariabilityCliOptions) => {
+      await runVariability(expectInputs(data, 1, 1, 'one input')[0]!, o);
     });
 
   common(
     program
       .command('compare')
       .description('is A better than B? P(A > B) over paired seeds with a bootstrap CI, mean difference with seed- and evaluation-noise CIs, McNemar per pair')
-      .argument('<data>', 'a CSV/TSV of trials or a study store (.sqlite)'),
+      .argument('<data...>', `one input (A and B chosen by --a/--b) or two (A's runs, then B's): each a CSV/TSV of trials, a study store (.sqlite), or ${IMPORT_SOURCES_HELP}`),
   )
-    .requiredOption('--a <sel>', "A's configuration, e.g. 'learning_rate=2e-5,per_device_train_batch_size=16'")
-    .requiredOption('--b <sel>', "B's configuration, or baseline (a store's baseline trials)")
-    .action(async (data: string, o: { a: string; b: string; metric: string; config?: string; seedCols?: string; predictions?: string; json?: string; bootstrap?: number; bootstrapSeed?: number }) => {
-      await runCompare(data, o);
+    .option('--a <sel>', "A's configuration, e.g. 'learning_rate=2e-5,per_device_train_batch_size=16' (with two inputs: default every run of the first)")
+    .option('--b <sel>', "B's configuration, or baseline (a store's baseline trials) (with two inputs: default every run of the second)")
+    .option('--b-study <name>', "with two inputs: the second input's Optuna study / MLflow experiment (default: --study)")
+    .action(async (data: string[], o: CompareCliOptions) => {
+      await runCompare(expectInputs(data, 1, 2, 'one or two inputs'), o);
     });
 }
