@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -24,4 +24,19 @@ export function runCli(args: string[], opts: { cwd?: string; env?: Record<string
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 300_000,
   });
+}
+
+/**
+ * Runs the CLI from source (tsx) in the background, so the test's own event loop keeps serving (a dashboard, event
+ * streams) while it runs; resolves with its exit code and its stdout and stderr together.
+ */
+export function runCliAsync(args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), ...args], {
+    env: { ...process.env, TUNESCOPE_QUIET: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
 }

@@ -5,12 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadStudySpec, prepareStudy } from '../../src/study/index.js';
 import { startServer, type StudySummaryView } from '../../src/server/index.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { runCliAsync, tempDir } from '../helpers.js';
 import { startPostgres, type PostgresService } from '../services.js';
 import { sseClient, writeFakeSpec } from './helpers.js';
 
@@ -44,14 +42,7 @@ test('serve postgres://: the study list, live summaries while another process wr
 
       const client = sseClient(server.url, '/api/events?study=watched');
       assert.equal(await client.opened, 200);
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), 'study', 'run', specPath, '--runner', FAKE], {
-        env: { ...process.env, TUNESCOPE_QUIET: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      const { code, output: out } = await runCliAsync(['study', 'run', specPath, '--runner', FAKE]);
       assert.equal(code, 0, out);
       await new Promise((r) => setTimeout(r, 500));
       client.close();

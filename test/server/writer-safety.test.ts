@@ -6,13 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadStudySpec, prepareStudy, runStudy, studyRows } from '../../src/study/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { startServer, type StudySummaryView } from '../../src/server/index.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { runCliAsync, tempDir } from '../helpers.js';
 import { runTrial as fakeRunner } from '../study/fake-runner.js';
 import { sseClient, writeFakeSpec } from './helpers.js';
 
@@ -54,14 +52,7 @@ test('20 event-stream clients beside a writing study: no SQLITE_BUSY in the writ
     try {
       assert.deepEqual(await Promise.all(clients.map((c) => c.opened)), Array(20).fill(200));
       assert.equal(server.clients(), 20);
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), 'study', 'run', specPath, '--runner', FAKE], {
-        env: { ...process.env, TUNESCOPE_QUIET: '1' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      const { code, output: out } = await runCliAsync(['study', 'run', specPath, '--runner', FAKE]);
       assert.equal(code, 0, out);
       assert.doesNotMatch(out, /SQLITE_BUSY|database is locked/i);
       await new Promise((r) => setTimeout(r, 300));
