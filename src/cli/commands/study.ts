@@ -519,7 +519,7 @@ export function register(program: Command): void {
 
   study
     .command('copy')
-    .description('copy a whole study (trials, attempts, epochs, runs, baseline) between stores, e.g. SQLite ↔ PostgreSQL; row counts are compared after')
+    .description('copy a whole study (trials, attempts, epochs, step logs, predictions, checkpoints, runs, baseline, dataset fingerprint and blocks) between stores, e.g. SQLite ↔ PostgreSQL; row counts are compared after')
     .argument('<src>', 'the source store: a .sqlite file, a postgres:// URL, or a spec (its store)')
     .argument('<dst>', 'the destination: a new .sqlite file or an empty postgres:// store (?schema=NAME for another schema)')
     .action(async (src: string, dst: string) => {
