@@ -280,7 +280,8 @@ function cost(plan: StudyPlan, spec: StudySpec, opts: PlanOptions, _nDesign: num
       if (opts.stepTime) {
         // an optimizer step is `ga` micro-batches of `bs` examples
         ms += steps[t.id] * ga * opts.stepTime.msPerStep(bs);
-        stepTime[String(bs)] ??= { seq_length: Number(opts.stepTime.seqLength(bs).toFixed(1)), ms_per_step: Number(opts.stepTime.msPerStep(bs).toFixed(1)) };
+        // unrounded: the JSON's hours must be recomputable from it (a 0.1 ms rounding is 4 % of a 1.2 ms step); the note rounds
+        stepTime[String(bs)] ??= { seq_length: Number(opts.stepTime.seqLength(bs).toFixed(1)), ms_per_step: Number(opts.stepTime.msPerStep(bs).toPrecision(12)) };
       }
     }
     plan.cost.steps_per_trial = steps;
