@@ -2,9 +2,8 @@
  * Tables of runs/cards for the analysis: CSV/TSV reading (csv-parse), typed cells, row filters,
  * and numeric column extraction with errors that name the file, line and column.
  */
-import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { UserError, decodeUtf8 } from '../util/index.js';
+import { UserError, decodeUtf8, readRegularFile } from '../util/index.js';
 
 export type Cell = string | number | null;
 export type Row = Record<string, Cell>;
@@ -32,12 +31,7 @@ export function parseCell(text: string): Cell {
 
 /** Reads a CSV (or TSV: `.tsv`/`.tab` extension or a tab-separated header) with a header row. */
 export function readTable(path: string): Table {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  const bytes = readRegularFile(path); // a FIFO would block the read for ever
   if (bytes.includes(0)) throw new UserError(`${path}: not a text CSV file (contains NUL bytes)`);
   return parseTable(decodeUtf8(bytes, path), path);
 }

@@ -4,7 +4,7 @@
  * refuse a trial instead of recording numbers on other data.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readRegularFile } from '../util/index.js';
 import type { Example } from './types.js';
 
 export interface DatasetFileFingerprint {
@@ -23,8 +23,8 @@ export interface DatasetFingerprint {
 }
 
 export function fileFingerprint(split: DatasetFileFingerprint['split'], path: string): DatasetFileFingerprint {
-  const buf = readFileSync(path);
-  return { split, path, bytes: statSync(path).size, sha256: createHash('sha256').update(buf).digest('hex') };
+  const buf = readRegularFile(path, { what: `dataset file ${path}` });
+  return { split, path, bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex') };
 }
 
 /**

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { downloadFile, isHubId } from '../hub/index.js';
-import { UserError, isUserError } from '../util/index.js';
+import { UserError, checkNotSpecialFile, isUserError } from '../util/index.js';
 import { readRawTable, type RawTable, type RawValue } from './readers.js';
 import { stratifiedHoldout, stratifiedKFold, subsample } from './splits.js';
 import { examplesFingerprint, fileFingerprint } from './fingerprint.js';
@@ -37,6 +37,8 @@ function candidateDirs(name: string): string[] {
 
 const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();
 const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
+/** A FIFO, device or socket given as the dataset is named as such, not looked for on the Hub or read (a FIFO blocks). */
+const refuseSpecial = (p: string, given: string): void => checkNotSpecialFile(p, `dataset ${given}`);
 
 /** Files in `dir` (and its data/ subfolder, the Hub parquet layout) that belong to `split`. */
 function splitFiles(dir: string, split: string): string[] {
@@ -137,6 +139,7 @@ async function resolveSpec(spec: DatasetSpec): Promise<Resolved> {
   if (!spec.name && !spec.dataDir) throw new UserError('dataset: a name, folder or file is required');
   if (spec.dataDir) {
     const dir = resolve(spec.dataDir);
+    refuseSpecial(dir, spec.dataDir);
     if (isFile(dir)) return { kind: 'single', train: [], eval: [], evalSplit: 'holdout', single: dir, source: dir, notes: [] };
     if (!isDir(dir)) throw new UserError(`data dir not found: ${spec.dataDir}`);
     const r = resolveLocal(dir, spec);
@@ -145,6 +148,7 @@ async function resolveSpec(spec: DatasetSpec): Promise<Resolved> {
   }
   const name = spec.name;
   const asPath = resolve(name);
+  refuseSpecial(asPath, name);
   if (isFile(asPath)) return { kind: 'single', train: [], eval: [], evalSplit: 'holdout', single: asPath, source: asPath, notes: [] };
   if (isDir(asPath) && (name.includes('/') || name.includes('\\') || name.startsWith('.'))) {
     const r = resolveLocal(asPath, spec);

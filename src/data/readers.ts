@@ -4,11 +4,10 @@
  * reported as `file:line`. TSV is split by hand because GLUE TSV is written with QUOTE_NONE
  * (quotes are ordinary characters); CSV goes through csv-parse.
  */
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { parquetReadObjects } from 'hyparquet';
-import { UserError, decodeUtf8Lenient } from '../util/index.js';
+import { UserError, decodeUtf8Lenient, readRegularFile } from '../util/index.js';
 
 export type RawValue = string | number | bigint | boolean | null | undefined;
 
@@ -35,12 +34,8 @@ export function formatOf(file: string): FileFormat {
 
 export async function readRawTable(file: string): Promise<RawTable> {
   const format = formatOf(file);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new UserError(`cannot read dataset file ${file}: ${(e as Error).message}`);
-  }
+  // a regular file only: a FIFO named train.tsv would block the read for ever
+  const bytes = readRegularFile(file, { what: `dataset file ${file}` });
   if (format === 'parquet') return readParquet(file, bytes);
   // Invalid UTF-8 is replaced (U+FFFD) and reported as a note rather than stopping the run, as HF's loaders do
   // for the stray byte in TREC; a file that is mostly not UTF-8 shows up in that note's location.

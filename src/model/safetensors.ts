@@ -7,8 +7,7 @@
  * Every floating dtype (F64/F32/F16/BF16) and the integer ones become float32 in memory. Stricter than JSON.parse:
  * a header must be valid UTF-8 and name each tensor once; the file must be a regular file.
  */
-import { constants as bufferConstants } from 'node:buffer';
-import { endianness, totalmem } from 'node:os';
+import { endianness } from 'node:os';
 import { UserError, findDuplicateKey, readRegularFile, writeFileAtomic } from '../util/index.js';
 
 export interface NamedTensor {
@@ -105,7 +104,7 @@ export function readSafetensors(pathOrBytes: string | Uint8Array): { tensors: Pa
   let buf: Uint8Array;
   if (typeof pathOrBytes === 'string') {
     // a regular file only (a FIFO or /dev/zero named model.safetensors would never finish), no larger than memory
-    buf = readRegularFile(pathOrBytes, { maxBytes: Math.min(bufferConstants.MAX_LENGTH, totalmem()) });
+    buf = readRegularFile(pathOrBytes);
   } else {
     buf = pathOrBytes;
   }

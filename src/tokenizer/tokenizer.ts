@@ -6,10 +6,10 @@
  * they follow HF's defaults for DistilBERT (truncate the content, keep the special tokens; pad on the right).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
-import { UserError } from '../util/index.js';
+import { UserError, readRegularFile, specialFileKind } from '../util/index.js';
 
 export interface EncodedBatch {
   inputIds: number[][];
@@ -49,9 +49,18 @@ interface TokenizerConfigJson {
   [key: string]: unknown;
 }
 
+/** tokenizer.json is a few MiB (multilingual vocabularies ~20 MiB); anything far above is not one. */
+const MAX_TOKENIZER_FILE_BYTES = 512 * 2 ** 20;
+
+/** A tokenizer file's text: a regular file only (a FIFO named tokenizer.json would block the read for ever). */
+function readTokenizerFile(path: string): string {
+  return readRegularFile(path, { maxBytes: MAX_TOKENIZER_FILE_BYTES }).toString('utf8');
+}
+
 function readJson<T>(path: string): T {
+  const text = readTokenizerFile(path);
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
+    return JSON.parse(text) as T;
   } catch (e) {
     throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
   }
@@ -250,6 +259,10 @@ export function tokenizerFromJson(tokenizerJson: Record<string, unknown>, config
  * (+ `tokenizer_config.json` for do_lower_case, strip_accents, tokenize_chinese_chars and the special tokens).
  */
 export async function loadTokenizer(dir: string): Promise<Tokenizer> {
+  const st = statSync(dir, { throwIfNoEntry: false });
+  if (!st) throw new UserError(`tokenizer folder ${dir} does not exist`);
+  // a FIFO here must not reach a read that blocks for ever
+  if (!st.isDirectory()) throw new UserError(`tokenizer folder ${dir}: ${st.isFile() ? 'a file' : specialFileKind(st)}, not a folder (give the folder that holds tokenizer.json or vocab.txt)`);
   const cfgPath = join(dir, 'tokenizer_config.json');
   const cfg: TokenizerConfigJson = existsSync(cfgPath) ? readJson<TokenizerConfigJson>(cfgPath) : {};
   const stm = join(dir, 'special_tokens_map.json');
@@ -261,7 +274,7 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   const tj = join(dir, 'tokenizer.json');
   if (existsSync(tj)) return tokenizerFromJson(readJson<Record<string, unknown>>(tj), cfg, tj);
   const vocab = join(dir, 'vocab.txt');
-  if (existsSync(vocab)) return tokenizerFromJson(bertTokenizerJsonFromVocab(readFileSync(vocab, 'utf8'), cfg, vocab), cfg, vocab);
+  if (existsSync(vocab)) return tokenizerFromJson(bertTokenizerJsonFromVocab(readTokenizerFile(vocab), cfg, vocab), cfg, vocab);
   throw new UserError(`${dir}: no tokenizer.json or vocab.txt (a DistilBERT tokenizer needs one of them)`);
 }
 

@@ -1,5 +1,8 @@
-/** Writing output files the user named: atomic (temp file in the same folder + rename), errors as UserError. */
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+/** Files the user named: output written atomically (temp file in the same folder + rename), input read only from
+ * regular files (a FIFO or device path is refused, not read); errors as UserError. */
+import { constants as bufferConstants } from 'node:buffer';
+import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { totalmem } from 'node:os';
 import { basename, dirname, join, parse, resolve } from 'node:path';
 import { UserError } from './errors.js';
 
@@ -67,13 +70,33 @@ export function ensureDir(dir: string, what = 'output folder'): void {
   }
 }
 
+/** What a path that is not a regular file is, in words ('a FIFO', 'a device', 'a folder', …). */
+export function specialFileKind(st: Stats): string {
+  return st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isDirectory() ? 'a folder' : st.isSocket() ? 'a socket' : 'not a file';
+}
+
 /**
- * The bytes of a regular file, at most `maxBytes`. Opened without blocking and checked with fstat after the open
- * (no race with a rename): a FIFO would block the open or the read for ever, a symlink to /dev/zero never ends,
- * a directory or a device is no model file. Reads exactly the size fstat reported.
+ * Refuses a path that exists but is neither a regular file nor a folder (a FIFO, a device, a socket), before
+ * anything opens it: reading a FIFO blocks for ever, /dev/zero never ends. A missing path passes (the caller
+ * says what is missing in its own words). Follows symlinks, as reading would.
  */
-export function readRegularFile(path: string, opts: { maxBytes: number; what?: string }): Buffer {
+export function checkNotSpecialFile(path: string, what = path): void {
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (st && !st.isFile() && !st.isDirectory()) throw new UserError(`${what}: not a regular file (${specialFileKind(st)}); expected a file on disk`);
+}
+
+/** The largest file readRegularFile reads by default: what one Buffer and the machine's memory allow. */
+const MAX_READ_BYTES = Math.min(bufferConstants.MAX_LENGTH, totalmem());
+
+/**
+ * The bytes of a regular file, at most `maxBytes` (default: what one Buffer and memory hold). Opened without
+ * blocking and checked with fstat after the open (no race with a rename): a FIFO would block the open or the read
+ * for ever, a symlink to /dev/zero never ends, a directory or a device is no data file. Reads exactly the size
+ * fstat reported.
+ */
+export function readRegularFile(path: string, opts: { maxBytes?: number; what?: string } = {}): Buffer {
   const what = opts.what ?? path;
+  const maxBytes = opts.maxBytes ?? MAX_READ_BYTES;
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -82,11 +105,8 @@ export function readRegularFile(path: string, opts: { maxBytes: number; what?: s
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) {
-      const kind = st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isDirectory() ? 'a folder' : st.isSocket() ? 'a socket' : 'not a file';
-      throw new UserError(`${what}: not a regular file (${kind}); expected a file on disk`);
-    }
-    if (st.size > opts.maxBytes) throw new UserError(`${what}: ${st.size} bytes, more than the ${opts.maxBytes} this file may have`);
+    if (!st.isFile()) throw new UserError(`${what}: not a regular file (${specialFileKind(st)}); expected a file on disk`);
+    if (st.size > maxBytes) throw new UserError(`${what}: ${st.size} bytes, more than the ${maxBytes} this file may have`);
     const buf = Buffer.allocUnsafe(st.size);
     let off = 0;
     while (off < st.size) {

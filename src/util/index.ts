@@ -4,7 +4,7 @@ export { Rng } from './random.js';
 export { jsonSafe, stringifyJson, parseJsonNumber, findDuplicateKey } from './json.js';
 export { createProgress, isQuiet } from './progress.js';
 export type { Progress, ProgressOptions } from './progress.js';
-export { checkOutputPath, ensureDir, readRegularFile, writeFileAtomic } from './fs.js';
+export { checkNotSpecialFile, checkOutputPath, specialFileKind, ensureDir, readRegularFile, writeFileAtomic } from './fs.js';
 export { decodeUtf8, decodeUtf8Lenient } from './text.js';
 export { maskUrl, maskUrlsIn, stripPassword } from './url.js';
 export { parseDecimal } from './number.js';

@@ -2,7 +2,8 @@
  * Issue 17 (low): hostile sizes and files are one clear error, never a stack trace, an out-of-memory or a hang.
  * config.json sizes are checked against memory and the weights present before anything is allocated; thread counts
  * are bounded; safetensors headers must be valid UTF-8 and name each tensor once; NaN weights are refused by
- * `predict`; a FIFO or /dev/zero named model.safetensors is refused at open; an output folder under /proc is one line.
+ * `predict`; a FIFO or /dev/zero named model.safetensors is refused at open, and so is a FIFO as a tokenizer file or folder, a
+ * dataset file or folder entry, a texts TSV or a runs CSV; an output folder under /proc is one line.
  * The file and process cases are real (mkfifo, a symlink, child processes with a deadline).
  */
 import { test, before, after } from 'node:test';
@@ -15,6 +16,10 @@ import { createTinyModelDir, loadPretrained, parseDistilBertConfig, readSafetens
 import { resolveTrainingArguments } from '../../src/train/index.js';
 import { planExecution } from '../../src/study/index.js';
 import { ensureDir, findDuplicateKey } from '../../src/util/index.js';
+import { loadTokenizer } from '../../src/tokenizer/index.js';
+import { loadDataset } from '../../src/data/index.js';
+import { readTable } from '../../src/analysis/index.js';
+import { readTextsTsv } from '../../src/cli/commands/predict.js';
 import { runCli, tempDir } from '../helpers.js';
 
 let t: { path: string; cleanup: () => void };
@@ -137,6 +142,35 @@ test('predict: NaN weights, a FIFO and /dev/zero named model.safetensors, a FIFO
     assert.equal(spawnSync('mkfifo', [join(d, 'config.json')]).status, 0);
   });
   oneError(runCli(['predict', '--model', cfg, 'a great film'], { timeoutMs: 60_000 }), /config\.json: not a regular file \(a FIFO\)/);
+});
+
+test('tokenizer and dataset paths: a FIFO is one error naming the path, at once (no read that blocks for ever)', async () => {
+  const fifo = (path: string): string => {
+    rmSync(path, { force: true });
+    assert.equal(spawnSync('mkfifo', [path]).status, 0);
+    return path;
+  };
+  // the commands, with a deadline: a model's tokenizer.json, a dataset file, a split file in a dataset folder
+  const tok = variant('tok-fifo', (d) => fifo(join(d, 'tokenizer.json')));
+  oneError(runCli(['predict', '--model', tok, 'a great film'], { timeoutMs: 60_000 }), /tok-fifo\/tokenizer\.json: not a regular file \(a FIFO\)/);
+  const train = ['train', '--model', tiny, '--max_seq_length', '16', '--num_train_epochs', '1', '--no-token-cache'];
+  const one = fifo(join(t.path, 'all.tsv'));
+  oneError(runCli([...train, '--dataset', one], { timeoutMs: 60_000 }), /dataset \S*all\.tsv: not a regular file \(a FIFO\)/);
+  const split = join(t.path, 'split-fifo');
+  cpSync(data, split, { recursive: true });
+  fifo(join(split, 'validation.tsv'));
+  oneError(runCli([...train, '--dataset', split], { timeoutMs: 60_000 }), /dataset file \S*split-fifo\/validation\.tsv: not a regular file \(a FIFO\)/);
+
+  // the other ways in, through the same functions the commands call (no process start each)
+  const vocab = variant('vocab-fifo', (d) => {
+    rmSync(join(d, 'tokenizer.json'));
+    fifo(join(d, 'vocab.txt'));
+  });
+  await assert.rejects(loadTokenizer(vocab), /vocab-fifo\/vocab\.txt: not a regular file \(a FIFO\)/);
+  await assert.rejects(loadTokenizer(fifo(join(t.path, 'tok-dir'))), /tokenizer folder \S*tok-dir: a FIFO, not a folder/);
+  await assert.rejects(loadDataset({ name: 'sst2', dataDir: one }), /dataset \S*all\.tsv: not a regular file \(a FIFO\)/);
+  assert.throws(() => readTextsTsv(fifo(join(t.path, 'texts.tsv'))), /texts\.tsv: not a regular file \(a FIFO\)/);
+  assert.throws(() => readTable(fifo(join(t.path, 'runs.csv'))), /runs\.csv: not a regular file \(a FIFO\)/);
 });
 
 test('train flags: --num_labels 1e9, --intra_op_num_threads 1e6 and --output-dir under /proc are one error line at once', () => {

@@ -2,12 +2,11 @@
  * `tunescope predict --model ID_OR_DIR "sentence" …` (or `--file TSV`): label and class probabilities per text,
  * as HF's text-classification pipeline with top_k=None (softmax over the logits, eval mode).
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { positiveInt } from '../options.js';
 import { loadPretrained, nonFiniteTensor, DistilBertForSequenceClassification, type Batch } from '../../model/index.js';
 import { loadTokenizer } from '../../tokenizer/index.js';
-import { UserError, decodeUtf8, stringifyJson } from '../../util/index.js';
+import { UserError, decodeUtf8, readRegularFile, stringifyJson } from '../../util/index.js';
 
 export interface Prediction {
   text: string;
@@ -39,12 +38,7 @@ function posInt(v: string | undefined, flag: string): number | undefined {
 
 /** GLUE-style TSV: a header naming the text column (`sentence`/`text` or --text-column), or one text per line without header. */
 export function readTextsTsv(path: string, textColumn?: string, labelColumn?: string): { texts: string[]; gold: (string | undefined)[] } {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new UserError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const bytes = readRegularFile(path); // a FIFO would block the read for ever
   const raw = decodeUtf8(bytes, path);
   const lines = raw.replace(/^\uFEFF/, '').split(/\r?\n/);
   if (lines[lines.length - 1] === '') lines.pop();
