@@ -1,11 +1,11 @@
 /**
- * `--center none|mean|baseline`, `--baseline-config NAME=NUMBER,…` and the configuration part of `--baseline-card`:
- * the origin of the predictors for `analyze`, `study analyze` and `report`.
+ * `--center none|mean|baseline`, `--baseline-config NAME=NUMBER,…` and `--baseline-card`: the origin of the predictors
+ * and the baseline metrics of the relative frame, for `analyze`, `study analyze` and `report`.
  */
 import { formatNatural, type CenterKind, type CenterOption } from '../analysis/index.js';
-import { configFromCard, readBaselineCard } from '../cards/index.js';
+import { baselineForColumns, baselineFromCard, configFromCard, readBaselineCard } from '../cards/index.js';
 import { UserError, parseDecimal } from '../util/index.js';
-import { list } from './options.js';
+import { list, parseBaselineList } from './options.js';
 
 export const CENTER_CHOICES: readonly CenterKind[] = ['none', 'mean', 'baseline'];
 
@@ -38,6 +38,43 @@ export function parseBaselineConfig(v: string, known: string[] | null, flag = '-
     out[name] = value;
   }
   return out;
+}
+
+/** The baseline's configuration as its card states it (learning_rate, batch size, epochs …), and where each value came from. */
+export async function baselineCardConfig(
+  reference: string,
+  cardsDir: string | undefined,
+  /** the predictor names (null: HF's names) */
+  predictors: string[] | null,
+): Promise<{ config: Record<string, number>; from: string }> {
+  const { modelId, card } = await readBaselineCard(reference, { cardsDir });
+  const got = configFromCard(card, predictors ?? CARD_COLUMNS);
+  return { config: got.config, from: `the card of ${modelId} (${card.source}): ${got.used.join('; ') || 'no hyperparameter of the predictors'}` };
+}
+
+export interface BaselineFlags {
+  baseline?: string;
+  baselineCard?: string;
+  cardsDir?: string;
+}
+
+/**
+ * Baseline metrics for the relative frame: `--baseline-card` reads them from that model's card (its model-index;
+ * eval_accuracy ↔ accuracy), explicit `--baseline` values take precedence; `notes` says which values were used.
+ */
+export async function resolveBaselineMetrics(
+  flags: BaselineFlags,
+  /** the metric columns to fill from the card (null: every metric the card states) */
+  columns: string[] | null,
+  notes: string[],
+): Promise<Record<string, number> | undefined> {
+  const explicit = flags.baseline !== undefined ? parseBaselineList(flags.baseline) : undefined;
+  if (flags.baselineCard === undefined) return explicit;
+  const card = await baselineFromCard(flags.baselineCard, { cardsDir: flags.cardsDir });
+  const { values, missing, used } = baselineForColumns(card, (columns ?? Object.keys(card.metrics)).filter((r) => explicit?.[r] === undefined));
+  notes.push(`baseline from the card of ${card.modelId} (${card.source}): ${used.join('; ') || 'none used'}`);
+  if (missing.length > 0) notes.push(`the baseline card has no metric for ${missing.join(', ')}`);
+  return { ...values, ...explicit };
 }
 
 export interface CenterFlags {
@@ -76,10 +113,9 @@ export async function resolveCenter(
     from.push(fallback.source ?? 'the spec');
   }
   if (flags.baselineCard !== undefined) {
-    const { modelId, card } = await readBaselineCard(flags.baselineCard, { cardsDir: flags.cardsDir });
-    const got = configFromCard(card, predictors ?? CARD_COLUMNS);
+    const got = await baselineCardConfig(flags.baselineCard, flags.cardsDir, predictors);
     Object.assign(config, got.config);
-    from.push(`the card of ${modelId} (${card.source}): ${got.used.join('; ') || 'no hyperparameter of the predictors'}`);
+    from.push(got.from);
   }
   if (flags.baselineConfig !== undefined) {
     Object.assign(config, parseBaselineConfig(flags.baselineConfig, predictors));

@@ -34,6 +34,11 @@ export interface ReportOptions {
   importanceSeed?: number;
   /** origin of the predictors (default: none; a study store: its spec's analysis.center) */
   center?: CenterOption;
+  /**
+   * The baseline's configuration from elsewhere (`--baseline-card`'s card), over the source's own baseline.config and
+   * under `center.config`: used only when the centre is baseline (a study's own analysis.center, or `center`).
+   */
+  baselineConfig?: Record<string, number>;
   alpha?: number;
   where?: string[];
   title?: string;
@@ -127,10 +132,10 @@ export function reportInputFromTable(
 
   const lrColumn = detectLr(predictors, opts.lrColumn);
   // a study's own baseline configuration may name factors left out of the regression (one value only)
-  const ownConfig = Object.fromEntries(Object.entries(opts.defaults?.baselineConfig ?? {}).filter(([k]) => predictors.includes(k)));
+  const ownConfig = Object.fromEntries(Object.entries({ ...opts.defaults?.baselineConfig, ...opts.baselineConfig }).filter(([k]) => predictors.includes(k)));
   const own = opts.defaults?.center ?? 'none';
   let center: CenterOption = opts.center ?? (own === 'baseline' ? { kind: 'baseline', config: {} } : { kind: own });
-  // --center baseline on a study: its baseline's configuration, overridden by --baseline-config
+  // --center baseline on a study: its baseline's configuration (a --baseline-card's over it), overridden by --baseline-config
   if (center.kind === 'baseline') center = { kind: 'baseline', config: { ...ownConfig, ...center.config } };
   const spec = { degree, logLr: Boolean(opts.logLr), standardize: Boolean(opts.standardize), ...(lrColumn ? { lrColumn } : {}), center };
   const fits: ReportFit[] = [];

@@ -5,8 +5,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { analyze, readTable, seedVariability } from '../../src/analysis/index.js';
-import { buildReport, loadReportInput } from '../../src/report/index.js';
-import { runCli, sharedPath, tempDir } from '../helpers.js';
+import { buildReport, loadReportInput, reportInputFromTable } from '../../src/report/index.js';
+import { runReport } from '../../src/cli/commands/report.js';
+import { ROOT, runCli, sharedPath, tempDir } from '../helpers.js';
 import { HUB_BASELINE, makeStudyDb } from './helpers.js';
 import { makePredictor } from '../../src/report/stats.js';
 
@@ -179,4 +180,56 @@ test('fitted curves use analysis’ design: predictions equal analyze() fitted v
     assert.ok(Math.abs(y - fit.fittedvalues[i]) < 1e-12, `row ${i}: ${y} vs ${fit.fittedvalues[i]}`);
   });
   assert.ok(buildReport(input).charts.every((c) => c.spec), 'every chart drawn');
+});
+
+test('report --baseline-card: the card’s metrics make the relative frame and, with --center baseline, its configuration is the origin (as analyze)', async () => {
+  const DIR = join(ROOT, 'test', 'analysis', 'fixtures', 'center');
+  const data = join(DIR, 'data.csv');
+  const ref = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as { baseline_config: Record<string, number>; fits: Record<string, { params: number[] }> };
+  const card = sharedPath('fixtures', 'cards', 'raw', 'distilbert__distilbert-base-uncased-finetuned-sst-2-english.md');
+  const P = ['learning_rate', 'per_device_train_batch_size', 'num_train_epochs'];
+  const d = tempDir();
+  try {
+    const base = { out: join(d.path, 'r.html'), predictors: P.join(','), metrics: 'accuracy', degree: '2', logLr: true, importanceBootstrap: 0, importanceSeed: 0, alpha: '0.05' };
+    // the card states learning_rate = 1e-5, batch_size = 32, num_train_epochs = 3.0 and eval accuracy 0.9105504587155964
+    const { input, lines } = await runReport(data, { ...base, center: 'baseline', baselineCard: card });
+    assert.match(lines.at(-1)!, /wrote /);
+    assert.deepEqual(input.baseline, { accuracy: HUB_BASELINE.accuracy });
+    assert.ok(input.notes?.some((n) => /^baseline from the card of distilbert\/distilbert-base-uncased-finetuned-sst-2-english .*accuracy = 0\.9105504587155964/.test(n)), JSON.stringify(input.notes));
+    assert.deepEqual(input.fits.map((f) => f.frame), ['absolute', 'relative']);
+    for (const f of input.fits) {
+      assert.equal(f.spec.center, 'baseline');
+      assert.deepEqual(f.spec.center_point, ref.baseline_config);
+    }
+    // statsmodels on explicitly centred predictors; the relative frame differs by the baseline in the intercept only
+    const abs = input.fits[0]!;
+    const rel = input.fits[1]!;
+    ref.fits.baseline!.params.forEach((v, j) => {
+      assert.ok(Math.abs(abs.params[j]! - v) <= 1e-8 * Math.max(1, Math.abs(v)), `absolute ${abs.terms[j]}: ${abs.params[j]} vs ${v}`);
+      const want = j === 0 ? v - HUB_BASELINE.accuracy : v;
+      assert.ok(Math.abs(rel.params[j]! - want) <= 1e-8 * Math.max(1, Math.abs(want)), `relative ${rel.terms[j]}: ${rel.params[j]} vs ${want}`);
+    });
+    // the same numbers as analyze --baseline-card --center baseline
+    const same = analyze(readTable(data), {
+      predictors: P, responses: ['accuracy'], frame: 'both', baseline: { accuracy: HUB_BASELINE.accuracy },
+      spec: { degree: 2, logLr: true, standardize: false, lrColumn: 'learning_rate', center: { kind: 'baseline', config: ref.baseline_config } },
+    }).fits;
+    assert.deepEqual(input.fits.map((f) => f.params), same.map((f) => f.params));
+    // --baseline goes over the card's value; --baseline-config over the card's configuration
+    const over = await runReport(data, { ...base, baseline: 'accuracy=0.5', center: 'baseline', baselineCard: card, baselineConfig: 'learning_rate=3e-5' });
+    assert.deepEqual(over.input.baseline, { accuracy: 0.5 });
+    assert.deepEqual(over.input.fits[0]!.spec.center_point, { ...ref.baseline_config, learning_rate: 3e-5 });
+    // without --center the card gives the metrics only (the centre stays none) …
+    const plain = await runReport(data, { ...base, baselineCard: card });
+    assert.deepEqual(plain.input.fits.map((f) => [f.frame, f.spec.center]), [['absolute', 'none'], ['relative', 'none']]);
+    // … unless the source's own centre is baseline (a study's analysis.center): then the card's configuration is its origin
+    const own = reportInputFromTable(readTable(data), {
+      predictors: P, metrics: ['accuracy'], logLr: true, importanceBootstrap: 0, baselineConfig: ref.baseline_config,
+      defaults: { center: 'baseline', baselineConfig: { learning_rate: 1e-4, per_device_train_batch_size: 8, num_train_epochs: 1 } },
+    });
+    assert.deepEqual(own.fits[0]!.spec.center_point, ref.baseline_config);
+    await assert.rejects(runReport(data, { ...base, baselineCard: join(d.path, 'nope.md') }), (e: Error) => e.name === 'UserError' && /nope\.md/.test(e.message) && !e.message.includes('\n'));
+  } finally {
+    d.cleanup();
+  }
 });

@@ -6,9 +6,8 @@ import { Command, Option } from 'commander';
 import { analyze, filterTable, sobolIndices, formatSobol, fitToJson, formatSideBySide, formatSummary, readTable, tableFromRows, type Frame, type OlsFit, type Table } from '../../analysis/index.js';
 import { analysedRows, loadImportedTable, parseMapOption } from '../../import/index.js';
 import { UserError, checkOutputPath, parseDecimal, stringifyJson, writeFileAtomic } from '../../util/index.js';
-import { baselineForColumns, baselineFromCard } from '../../cards/index.js';
 import { list, nonNegativeInt, parseBaselineList } from '../options.js';
-import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, resolveCenter } from '../center.js';
+import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, resolveBaselineMetrics, resolveCenter } from '../center.js';
 
 export interface AnalyzeCliOptions {
   predictors: string;
@@ -36,20 +35,6 @@ export interface AnalyzeCliOptions {
 }
 
 /**
- * Baseline metrics from the options: `--baseline-card MODEL_ID` reads them from that model's card (src/cards),
- * explicit --baseline values take precedence; `notes` says which values were used.
- */
-async function resolveBaseline(opts: AnalyzeCliOptions, notes: string[]): Promise<Record<string, number> | undefined> {
-  const explicit = opts.baseline !== undefined ? parseBaselineList(opts.baseline) : undefined;
-  if (opts.baselineCard === undefined) return explicit;
-  const card = await baselineFromCard(opts.baselineCard, { cardsDir: opts.cardsDir });
-  const { values, missing, used } = baselineForColumns(card, list(opts.response).filter((r) => explicit?.[r] === undefined));
-  notes.push(`baseline from the card of ${card.modelId} (${card.source}): ${used.join('; ') || 'none used'}`);
-  if (missing.length > 0) notes.push(`the baseline card has no metric for ${missing.join(', ')}`);
-  return { ...values, ...explicit };
-}
-
-/**
  * The rows to analyse: an import source read straight (Optuna, HF Trainer folders, MLflow, W&B: complete runs), else a
  * CSV/TSV, of which an `import` CSV keeps its complete runs (--all-states: every run).
  */
@@ -68,7 +53,7 @@ export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s:
   if (degree !== 1 && degree !== 2 && degree !== 3) throw new UserError(`--degree must be 1, 2 or 3 (got ${opts.degree})`);
   if (opts.json) checkOutputPath(opts.json, '--json');
   const notes: string[] = [];
-  const baseline = await resolveBaseline(opts, notes);
+  const baseline = await resolveBaselineMetrics(opts, list(opts.response), notes);
   const frame = (opts.frame ?? (baseline ? 'both' : 'absolute')) as Frame | 'both';
   if (!['absolute', 'relative', 'both'].includes(frame)) throw new UserError(`--frame must be absolute, relative or both (got ${frame})`);
   const predictors = list(opts.predictors);

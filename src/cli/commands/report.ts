@@ -4,13 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { buildReport, loadReportInput, writeReport } from '../../report/index.js';
+import { buildReport, loadReportInput, writeReport, type ReportInput } from '../../report/index.js';
 import { parseMapOption } from '../../import/index.js';
 import { UserError, parseDecimal } from '../../util/index.js';
-import { list, nonNegativeInt, parseBaselineList } from '../options.js';
-import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, resolveCenter } from '../center.js';
+import { list, nonNegativeInt } from '../options.js';
+import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, baselineCardConfig, resolveBaselineMetrics, resolveCenter } from '../center.js';
 
-interface ReportCliOptions {
+export interface ReportCliOptions {
   out: string;
   predictors?: string;
   metrics?: string;
@@ -21,6 +21,8 @@ interface ReportCliOptions {
   lrColumn?: string;
   center?: string;
   baselineConfig?: string;
+  baselineCard?: string;
+  cardsDir?: string;
   importanceBootstrap: number;
   importanceSeed: number;
   alpha: string;
@@ -33,6 +35,53 @@ interface ReportCliOptions {
 
 function version(): string {
   return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/** `tunescope report`: the flags → the report's input → the files written; `lines` is what the command prints. */
+export async function runReport(input: string, opts: ReportCliOptions): Promise<{ input: ReportInput; lines: string[] }> {
+  const alpha = parseDecimal(opts.alpha) ?? NaN;
+  if (!(alpha > 0 && alpha < 1)) throw new UserError(`--alpha must be a number between 0 and 1 (got ${opts.alpha})`);
+  if (!/\.html?$/i.test(opts.out)) throw new UserError(`--out must name an .html file (got ${opts.out})`);
+  const predictors = opts.predictors ? list(opts.predictors) : undefined;
+  const metrics = opts.metrics ? list(opts.metrics) : undefined;
+  const notes: string[] = [];
+  // --baseline-card as in analyze: the card's metrics under --baseline's; its configuration when the centre is baseline
+  const baseline = await resolveBaselineMetrics(opts, metrics ?? null, notes);
+  const center = opts.center !== undefined || opts.baselineConfig !== undefined ? await resolveCenter(opts, predictors ?? null, []) : undefined;
+  // no --center: a study whose own analysis.center is baseline takes the card's configuration over its baseline.config
+  const cardConfig = opts.baselineCard !== undefined && center === undefined ? (await baselineCardConfig(opts.baselineCard, opts.cardsDir, predictors ?? null)).config : undefined;
+  const reportInput = await loadReportInput(input, {
+    predictors,
+    ...(center ? { center } : {}),
+    ...(cardConfig ? { baselineConfig: cardConfig } : {}),
+    importanceBootstrap: opts.importanceBootstrap,
+    importanceSeed: opts.importanceSeed,
+    metrics,
+    baseline,
+    degree: Number(opts.degree) as 1 | 2 | 3,
+    logLr: Boolean(opts.logLr),
+    standardize: Boolean(opts.standardize),
+    lrColumn: opts.lrColumn,
+    alpha,
+    where: opts.where,
+    title: opts.title,
+    version: version(),
+    study: opts.study,
+    map: parseMapOption(opts.map),
+    allStates: opts.allStates,
+  });
+  if (notes.length > 0) reportInput.notes = [...notes, ...(reportInput.notes ?? [])];
+  const doc = buildReport(reportInput);
+  const paths = writeReport(opts.out, doc);
+  const drawn = doc.charts.filter((c) => c.spec).length;
+  const lines = [
+    `${input}: ${reportInput.rows.length} runs, ${reportInput.fits.length} fits, ${drawn} of ${doc.charts.length} charts drawn`,
+    ...doc.charts.filter((c) => !c.spec).map((c) => `  not drawn: ${c.title}: ${c.missing}`),
+    `wrote ${paths.html}`,
+    `wrote ${paths.markdown}`,
+    ...Object.values(paths.csv).map((p) => `wrote ${p}`),
+  ];
+  return { input: reportInput, lines };
 }
 
 export function register(program: Command): void {
@@ -50,6 +99,8 @@ export function register(program: Command): void {
     .option('--lr-column <col>', 'which hyperparameter is the learning rate (default: learning_rate / lr)')
     .addOption(new Option('--center <origin>', `${CENTER_HELP} (default: a study's analysis.center, else none)`).choices(CENTER_CHOICES))
     .option('--baseline-config <list>', `${BASELINE_CONFIG_HELP} [default: a study's baseline.config]`)
+    .option('--baseline-card <card>', "read the baseline metrics (under --baseline's) and, when the centre is baseline, its learning_rate / batch size / epochs (under --baseline-config's) from this model's card: a card file or a model id (model-index; eval_accuracy ↔ accuracy, …)")
+    .option('--cards-dir <dir>', 'look for the --baseline-card card in this folder of *.md cards first (offline), then the Hub cache / Hub')
     .option('--importance-bootstrap <B>', 'bootstrap resamples (configurations, seeds kept together) for the Sobol importance CIs (0: none)', nonNegativeInt('--importance-bootstrap'), 500)
     .option('--importance-seed <n>', 'seed of the importance bootstrap', nonNegativeInt('--importance-seed'), 0)
     .option('--alpha <a>', 'significance level for the findings and highlighted coefficients', '0.05')
@@ -59,40 +110,6 @@ export function register(program: Command): void {
     .option('--map <list>', 'for a source read directly: rename its names (as `import --map`), e.g. value=accuracy')
     .option('--all-states', 'keep pruned/failed/running runs of an imported source (default: complete runs only, with a count)')
     .action(async (input: string, opts: ReportCliOptions) => {
-      const alpha = parseDecimal(opts.alpha) ?? NaN;
-      if (!(alpha > 0 && alpha < 1)) throw new UserError(`--alpha must be a number between 0 and 1 (got ${opts.alpha})`);
-      if (!/\.html?$/i.test(opts.out)) throw new UserError(`--out must name an .html file (got ${opts.out})`);
-      const predictors = opts.predictors ? list(opts.predictors) : undefined;
-      const center = opts.center !== undefined || opts.baselineConfig !== undefined ? await resolveCenter(opts, predictors ?? null, []) : undefined;
-      const reportInput = await loadReportInput(input, {
-        predictors,
-        ...(center ? { center } : {}),
-        importanceBootstrap: opts.importanceBootstrap,
-        importanceSeed: opts.importanceSeed,
-        metrics: opts.metrics ? list(opts.metrics) : undefined,
-        baseline: opts.baseline ? parseBaselineList(opts.baseline) : undefined,
-        degree: Number(opts.degree) as 1 | 2 | 3,
-        logLr: Boolean(opts.logLr),
-        standardize: Boolean(opts.standardize),
-        lrColumn: opts.lrColumn,
-        alpha,
-        where: opts.where,
-        title: opts.title,
-        version: version(),
-        study: opts.study,
-        map: parseMapOption(opts.map),
-        allStates: opts.allStates,
-      });
-      const doc = buildReport(reportInput);
-      const paths = writeReport(opts.out, doc);
-      const drawn = doc.charts.filter((c) => c.spec).length;
-      const lines = [
-        `${input}: ${reportInput.rows.length} runs, ${reportInput.fits.length} fits, ${drawn} of ${doc.charts.length} charts drawn`,
-        ...doc.charts.filter((c) => !c.spec).map((c) => `  not drawn: ${c.title}: ${c.missing}`),
-        `wrote ${paths.html}`,
-        `wrote ${paths.markdown}`,
-        ...Object.values(paths.csv).map((p) => `wrote ${p}`),
-      ];
-      process.stdout.write(lines.join('\n') + '\n');
+      process.stdout.write((await runReport(input, opts)).lines.join('\n') + '\n');
     });
 }
