@@ -71,8 +71,10 @@ export interface OlsCore {
   'fdr_bh_reject_0.05': (boolean | null)[];
   /** order terms[1:]; null for an aliased term */
   vif: Num[];
+  /** one row per formula term (as statsmodels' anova_lm typ=2): a categorical's dummies are one joint row, e.g. C(block) */
   anova_type2: AnovaRow[];
   anova_type2_residual: { sum_sq: number; df: number };
+  /** sequential (typ=1), rows as anova_type2's */
   anova_type1: AnovaRow[];
   /** (XᵀX)⁻¹ over all terms (null rows/cols for aliased) — for predictions and contrasts */
   normalized_cov_params: Num[][];
@@ -219,6 +221,25 @@ function properSubset(a: string[], b: string[]): boolean {
   return a.length < b.length && a.every((f) => b.includes(f));
 }
 
+/**
+ * The formula terms of the non-intercept columns, in order of first column: columns with the same factor set are one
+ * term (a categorical's treatment dummies), named by its factors as patsy does (C(block), also with one dummy);
+ * any other column alone keeps its own name.
+ */
+function anovaTerms(terms: string[], factors: string[][]): { term: string; columns: number[] }[] {
+  const byKey = new Map<string, { term: string; columns: number[] }>();
+  for (let j = 1; j < terms.length; j++) {
+    const key = [...factors[j]].sort().join('\u0000');
+    const name = factors[j].join(':');
+    const g = byKey.get(key);
+    if (g) {
+      g.columns.push(j);
+      g.term = name;
+    } else byKey.set(key, { term: terms[j].startsWith(`${name}[`) ? name : terms[j], columns: [j] }); // C(block)[T.2] alone: C(block)
+  }
+  return [...byKey.values()];
+}
+
 export function fitOls(input: OlsInput): OlsCore {
   const { terms, columns, y, factors } = input;
   const n = y.length;
@@ -348,28 +369,32 @@ export function fitOls(input: OlsInput): OlsCore {
     vif.push(tssJ / ssrJ);
   }
 
-  // type-II ANOVA: SS_T = ‖(I − P_A) P_B y‖², B = kept terms not containing T, A = B without T
+  // ANOVA rows are per formula term, as statsmodels' anova_lm: columns with the same factors (the dummies of one
+  // categorical, e.g. C(block)[T.2], C(block)[T.3]) are one term with one joint row named by its factors (C(block)).
+  const groups = anovaTerms(terms, factors);
+  // type-II ANOVA: SS_T = ‖(I − P_A) P_B y‖², B = kept columns of terms not containing T, A = B without T's columns
   const anova2: AnovaRow[] = [];
-  for (let j = 1; j < p; j++) {
-    if (!keptSet.has(j)) { anova2.push({ term: terms[j], sum_sq: 0, df: 0, F: NaN, 'PR(>F)': NaN }); continue; }
-    const bSet = qr.kept.filter((m) => !properSubset(factors[j], factors[m]));
-    const aSet = bSet.filter((m) => m !== j);
+  for (const g of groups) {
+    const empty = { term: g.term, sum_sq: 0, df: 0, F: NaN, 'PR(>F)': NaN };
+    if (!g.columns.some((j) => keptSet.has(j))) { anova2.push(empty); continue; }
+    const bSet = qr.kept.filter((m) => !properSubset(factors[g.columns[0]], factors[m]));
+    const aSet = bSet.filter((m) => !g.columns.includes(m));
     const qb = qrAliased(bSet.map((m) => columns[m]), n);
     const qa = qrAliased(aSet.map((m) => columns[m]), n);
     const df = qb.kept.length - qa.kept.length;
-    if (df <= 0) { anova2.push({ term: terms[j], sum_sq: 0, df: 0, F: NaN, 'PR(>F)': NaN }); continue; }
+    if (df <= 0) { anova2.push(empty); continue; }
     const ss = constantY ? 0 : sumSq(residualOf(qa, projectionOf(qb, y)));
     const F = ss / df / mseResid;
-    anova2.push({ term: terms[j], sum_sq: ss, df, F, 'PR(>F)': fUpperP(F, df, dfResid) });
+    anova2.push({ term: g.term, sum_sq: ss, df, F, 'PR(>F)': fUpperP(F, df, dfResid) });
   }
-  // type-I (sequential) ANOVA from the QR effects Qᵀy
+  // type-I (sequential) ANOVA from the QR effects Qᵀy: a term's SS is the sum over its kept columns
   const anova1: AnovaRow[] = [];
-  for (let j = 1; j < p; j++) {
-    const a = qr.kept.indexOf(j);
-    if (a < 0) { anova1.push({ term: terms[j], sum_sq: 0, df: 0, F: NaN, 'PR(>F)': NaN }); continue; }
-    const ss = c[a] * c[a];
-    const F = ss / mseResid;
-    anova1.push({ term: terms[j], sum_sq: ss, df: 1, F, 'PR(>F)': fUpperP(F, 1, dfResid) });
+  for (const g of groups) {
+    const at = g.columns.map((j) => qr.kept.indexOf(j)).filter((a) => a >= 0);
+    if (at.length === 0) { anova1.push({ term: g.term, sum_sq: 0, df: 0, F: NaN, 'PR(>F)': NaN }); continue; }
+    const ss = at.reduce((acc, a) => acc + c[a] * c[a], 0);
+    const F = ss / at.length / mseResid;
+    anova1.push({ term: g.term, sum_sq: ss, df: at.length, F, 'PR(>F)': fUpperP(F, at.length, dfResid) });
   }
 
   // singular values / condition number of the raw design (intercept included)
