@@ -2,7 +2,8 @@
  * What the SQLite and PostgreSQL stores share: the row shapes (same column names in both schemas) and their
  * mapping to records, and the JSON encoding of metrics (NaN/±Infinity survive as strings).
  */
-import type { AttemptOutcome, AttemptRecord, EpochMetricsRow, RunRecord, StepLogRow, RunRole, TrialCheckpoint, TrialHolder, TrialRecord, TrialStatus } from './types.js';
+import type { AttemptOutcome, AttemptRecord, EpochMetricsRow, RunRecord, StepLogRow, RunRole, StudyDump, TrialCheckpoint, TrialHolder, TrialRecord, TrialStatus } from './types.js';
+import { encodePredictions } from './predictions.js';
 
 export interface TrialRow {
   id: string;
@@ -184,4 +185,49 @@ export const toStepLogRow = (r: StepRow): StepLogRow => ({ trialId: r.trial_id, 
 /** Does this holder hold the trial row (same run and, when given, the same attempt)? */
 export function holds(row: Pick<TrialRow, 'status' | 'run_id' | 'attempts'>, h: TrialHolder): boolean {
   return row.status === 'running' && row.run_id === h.runId && (h.attempt === undefined || h.attempt === row.attempts);
+}
+
+export type SqlValue = string | number | boolean | null | Buffer;
+
+/** One table's rows of a study copy: its name, columns, and the rows as values in that column order. */
+export interface RestoreTable {
+  table: string;
+  columns: readonly string[];
+  rows: SqlValue[][];
+}
+
+/**
+ * A dump as the rows each table gets (`restore`, in insertion order: a row's parents first). Both stores insert these,
+ * each in its own SQL dialect; `bool` is the store's boolean, `metaTable` its name for the study facts table.
+ */
+export function restoreTables(d: StudyDump, bool: (b: boolean) => number | boolean, metaTable: string): RestoreTable[] {
+  const s = d.study;
+  return [
+    { table: 'study', columns: ['id', 'name', 'spec_json', 'spec_hash', 'created_at', 'tunescope_version'], rows: [[1, s.name, JSON.stringify(s.spec), s.specHash, s.createdAt, s.tunescopeVersion]] },
+    {
+      table: 'runs',
+      columns: ['id', 'role', 'name', 'host', 'pid', 'started_at', 'heartbeat_at', 'finished_at', 'workers', 'threads_per_worker'],
+      rows: d.runs.map((r) => [r.id, r.role, r.name, r.host, r.pid, r.startedAt, r.heartbeatAt, r.finishedAt, r.workers, r.threadsPerWorker]),
+    },
+    { table: 'trials', columns: TRIAL_COLUMNS, rows: d.trials.map((t) => trialValues(t, bool)) },
+    {
+      table: 'epoch_metrics',
+      columns: ['trial_id', 'epoch', 'step', 'train_loss', 'learning_rate', 'seconds', 'metrics_json'],
+      rows: d.epochs.map((e) => [e.trialId, e.epoch, e.step, e.trainLoss, e.learningRate, e.seconds, encodeMetrics(e.metrics)]),
+    },
+    { table: 'trial_steps', columns: ['trial_id', 'step', 'epoch', 'loss', 'learning_rate', 'attempt'], rows: d.steps.map((x) => [x.trialId, x.step, x.epoch, x.loss, x.learningRate, x.attempt]) },
+    {
+      table: 'trial_attempts',
+      columns: ['trial_id', 'attempt', 'run_id', 'worker', 'started_at', 'finished_at', 'outcome', 'error'],
+      rows: d.attempts.map((a) => [a.trialId, a.attempt, a.runId, a.worker, a.startedAt, a.finishedAt, a.outcome, a.error]),
+    },
+    {
+      table: 'predictions',
+      columns: ['trial_id', 'num_examples', 'num_labels', 'data'],
+      rows: d.predictions.map((p) => [p.trialId, p.predictions.label.length, p.predictions.numLabels, encodePredictions(p.predictions)]),
+    },
+    { table: 'baseline', columns: ['metric', 'value', 'source'], rows: d.baseline ? Object.entries(d.baseline.metrics).map(([k, v]) => [k, v, d.baseline!.source]) : [] },
+    { table: 'trial_checkpoints', columns: ['trial_id', 'location', 'step', 'saved_at'], rows: d.checkpoints.map((c) => [c.trialId, c.location, c.step, c.savedAt]) },
+    { table: metaTable, columns: ['key', 'value'], rows: Object.entries(d.meta).map(([k, v]) => [k, JSON.stringify(v)]) },
+  ];
 }

@@ -35,7 +35,7 @@ import type {
   TrialStatus,
 } from './types.js';
 import {
-  TRIAL_COLUMNS,
+  restoreTables,
   encodeMetrics,
   finiteOrNull,
   holderOf,
@@ -46,7 +46,6 @@ import {
   toStepLogRow,
   toRunRecord,
   toTrialRecord,
-  trialValues,
   checkpointRecord,
   type AttemptRow,
   type CheckpointRow,
@@ -733,66 +732,15 @@ export class PostgresStudyStore implements StudyStore {
   async restore(d: StudyDump): Promise<void> {
     await this.tx('copying the study in', async (c) => {
       if ((await c.query('SELECT 1 FROM study')).rows.length > 0) throw new UserError(`${this.location} already holds a study`);
-      await c.query('INSERT INTO study (id, name, spec_json, spec_hash, created_at, tunescope_version) VALUES (1, $1, $2, $3, $4, $5)', [
-        d.study.name,
-        JSON.stringify(d.study.spec),
-        d.study.specHash,
-        d.study.createdAt,
-        d.study.tunescopeVersion,
-      ]);
-      for (const r of d.runs) {
-        await c.query(
-          'INSERT INTO runs (id, role, name, host, pid, started_at, heartbeat_at, finished_at, workers, threads_per_worker) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
-          [r.id, r.role, r.name, r.host, r.pid, r.startedAt, r.heartbeatAt, r.finishedAt, r.workers, r.threadsPerWorker],
-        );
+      for (const t of restoreTables(d, (b) => b, 'study_meta')) {
+        // many rows per statement (a round trip per batch, not per row), within PostgreSQL's 65535 parameters
+        const per = Math.max(1, Math.floor(60_000 / t.columns.length));
+        for (let i = 0; i < t.rows.length; i += per) {
+          const batch = t.rows.slice(i, i + per);
+          const values = batch.map((_, r) => `(${t.columns.map((_, k) => `$${r * t.columns.length + k + 1}`).join(', ')})`).join(', ');
+          await c.query(`INSERT INTO ${t.table} (${t.columns.join(', ')}) VALUES ${values}`, batch.flat());
+        }
       }
-      const cols = TRIAL_COLUMNS.join(', ');
-      const ph = TRIAL_COLUMNS.map((_, i) => `$${i + 1}`).join(', ');
-      for (const t of d.trials) await c.query(`INSERT INTO trials (${cols}) VALUES (${ph})`, trialValues(t, (b) => b));
-      for (const e of d.epochs) {
-        await c.query('INSERT INTO epoch_metrics (trial_id, epoch, step, train_loss, learning_rate, seconds, metrics_json) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-          e.trialId,
-          e.epoch,
-          e.step,
-          e.trainLoss,
-          e.learningRate,
-          e.seconds,
-          encodeMetrics(e.metrics),
-        ]);
-      }
-      for (let i = 0; i < d.steps.length; i += 5000) {
-        const b = d.steps.slice(i, i + 5000);
-        await c.query(
-          `INSERT INTO trial_steps (trial_id, step, epoch, loss, learning_rate, attempt)
-           SELECT * FROM unnest($1::text[], $2::int[], $3::float8[], $4::float8[], $5::float8[], $6::int[])`,
-          [b.map((x) => x.trialId), b.map((x) => x.step), b.map((x) => x.epoch), b.map((x) => x.loss), b.map((x) => x.learningRate), b.map((x) => x.attempt)],
-        );
-      }
-      for (const a of d.attempts) {
-        await c.query('INSERT INTO trial_attempts (trial_id, attempt, run_id, worker, started_at, finished_at, outcome, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
-          a.trialId,
-          a.attempt,
-          a.runId,
-          a.worker,
-          a.startedAt,
-          a.finishedAt,
-          a.outcome,
-          a.error,
-        ]);
-      }
-      for (const p of d.predictions) {
-        await c.query('INSERT INTO predictions (trial_id, num_examples, num_labels, data) VALUES ($1, $2, $3, $4)', [
-          p.trialId,
-          p.predictions.label.length,
-          p.predictions.numLabels,
-          encodePredictions(p.predictions),
-        ]);
-      }
-      if (d.baseline) for (const [k, v] of Object.entries(d.baseline.metrics)) await c.query('INSERT INTO baseline (metric, value, source) VALUES ($1, $2, $3)', [k, v, d.baseline.source]);
-      for (const ck of d.checkpoints) {
-        await c.query('INSERT INTO trial_checkpoints (trial_id, location, step, saved_at) VALUES ($1, $2, $3, $4)', [ck.trialId, ck.location, ck.step, ck.savedAt]);
-      }
-      for (const [k, v] of Object.entries(d.meta)) await c.query('INSERT INTO study_meta (key, value) VALUES ($1, $2)', [k, JSON.stringify(v)]);
     });
   }
 

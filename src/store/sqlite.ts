@@ -29,7 +29,7 @@ import type {
   TrialStatus,
 } from './types.js';
 import {
-  TRIAL_COLUMNS,
+  restoreTables,
   encodeMetrics,
   finiteOrNull,
   holderOf,
@@ -40,7 +40,6 @@ import {
   toStepLogRow,
   toRunRecord,
   toTrialRecord,
-  trialValues,
   checkpointRecord,
   type AttemptRow,
   type CheckpointRow,
@@ -641,34 +640,11 @@ export class SqliteStudyStore implements StudyStore {
   async restore(d: StudyDump): Promise<void> {
     const tx = this.db.transaction(() => {
       if (this.db.prepare('SELECT 1 FROM study').get()) throw new UserError(`${this.location} already holds a study`);
-      this.db
-        .prepare('INSERT INTO study (id, name, spec_json, spec_hash, created_at, tunescope_version) VALUES (1, ?, ?, ?, ?, ?)')
-        .run(d.study.name, JSON.stringify(d.study.spec), d.study.specHash, d.study.createdAt, d.study.tunescopeVersion);
-      const insRun = this.db.prepare(
-        'INSERT INTO runs (id, role, name, host, pid, started_at, heartbeat_at, finished_at, workers, threads_per_worker) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      );
-      for (const r of d.runs) insRun.run(r.id, r.role, r.name, r.host, r.pid, r.startedAt, r.heartbeatAt, r.finishedAt, r.workers, r.threadsPerWorker);
-      const insTrial = this.db.prepare(`INSERT INTO trials (${TRIAL_COLUMNS.join(', ')}) VALUES (${TRIAL_COLUMNS.map(() => '?').join(', ')})`);
-      for (const t of d.trials) insTrial.run(...trialValues(t, (b) => (b ? 1 : 0)));
-      const insEpoch = this.db.prepare(
-        'INSERT INTO epoch_metrics (trial_id, epoch, step, train_loss, learning_rate, seconds, metrics_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      );
-      for (const e of d.epochs) insEpoch.run(e.trialId, e.epoch, e.step, e.trainLoss, e.learningRate, e.seconds, encodeMetrics(e.metrics));
-      const insStep = this.db.prepare('INSERT INTO trial_steps (trial_id, step, epoch, loss, learning_rate, attempt) VALUES (?, ?, ?, ?, ?, ?)');
-      for (const x of d.steps) insStep.run(x.trialId, x.step, x.epoch, x.loss, x.learningRate, x.attempt);
-      const insAttempt = this.db.prepare(
-        'INSERT INTO trial_attempts (trial_id, attempt, run_id, worker, started_at, finished_at, outcome, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      );
-      for (const a of d.attempts) insAttempt.run(a.trialId, a.attempt, a.runId, a.worker, a.startedAt, a.finishedAt, a.outcome, a.error);
-      const insPred = this.db.prepare('INSERT INTO predictions (trial_id, num_examples, num_labels, data) VALUES (?, ?, ?, ?)');
-      for (const p of d.predictions) insPred.run(p.trialId, p.predictions.label.length, p.predictions.numLabels, encodePredictions(p.predictions));
-      const insBase = this.db.prepare('INSERT INTO baseline (metric, value, source) VALUES (?, ?, ?)');
-      if (d.baseline) for (const [k, v] of Object.entries(d.baseline.metrics)) insBase.run(k, v, d.baseline.source);
-      const insCkpt = this.db.prepare('INSERT INTO trial_checkpoints (trial_id, location, step, saved_at) VALUES (?, ?, ?, ?)');
-      for (const c of d.checkpoints) insCkpt.run(c.trialId, c.location, c.step, c.savedAt);
       this.db.exec(META_TABLE);
-      const insMeta = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
-      for (const [k, v] of Object.entries(d.meta)) insMeta.run(k, JSON.stringify(v));
+      for (const t of restoreTables(d, (b) => (b ? 1 : 0), 'meta')) {
+        const ins = this.db.prepare(`INSERT INTO ${t.table} (${t.columns.join(', ')}) VALUES (${t.columns.map(() => '?').join(', ')})`);
+        for (const row of t.rows) ins.run(...row);
+      }
     });
     tx.immediate();
   }
