@@ -84,7 +84,8 @@ export interface PostgresService {
   stop(): void;
 }
 
-export async function startPostgres(): Promise<PostgresService> {
+/** `settings`: more server settings (`-c name=value`), e.g. shared_preload_libraries for a bench's statement counts. */
+export async function startPostgres(options: { settings?: Record<string, string> } = {}): Promise<PostgresService> {
   const bin = postgresBinDir();
   const dir = mkdtempSync(join(tmpdir(), 'tunescope-pg-'));
   const dataDir = join(dir, 'data');
@@ -98,7 +99,7 @@ export async function startPostgres(): Promise<PostgresService> {
   pgExec(join(bin, 'initdb'), ['-D', dataDir, '-U', owner, '--auth=trust', '--no-sync', '-E', 'UTF8', '--no-locale']);
   const port = await freePort();
   const pgCtl = join(bin, 'pg_ctl');
-  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200${Object.entries(options.settings ?? {}).map(([k, v]) => ` -c ${k}=${v}`).join('')}`;
   let running = false;
   const startServer = async () => {
     pgExec(pgCtl, ['-D', dataDir, '-o', opts, '-l', join(dir, 'log'), '-w', '-t', '60', 'start']);

@@ -13,7 +13,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { isPostgresUrl, openStore, type StudyStore, type TrialRecord } from '../store/index.js';
-import { UserError, maskUrl, stripPassword } from '../util/index.js';
+import { UserError, maskUrl, stripPassword, trace } from '../util/index.js';
 import type { DatasetFingerprint } from '../data/index.js';
 import {
   checkTrainingArguments,
@@ -97,25 +97,34 @@ function jobData(spec: StudySpec, key: string, t: TrialRecord, model: string, fi
 /** Add a job for every pending (or orphaned running) trial that has no live job; returns how many were added. */
 async function enqueueMissing(queue: Queue, store: StudyStore, spec: StudySpec, key: string, model: string, fingerprint: DatasetFingerprint | null): Promise<number> {
   const trials = (await store.listTrials({ status: ['pending', 'running'] })).sort((a, b) => Number(b.isBaseline) - Number(a.isBaseline) || a.ordinal - b.ordinal);
-  let added = 0;
-  for (const t of trials) {
-    const jobId = jobIdFor(key, t.id);
-    const job = await queue.getJob(jobId);
-    const state = job ? await job.getState() : 'unknown';
-    if (job && state !== 'completed' && state !== 'failed' && state !== 'unknown') continue;
-    // a running trial without a job: its worker still finishes it unless it is gone; the takeover is safe either way
-    if (job) await job.remove().catch(() => {});
-    await queue.add('trial', jobData(spec, key, t, model, fingerprint), {
-      jobId,
-      attempts: spec.execution.max_attempts ?? 3,
-      backoff: { type: 'exponential', delay: 2_000 },
-      priority: t.isBaseline ? 1 : 2,
-      removeOnComplete: true,
-      removeOnFail: true,
-    });
-    added++;
-  }
-  return added;
+  // the lookups go out together (one connection, commands in flight at once) and the jobs in one bulk add, so
+  // enqueueing a study costs a few round trips to Redis, not three per trial
+  const seen = await Promise.all(
+    trials.map(async (t) => {
+      const job = await queue.getJob(jobIdFor(key, t.id));
+      const state = job ? await job.getState() : 'unknown';
+      return { t, job, live: job !== undefined && state !== 'completed' && state !== 'failed' && state !== 'unknown' };
+    }),
+  );
+  const missing = seen.filter((x) => !x.live);
+  // a running trial without a job: its worker still finishes it unless it is gone; the takeover is safe either way
+  await Promise.all(missing.map((x) => x.job?.remove().catch(() => {})));
+  if (missing.length === 0) return 0;
+  await queue.addBulk(
+    missing.map(({ t }) => ({
+      name: 'trial',
+      data: jobData(spec, key, t, model, fingerprint),
+      opts: {
+        jobId: jobIdFor(key, t.id),
+        attempts: spec.execution.max_attempts ?? 3,
+        backoff: { type: 'exponential', delay: 2_000 },
+        priority: t.isBaseline ? 1 : 2,
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    })),
+  );
+  return missing.length;
 }
 
 /** Withdraw the study's jobs that no worker has started; returns how many. */
@@ -135,6 +144,7 @@ async function withdrawWaiting(queue: Queue, store: StudyStore, key: string): Pr
 
 export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunOptions = {}): Promise<DistributedSummary> {
   const t0 = Date.now();
+  trace('run-start');
   const queueUrl = queueUrlOf(spec, opts.queue);
   if (!isPostgresUrl(spec.store)) {
     throw new UserError(`a study on a queue needs a store every machine reaches: set store: postgres://user@host:5432/db (got ${spec.store}; SQLite is for one machine)`);
@@ -156,7 +166,9 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
     probe.disconnect();
     throw e;
   }
+  trace('queue-checked');
   const { store } = await prepareStudy(spec);
+  trace('store-ready');
   const key = studyKey(spec.name, spec.store);
   const runId = `${hostname()}:${process.pid}:${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   const queue = new Queue<TrialJobData>(QUEUE_NAME, { connection: connectionOptions(queueUrl) });
@@ -169,6 +181,7 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
     const model = materializeModel(spec.model, studyAnchor(spec));
     // the dataset's fingerprint: recorded on the first run, compared on every later one, checked by every worker
     const fingerprint = opts.skipTrainerChecks ? null : await studyFingerprint(store, spec, await preflight(spec, model));
+    trace('checked');
     if (opts.retryFailed) await store.resetFailed();
     await probe.del(stopFlagKey(key));
     let baseline = await refreshBaseline(store, spec);
@@ -180,7 +193,9 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
     heartbeat.unref();
 
     const total = counts0.pending + counts0.running + counts0.done + counts0.failed;
+    trace('prepared');
     let enqueued = await enqueueMissing(queue, store, spec, key, model, fingerprint);
+    trace('enqueued');
     progress = createStudyProgress({ total, done: counts0.done + counts0.failed, workers: [], ...(opts.quiet !== undefined ? { quiet: opts.quiet } : {}) });
     progress.log(`${enqueued} trial(s) queued on ${maskUrl(queueUrl)} (${counts0.done} done before); start \`tunescope worker --queue ${maskUrl(queueUrl)}\` on each machine`);
 
@@ -207,9 +222,19 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
       if (w) progress?.workerIdle(w);
       jobWorker.delete(jobId);
     };
-    events.on('completed', ({ jobId }) => idle(jobId));
+    // a finished job wakes the loop at once (the store then says whether the study is over); the poll is the fallback
+    let wake: (() => void) | null = null;
+    const nudge = () => {
+      wake?.();
+      wake = null;
+    };
+    events.on('completed', ({ jobId }) => {
+      idle(jobId);
+      nudge();
+    });
     events.on('failed', ({ jobId, failedReason }) => {
       idle(jobId);
+      nudge();
       // a trial's own error is recorded by its worker; only a job failed by the stalled check never reached one
       if (jobId.startsWith(prefix) && /stalled/i.test(failedReason)) gaveUp.push({ trialId: jobId.slice(prefix.length), reason: failedReason });
     });
@@ -220,7 +245,10 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
     for (;;) {
       counts = await store.counts();
       progress.setCounts({ done: counts.done, running: counts.running, failed: counts.failed, total });
-      if (counts.pending + counts.running === 0) break;
+      if (counts.pending + counts.running === 0) {
+        trace('all-seen');
+        break;
+      }
       if (opts.signal?.aborted) break;
       // a job BullMQ failed without the worker recording it (stalled past its limit): the trial fails with the reason
       for (const g of gaveUp.splice(0)) {
@@ -243,7 +271,13 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
         if (n > 0) progress.log(`${n} trial(s) had no job (lost by the queue): queued again`);
         enqueued += n;
       }
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      await new Promise<void>((r) => {
+        const timer = setTimeout(r, POLL_MS);
+        wake = () => {
+          clearTimeout(timer);
+          r();
+        };
+      });
     }
     clearInterval(heartbeat);
     baseline = await refreshBaseline(store, spec);
@@ -254,6 +288,7 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
     if (nonFinite.length > 0) warn(`${nonFinite.length} trial(s) finished with non-finite metrics (NaN/Inf loss or logits): ${nonFinite.join(', ')}`);
     await store.finishRun(runId);
     runStarted = false;
+    trace('run-end');
     const interrupted = (opts.signal?.aborted ?? false) || stopped;
     return {
       name: spec.name,

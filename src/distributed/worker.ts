@@ -15,7 +15,7 @@ import { homedir, hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, join } from 'node:path';
 import { openStore, type StudyStore, type TrialOutcome } from '../store/index.js';
-import { UserError, maskUrl, stripPassword } from '../util/index.js';
+import { UserError, maskUrl, stripPassword, trace } from '../util/index.js';
 import {
   AbortedTrial,
   WorkerStartError,
@@ -140,20 +140,48 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
       .catch((e: unknown) => log(`trial ${trialId}: checkpoint not recorded: ${errorText(e)}`));
   };
   let slotNo = 0;
-  const takeSlot = (threads: number): Slot => {
-    const i = free.findIndex((s) => slotThreads.get(s) === threads && !s.dead());
-    if (i >= 0) return free.splice(i, 1)[0]!;
+  const newSlot = (threads: number): Slot => {
     const s = workerSlot(`${name}/${++slotNo}`, runnerModule, threads, onProgress, onCheckpoint);
     slotThreads.set(s, threads);
     return s;
   };
+  const takeSlot = (threads: number): Slot => {
+    const i = free.findIndex((s) => slotThreads.get(s) === threads && !s.dead());
+    if (i >= 0) return free.splice(i, 1)[0]!;
+    // a job asking for another thread count: an idle thread of the old count makes room (no more threads than concurrency)
+    if (slotThreads.size >= concurrency && free.length > 0) {
+      const old = free.shift()!;
+      slotThreads.delete(old);
+      void old.close().catch(() => {});
+    }
+    return newSlot(threads);
+  };
   const giveSlot = (s: Slot) => {
-    if (s.dead()) void s.close().catch(() => {});
-    else free.push(s);
+    if (s.dead()) {
+      slotThreads.delete(s);
+      void s.close().catch(() => {});
+    } else free.push(s);
+  };
+  // the worker threads start (and load the trainer) now, not inside the first trial; one that cannot start fails
+  // its first job as before (WorkerStartError: the trial goes back to pending, the job is retried)
+  for (let i = 0; i < concurrency; i++) free.push(newSlot(opts.threads ?? 1));
+  await Promise.all(free.map((s) => s.ready().catch((e: unknown) => log(`worker ${name}: ${errorText(e)}`))));
+
+  // a from_config model folder is built (and checked) once per study and config, not once per job (~30 ms each)
+  const models = new Map<string, string>();
+  const modelFor = (d: TrialJobData): string => {
+    if (d.model.kind === 'pretrained') return d.model.id;
+    const k = `${d.key}\0${JSON.stringify(d.model)}`;
+    const known = models.get(k);
+    if (known && existsSync(join(known, 'config.json'))) return known;
+    const dir = materializeModel(d.model, join(cacheDir, d.key, 'store'));
+    models.set(k, dir);
+    return dir;
   };
 
   const processor = async (job: Job<TrialJobData>): Promise<{ trial: string; result: string }> => {
     const d = job.data;
+    trace('job', d.trialId);
     const handle = await storeFor(d.store);
     const { store, runId } = handle;
     const threads = opts.threads ?? d.threads ?? 1;
@@ -164,6 +192,7 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
       return { trial: d.trialId, result: t ? `already ${t.status}` : 'not in the store' };
     }
     const holder = { runId, attempt: trial.attempts };
+    trace('claimed', d.trialId);
     log(`${d.study}: trial ${d.trialId} (${d.label}) attempt ${trial.attempts} started`);
     const slot = takeSlot(threads);
     current.set(d.trialId, { job, last: 0, handle });
@@ -172,18 +201,22 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
     const ckptDir = join(cacheDir, d.key, 'trials', d.trialId);
     try {
       checkLocalPaths(d);
-      const model = d.model.kind === 'pretrained' ? d.model.id : materializeModel(d.model, join(cacheDir, d.key, 'store'));
+      const model = modelFor(d);
       const task = { ...d.task, model };
       if (d.task.kind === 'train' && d.checkpointEvery) task.checkpoint = { dir: ckptDir, every: d.checkpointEvery, resumeFrom: await resumePoint(store, d.trialId, ckptDir) };
+      trace('slot-run', d.trialId);
       const outcome: TrialOutcome = await slot.run(task);
+      trace('outcome', d.trialId);
       await stepLogs.end(d.trialId);
       const ok = await store.completeTrial(d.trialId, holder, outcome);
+      trace('completed', d.trialId);
       if (ok && !d.keepCheckpoints) {
         rmSync(ckptDir, { recursive: true, force: true });
         await store.clearCheckpoint(d.trialId).catch(() => {});
       }
       if (ok) summary.done++;
       log(`${d.study}: trial ${d.trialId} ${ok ? 'done' : 'finished, but a newer attempt holds it: result not recorded'} (accuracy ${outcome.metrics.accuracy ?? '-'})`);
+      trace('job-end', d.trialId);
       return { trial: d.trialId, result: ok ? 'done' : 'stale' };
     } catch (e) {
       const msg = errorText(e);
@@ -217,6 +250,7 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
     autorun: false,
   });
   worker.on('error', (e) => log(`queue: ${errorText(e)} (retrying)`));
+  trace('worker-up');
   log(`worker ${name}: waiting for trials on ${maskUrl(opts.queue)} (${concurrency} at once)`);
 
   const stopped = new Promise<void>((resolve) => {

@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { UserError, ensureDir, maskUrl } from '../util/index.js';
+import { UserError, ensureDir, maskUrl, trace } from '../util/index.js';
 import { isPostgresUrl, openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialOutcome, type TrialRecord } from '../store/index.js';
 import { expandDesign } from './design.js';
 import { blockNewTrials, readBlocks } from './blocks.js';
@@ -378,6 +378,8 @@ export async function studyFingerprint(store: StudyStore, spec: StudySpec, finge
 export interface Slot {
   name: string;
   run(task: TrialTask): Promise<TrialOutcome>;
+  /** resolves once the runner is loaded (a worker thread started); rejects with WorkerStartError if it cannot be */
+  ready(): Promise<void>;
   abort(): void;
   close(): Promise<void>;
   /** the worker died (its trial was recorded as failed): the loop starts a fresh one */
@@ -459,6 +461,7 @@ export function workerSlot(name: string, runnerModule: string, threads: number, 
   let closed = false;
   return {
     name,
+    ready: () => ready,
     async run(task) {
       await ready;
       if (fatal) throw new WorkerStartError(fatal);
@@ -482,6 +485,7 @@ export function inProcessSlot(name: string, runner: TrialRunner, threads: number
   let ac: AbortController | null = null;
   return {
     name,
+    ready: () => Promise.resolve(),
     async run(task) {
       ac = new AbortController();
       const a = ac;
@@ -544,6 +548,7 @@ export async function studyAliasedError(spec: StudySpec): Promise<string | null>
  */
 export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOptions = {}): Promise<StudySummary> {
   const t0 = Date.now();
+  trace('run-start');
   const spec = typeof specOrPath === 'string' ? loadStudySpec(specOrPath) : specOrPath;
   if (!opts.runner && !opts.runnerModule) checkTrainingArguments(spec);
   // hours of fine-tuning for a model the design cannot estimate: refuse unless asked (`study plan` explains)
@@ -564,8 +569,10 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     if (spec.model.kind !== 'pretrained') ensureDir(dirname(studyAnchor(spec)), 'store');
     fingerprint = await preflight(spec, materializeModel(spec.model, studyAnchor(spec)));
     checked = true;
+    trace('checked');
   }
   const { store } = await prepareStudy(spec);
+  trace('store-ready');
   const runId = `${hostname()}:${process.pid}:${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   let heartbeat: NodeJS.Timeout | null = null;
   let progress: StudyProgress | null = null;
@@ -645,6 +652,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
       await store.clearCheckpoint(id);
     };
     for (const name of counts0.pending > 0 ? workerNames : []) slots.push(makeSlot(name));
+    trace('prepared');
 
     /**
      * Nothing left to claim: before this run ends, trials still `running` under other runs are waited for, and
@@ -683,6 +691,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         }
         const trial = await store.claimNext(runId, slot.name) ?? (await orphan(slot.name));
         if (!trial) break;
+        trace('claimed', trial.id);
         live.running++;
         showCounts();
         trialWorker.set(trial.id, slot.name);
@@ -709,16 +718,19 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         opts.onEvent?.({ type: 'trial-start', trial, worker: slot.name, resumeFrom });
         let outcome: TrialOutcome | null = null;
         let runError: unknown = null;
+        trace('slot-run', trial.id);
         try {
           outcome = await slot.run(task);
         } catch (e) {
           runError = e;
         }
+        trace('outcome', trial.id);
         await stepLogs.end(trial.id);
         // store errors below are not the trial's fault: they end this loop and stop the study (see guarded())
         try {
           if (outcome) {
             const ok = await store.completeTrial(trial.id, runId, outcome);
+            trace('completed', trial.id);
             if (ok) {
               await dropCheckpoints(trial.id);
               ranNow++;
@@ -764,6 +776,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
       }
     };
     await Promise.all(slots.map((_, i) => guarded(i)));
+    trace('all-seen');
     opts.signal?.removeEventListener('abort', onUserAbort);
     if (fatal) throw fatal;
     baseline = await refreshBaseline(store, spec);
@@ -773,6 +786,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     const counts = await store.counts();
     const nonFinite = (await store.listTrials({ status: 'done' })).filter((t) => nonFiniteReason(t.metrics) !== null).map((t) => t.id);
     if (nonFinite.length > 0) warn(`${nonFinite.length} trial(s) finished with non-finite metrics (NaN/Inf loss or logits): ${nonFinite.join(', ')}`);
+    trace('run-end');
     return {
       name: spec.name,
       store: store.location,

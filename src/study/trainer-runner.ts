@@ -10,6 +10,7 @@ import type { TrialOutcome } from '../store/index.js';
 import type { TrialContext, TrialTask } from './runner.js';
 import { fineTune, evaluateModelWithPredictions, type TrainingArguments } from '../train/index.js';
 import { toDatasetSpec } from './dataset-spec.js';
+import { trace } from '../util/index.js';
 
 let versionsCache: Record<string, string> | null = null;
 /** Versions that decide the numbers: tunescope, onnxruntime-node, Node. */
@@ -38,6 +39,7 @@ function metricsRecord(m: object): Record<string, number | null> {
 }
 
 export async function runTrial(task: TrialTask, ctx: TrialContext): Promise<TrialOutcome> {
+  trace('runner-start', task.id);
   const data = toDatasetSpec(task.dataset);
   const args = { ...task.args, intra_op_num_threads: ctx.threads } as Partial<TrainingArguments>;
   const backend = `onnxruntime-node cpu, ${ctx.threads} thread(s)`;

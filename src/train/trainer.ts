@@ -21,7 +21,7 @@ import {
 import { loadTokenizer, tokenizerFingerprint, type Tokenizer } from '../tokenizer/index.js';
 import type { Precision } from '../engine/index.js';
 import { bf16Support } from '../native/index.js';
-import { ensureDir, stringifyJson, UserError, writeFileAtomic } from '../util/index.js';
+import { ensureDir, stringifyJson, trace, UserError, writeFileAtomic } from '../util/index.js';
 import { resolveTrainingArguments, type TrainingArguments } from './arguments.js';
 import type { TokenizedSplit } from './dataloader.js';
 import { evaluateSplitWithPredictions, hfNoDecay, planFor, trainLoop, type EpochRecord, type LogEntry, type LoopState, type ProgressInfo } from './loop.js';
@@ -275,6 +275,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
     : undefined;
   try {
     if (resume) model.loadOptimizerState(resume.optimizer);
+    trace('train-start');
     const res = await trainLoop({
       model,
       train,
@@ -288,6 +289,7 @@ export async function fineTune(opts: FineTuneOptions): Promise<FineTuneResult> {
       ...(checkpoint ? { checkpoint } : {}),
       ...(resume ? { resume: resume.state } : {}),
     });
+    trace('train-end');
     const result: FineTuneResult = {
       final: res.final,
       predictions: res.predictions,

@@ -8,3 +8,5 @@ export { checkNotSpecialFile, checkOutputPath, specialFileKind, ensureDir, readR
 export { decodeUtf8, decodeUtf8Lenient } from './text.js';
 export { maskUrl, maskUrlsIn, stripPassword } from './url.js';
 export { parseDecimal } from './number.js';
+export { trace } from './trace.js';
+export type { TraceEvent } from './trace.js';
