@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { UserError } from '../util/index.js';
 import { SourceDamage } from './errors.js';
 import { isParamName } from './names.js';
-import { openSql, type SqlRow, type SqlSource } from './sql.js';
+import { isoTimestamp, openSql, type SqlRow, type SqlSource } from './sql.js';
 import type { HistoryPoint, ImportWarning, OptunaStudyInfo, ParamValue, RawRun, RunState, Sourced } from './types.js';
 
 /** alembic revisions whose tables this reader knows: Optuna 3.0–3.1 (v3.0.0.d) and 3.2 onwards (v3.2.0.a: indexes only). */
@@ -176,8 +176,9 @@ function attrMap(rows: SqlRow[]): Record<string, unknown> {
 function isoDate(v: unknown): string | null {
   if (v === null || v === undefined) return null;
   if (v instanceof Date) return v.toISOString();
-  // SQLAlchemy writes SQLite DATETIME as 'YYYY-MM-DD HH:MM:SS.ffffff': ISO 8601 as the journal and pandas write it
-  return String(v).replace(/^(\d{4}-\d{2}-\d{2}) /, '$1T');
+  // SQLAlchemy writes SQLite DATETIME as 'YYYY-MM-DD HH:MM:SS.ffffff', PostgreSQL prints timestamps with trailing
+  // zeros of the fraction cut: ISO 8601 with microseconds, as the journal and pandas write it
+  return isoTimestamp(String(v));
 }
 
 export async function checkOptunaSchema(db: SqlSource): Promise<void> {
@@ -208,7 +209,8 @@ async function listRdbStudies(db: SqlSource): Promise<(OptunaStudyInfo & { id: n
       name: String(s.study_name),
       directions: dirs.map((d) => String(d.direction)),
       metricNames,
-      trials: Object.fromEntries(counts.map((c) => [STATE_BY_NAME[String(c.state)] ?? String(c.state).toLowerCase(), Number(c.n)])),
+      // one order whatever the database's GROUP BY gives (PostgreSQL: hash order)
+      trials: Object.fromEntries(counts.map((c) => [STATE_BY_NAME[String(c.state)] ?? String(c.state).toLowerCase(), Number(c.n)] as const).sort((a, b) => a[0].localeCompare(b[0]))),
     });
   }
   return out;
@@ -267,7 +269,7 @@ async function readRdb(location: string, opts: OptunaReadOptions): Promise<Optun
         const vals: (number | null)[] = [];
         for (const v of values) vals[Number(v.objective)] = storedValue(v.value, v.value_type);
         runs.push(
-          toRun(`${location}#${study.name}/${String(t.number)}`, study, {
+          toRun(`${db.location}#${study.name}/${String(t.number)}`, study, {
             number: Number(t.number),
             state: STATE_BY_NAME[String(t.state)] ?? 'failed',
             params: params.map((p) => ({ name: String(p.param_name), internal: Number(p.param_value), distribution: String(p.distribution_json), from: 'trial_params' })),

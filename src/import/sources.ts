@@ -15,7 +15,7 @@ import { TRAINING_ARGS_BIN_NOTE, isHfFolder, readHf } from './hf.js';
 import { isMlrunsFolder, readMlflow } from './mlflow.js';
 import { isJournalFile, readOptuna } from './optuna.js';
 import { isWandbCsv, isWandbFolder, readWandb } from './wandb.js';
-import { isDatabaseUrl, openSql, sqlitePathOfUrl } from './sql.js';
+import { isDatabaseUrl, openSql, redactUrl, sqlitePathOfUrl } from './sql.js';
 import { SOURCE_KINDS, type ImportResult, type ImportWarning, type RawRun, type SourceKind } from './types.js';
 
 export interface SourceSpec {
@@ -90,7 +90,8 @@ export async function parseSourceArgs(args: string[]): Promise<SourceSpec[]> {
     const detected = await detectKind(a);
     if (!detected) {
       if (!isDatabaseUrl(a) && !existsSync(a)) throw new UserError(`${a}: no such file or folder`);
-      throw new UserError(`${a}: not a source tunescope imports (an Optuna or MLflow database, an Optuna journal log, a Trainer output folder, mlruns/, wandb/ or a W&B runs CSV); name the kind, e.g. \`optuna ${a}\``);
+      const shown = redactUrl(a);
+      throw new UserError(`${shown}: not a source tunescope imports (an Optuna or MLflow database, an Optuna journal log, a Trainer output folder, mlruns/, wandb/ or a W&B runs CSV); name the kind, e.g. \`optuna ${shown}\``);
     }
     out.push({ kind: detected, location: a });
   }
@@ -113,10 +114,11 @@ async function readSource(spec: SourceSpec, opts: ImportOptions): Promise<{ runs
     case 'optuna': {
       const r = await readOptuna(spec.location, { study: opts.study });
       const notes: string[] = [];
+      const shown = redactUrl(spec.location);
       const counts = Object.entries(r.study.trials).map(([s, n]) => `${n} ${s}`).join(', ');
-      notes.push(`${spec.location}: Optuna study ${r.study.name} (${r.study.directions.map((d, i) => `${d.toLowerCase()} ${r.study.metricNames?.[i] ?? (r.study.directions.length === 1 ? 'value' : `values_${i}`)}`).join(', ')}): ${counts || 'no trials'}`);
+      notes.push(`${shown}: Optuna study ${r.study.name} (${r.study.directions.map((d, i) => `${d.toLowerCase()} ${r.study.metricNames?.[i] ?? (r.study.directions.length === 1 ? 'value' : `values_${i}`)}`).join(', ')}): ${counts || 'no trials'}`);
       if (!r.study.metricNames && !opts.map?.value && r.study.directions.length === 1)
-        notes.push(`${spec.location}: the objective has no name (Study.set_metric_names, Optuna ≥ 3.2): it is column \`value\`; --map value=accuracy names it`);
+        notes.push(`${shown}: the objective has no name (Study.set_metric_names, Optuna ≥ 3.2): it is column \`value\`; --map value=accuracy names it`);
       return { runs: r.runs, warnings: r.warnings, notes };
     }
     case 'hf': {
@@ -145,7 +147,7 @@ export async function importSources(specs: SourceSpec[], opts: ImportOptions = {
       if (!(e instanceof SourceDamage)) throw e;
       damaged.push(e);
       result.warnings.push({ file: e.file, message: `${e.reason}; source skipped` });
-      result.sources.push({ kind: spec.kind, location: spec.location, runs: 0 });
+      result.sources.push({ kind: spec.kind, location: redactUrl(spec.location), runs: 0 });
       opts.onSource?.(spec, 0);
       continue;
     }
@@ -153,7 +155,7 @@ export async function importSources(specs: SourceSpec[], opts: ImportOptions = {
     result.warnings.push(...r.warnings);
     // a note said once per import (training_args.bin) however many sources repeat it
     for (const n of r.notes) if (!result.notes.includes(n)) result.notes.push(n);
-    result.sources.push({ kind: spec.kind, location: spec.location, runs: r.runs.length });
+    result.sources.push({ kind: spec.kind, location: redactUrl(spec.location), runs: r.runs.length });
     opts.onSource?.(spec, r.runs.length);
   }
   if (result.runs.length === 0 && damaged.length > 0) throw damaged[0];

@@ -9,48 +9,14 @@ import { appendFileSync, copyFileSync, existsSync, readFileSync, statSync, trunc
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { parse } from 'csv-parse/sync';
-import { NameMapper, importSources, importTable, importCsv, listOptunaStudies, loadImportedTable, type ImportedRun } from '../../src/import/index.js';
+import { importSources, importTable, importCsv, listOptunaStudies, loadImportedTable } from '../../src/import/index.js';
 import { readTable } from '../../src/analysis/index.js';
 import { ROOT, runCli, tempDir } from '../helpers.js';
+import { expectEqualToDataframe, type Frame } from './dataframe.js';
 
 const FIX = join(ROOT, 'test/import/fixtures/optuna');
 const DB = join(FIX, 'study.db');
 const JOURNAL = join(FIX, 'journal.log');
-
-interface Frame { optuna: string; study: string; directions: string[]; trials: Record<string, unknown>[] }
-const STATES: Record<string, string> = { COMPLETE: 'complete', PRUNED: 'pruned', FAIL: 'failed', RUNNING: 'running', WAITING: 'waiting' };
-
-function expectEqualToDataframe(runs: ImportedRun[], frame: Frame, metricNames: string[]): void {
-  assert.equal(runs.length, frame.trials.length);
-  const mapper = new NameMapper();
-  for (const row of frame.trials) {
-    const run = runs.find((r) => r.attrs.number === row.number);
-    assert.ok(run, `trial ${String(row.number)}`);
-    const at = `${frame.study} trial ${String(row.number)}`;
-    assert.equal(run.state, STATES[String(row.state)], `${at} state`);
-    assert.equal(run.runId, `${frame.study}/${String(row.number)}`);
-    assert.equal(run.attrs.datetime_start, row.datetime_start, `${at} datetime_start`);
-    assert.equal(run.attrs.datetime_complete, row.datetime_complete, `${at} datetime_complete`);
-    let params = 0;
-    for (const [k, v] of Object.entries(row)) {
-      if (k.startsWith('params_')) {
-        params++;
-        assert.strictEqual(run.params[mapper.param(k.slice(7))], v, `${at} ${k}`);
-      } else if (k === 'value') {
-        assert.strictEqual(run.metrics[metricNames[0]], v, `${at} value`);
-      } else if (/^values_\d+$/.test(k)) {
-        assert.strictEqual(run.metrics[metricNames[Number(k.slice(7))]], v, `${at} ${k}`);
-      } else if (k === 'user_attrs_seed') {
-        assert.strictEqual(run.seed, v, `${at} seed`);
-      } else if (k.startsWith('user_attrs_')) {
-        assert.strictEqual(run.metrics[mapper.metric(k.slice(11))], v, `${at} ${k}`);
-      } else if (k.startsWith('system_attrs_')) {
-        assert.deepEqual((run.attrs.system_attrs as Record<string, unknown>)[k.slice(13)], v, `${at} ${k}`);
-      }
-    }
-    assert.equal(Object.keys(run.params).length, params, `${at}: no parameter beyond the dataframe's`);
-  }
-}
 
 for (const [store, location] of [['rdb', DB], ['journal', JOURNAL]] as const) {
   test(`${store}: every trial of both studies equals trials_dataframe() (params decoded, values, states, seeds)`, async () => {
