@@ -1,11 +1,11 @@
 /**
  * The data argument of `analyze`, `report`, `variability` and `compare`: a CSV/TSV, or a source `tunescope import`
- * reads (read straight through src/import's loadImportedTable, complete runs only unless --all-states). One reader
- * here so that every command takes the same sources with the same --study / --map / --all-states.
+ * reads, in the forms `import` takes (`optuna LOC`, `optuna:LOC`, a recognised LOC), read straight through
+ * src/import's loadImportedRuns (complete runs only unless --all-states). One reader here so that every command takes
+ * the same sources with the same --study / --map / --all-states.
  */
 import type { Command } from 'commander';
-import { tableFromRows, readTable, type Table } from '../analysis/index.js';
-import { SOURCE_KINDS, analysedRows, loadImportedTable, parseMapOption, type LoadedImport } from '../import/index.js';
+import { SOURCE_KINDS, loadImportedRuns, parseMapOption, readRunsCsv, redactUrl, type RunsTable } from '../import/index.js';
 import { UserError } from '../util/index.js';
 
 export interface SourceCliOptions {
@@ -36,35 +36,22 @@ export function inputArgs(words: string[]): string[] {
 export function expectInputs(words: string[], min: number, max: number, what: string): string[] {
   const inputs = inputArgs(words);
   if (inputs.length < min || inputs.length > max)
-    throw new UserError(`expected ${what}, got ${inputs.length} input(s): ${inputs.join(' ')}`);
+    throw new UserError(`expected ${what}, got ${inputs.length} input(s): ${inputs.map(redactUrl).join(' ')}`);
   return inputs;
 }
 
-/** An import source read straight (null when `data` is not one); --map parsed. */
-export function loadImportedInput(data: string, opts: SourceCliOptions): Promise<LoadedImport | null> {
-  return loadImportedTable(data, { study: opts.study, map: parseMapOption(opts.map), allStates: opts.allStates });
+/** An import source read straight as a table (null when `data` is not one); --map parsed. */
+export function loadImportedInput(data: string, opts: SourceCliOptions): Promise<RunsTable | null> {
+  return loadImportedRuns(data, { study: opts.study, map: parseMapOption(opts.map), allStates: opts.allStates });
 }
 
-/** An imported source as a table (its columns in the import's order). */
-export function importedAsTable(imported: LoadedImport, source: string): Table {
-  return { ...tableFromRows(imported.rows, source), columns: imported.columns };
+/** The rows to analyse: an import source read straight (complete runs), else a CSV/TSV (an `import` CSV: its complete runs). */
+export async function readAnalysisTable(data: string, opts: SourceCliOptions): Promise<RunsTable> {
+  return (await loadImportedInput(data, opts)) ?? readRunsCsv(data, opts);
 }
 
-/** A CSV/TSV, of which an `import` CSV keeps its complete runs (--all-states: every run), with a note saying so. */
-export function readCsvInput(data: string, opts: SourceCliOptions): { table: Table; notes: string[] } {
-  const table = readTable(data);
-  const { rows, note } = analysedRows(table.columns, table.rows, opts);
-  if (!note) return { table, notes: [] };
-  const kept = new Set(rows);
-  return { table: { ...table, rows, lines: table.lines?.filter((_, i) => kept.has(table.rows[i]!)) }, notes: [note] };
-}
-
-/** The rows to analyse: an import source read straight (complete runs), else a CSV/TSV (readCsvInput). */
-export async function readAnalysisTable(data: string, opts: SourceCliOptions): Promise<{ table: Table; notes: string[] }> {
-  const imported = await loadImportedInput(data, opts);
-  if (imported) return { table: importedAsTable(imported, data), notes: imported.notes };
-  return readCsvInput(data, opts);
-}
+/** How a command names its input in what it prints: a URL's password masked. */
+export const inputLabel = redactUrl;
 
 /** How the commands' help names the import sources they read straight. */
 export const IMPORT_SOURCES_HELP =

@@ -13,7 +13,8 @@ export { importTable, importCsv, importJson, analysedRuns, analysedRows, ANALYSE
 export type { ImportRow, ImportTable } from './rows.js';
 export { parseMapOption, formatMappings, NameMapper } from './names.js';
 export { listOptunaStudies, OptunaStudyChoice, OPTUNA_SCHEMAS } from './optuna.js';
-export { loadImportedTable } from './load.js';
-export type { LoadedImport } from './load.js';
+export { loadImportedTable, loadImportedRuns, readRunsCsv } from './load.js';
+export type { LoadedImport, RunsTable } from './load.js';
+export { redactUrl } from './sql.js';
 export { SOURCE_KINDS } from './types.js';
 export type { ImportedRun, ImportResult, ImportWarning, NameMapping, OptunaStudyInfo, RunState, SourceKind, HistoryPoint, ParamValue } from './types.js';

@@ -12,7 +12,7 @@ import {
   type CenterKind, type CenterOption, type ExamplePredictions, type OlsFit, type Table,
 } from '../analysis/index.js';
 import { isSqliteFile, openStore, type StudyStore } from '../store/index.js';
-import { analysedRows, loadImportedTable } from '../import/index.js';
+import { loadImportedRuns, readRunsCsv } from '../import/index.js';
 import { specCenter, studyRows, type StudySpec } from '../study/index.js';
 import { UserError, isUserError } from '../util/index.js';
 import type { Frame, ReportBestConfig, ReportCorrelation, ReportFit, ReportInput, ReportNoise, ReportOptimum, ReportStationary, ReportVariability } from './types.js';
@@ -271,25 +271,24 @@ export function reportInputFromTable(
 
 /** Reads a results CSV/TSV, a study database or a source `tunescope import` reads, and builds the report's input. */
 export async function loadReportInput(path: string, opts: ReportOptions = {}): Promise<ReportInput> {
-  const imported = await loadImportedTable(path, { study: opts.study, map: opts.map, allStates: opts.allStates });
-  if (imported) {
+  const read = await loadImportedRuns(path, { study: opts.study, map: opts.map, allStates: opts.allStates });
+  if (read?.imported) {
+    const { imported } = read;
     const preferred = imported.metrics.filter((m) => ['accuracy', 'f1', 'loss'].includes(m));
     const numeric = imported.metrics.filter((m) => imported.rows.some((r) => typeof r[m] === 'number'));
-    const input = reportInputFromTable(
-      { ...tableFromRows(imported.rows, path), columns: imported.columns },
-      { ...opts, defaults: { metrics: preferred.length ? preferred : numeric, title: `Imported runs: ${[...new Set(imported.result.runs.map((r) => r.group ?? r.kind))].join(', ')}` } },
-    );
-    return { ...input, notes: [...imported.notes, ...(input.notes ?? [])] };
+    const input = reportInputFromTable(read.table, {
+      ...opts,
+      defaults: { metrics: preferred.length ? preferred : numeric, title: `Imported runs: ${[...new Set(imported.result.runs.map((r) => r.group ?? r.kind))].join(', ')}` },
+    });
+    return { ...input, notes: [...read.notes, ...(input.notes ?? [])] };
   }
   if (!existsSync(path)) throw new UserError(`${path}: no such file`);
   if (!isSqliteFile(path)) {
     // a store name holding something else would be read as a CSV and fail with a misleading column message
     if (/\.(sqlite3?|db)$/i.test(path)) throw new UserError(`${path}: not a SQLite database (expected a study store written by \`tunescope study run\`, or a results CSV/TSV)`);
-    const table = readTable(path);
-    const { rows, note } = analysedRows(table.columns, table.rows, opts);
-    if (!note) return reportInputFromTable(table, opts);
-    const input = reportInputFromTable({ ...table, rows, lines: undefined }, opts);
-    return { ...input, notes: [note, ...(input.notes ?? [])] };
+    const { table, notes } = readRunsCsv(path, opts);
+    const input = reportInputFromTable(table, opts);
+    return notes.length ? { ...input, notes: [...notes, ...(input.notes ?? [])] } : input;
   }
   const store = openStore(path, { readonly: true });
   try {

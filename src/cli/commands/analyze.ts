@@ -3,11 +3,11 @@
  * a statsmodels-like summary on stdout and, with --json, the fits as a JSON array (written atomically).
  */
 import { Command, Option } from 'commander';
-import { analyze, filterTable, sobolIndices, formatSobol, fitToJson, formatSideBySide, formatSummary, readTable, tableFromRows, type Frame, type OlsFit, type Table } from '../../analysis/index.js';
-import { analysedRows, loadImportedTable, parseMapOption } from '../../import/index.js';
+import { analyze, filterTable, sobolIndices, formatSobol, fitToJson, formatSideBySide, formatSummary, type Frame, type OlsFit } from '../../analysis/index.js';
 import { UserError, checkOutputPath, parseDecimal, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { list, nonNegativeInt, parseBaselineList } from '../options.js';
 import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, resolveBaselineMetrics, resolveCenter } from '../center.js';
+import { IMPORT_SOURCES_HELP, addSourceOptions, expectInputs, inputLabel, readAnalysisTable } from '../sources.js';
 
 export interface AnalyzeCliOptions {
   predictors: string;
@@ -34,20 +34,6 @@ export interface AnalyzeCliOptions {
   [key: string]: unknown;
 }
 
-/**
- * The rows to analyse: an import source read straight (Optuna, HF Trainer folders, MLflow, W&B: complete runs), else a
- * CSV/TSV, of which an `import` CSV keeps its complete runs (--all-states: every run).
- */
-export async function readAnalysisTable(data: string, opts: { study?: string; map?: string; allStates?: boolean }): Promise<{ table: Table; notes: string[] }> {
-  const imported = await loadImportedTable(data, { study: opts.study, map: parseMapOption(opts.map), allStates: opts.allStates });
-  if (imported) return { table: { ...tableFromRows(imported.rows, data), columns: imported.columns }, notes: imported.notes };
-  const table = readTable(data);
-  const { rows, note } = analysedRows(table.columns, table.rows, opts);
-  if (!note) return { table, notes: [] };
-  const kept = new Set(rows);
-  return { table: { ...table, rows, lines: table.lines?.filter((_, i) => kept.has(table.rows[i])) }, notes: [note] };
-}
-
 export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s: string) => void = (s) => process.stdout.write(s)): Promise<void> {
   const degree = parseDecimal(String(opts.degree));
   if (degree !== 1 && degree !== 2 && degree !== 3) throw new UserError(`--degree must be 1, 2 or 3 (got ${opts.degree})`);
@@ -69,7 +55,7 @@ export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s:
     where: opts.where ?? [],
     dropMissing: Boolean(opts.dropMissing),
   });
-  const head: string[] = [`${data}: ${table.rows.length} rows`];
+  const head: string[] = [`${inputLabel(data)}: ${table.rows.length} rows`];
   head.push(...notes);
   for (const f of result.filters) head.push(`filter ${f.expr}: kept ${f.kept} of ${f.of} rows`);
   for (const fit of result.fits) {
@@ -107,10 +93,10 @@ export async function runAnalyze(data: string, opts: AnalyzeCliOptions, out: (s:
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('analyze')
     .description('fit polynomial OLS of metrics on hyperparameters (absolute and/or relative to a baseline) with statsmodels-grade inference')
-    .argument('<data>', 'CSV/TSV with a header row (a study export, a cards harvest, an import), or a source `tunescope import` reads (sqlite:///optuna.db, optuna:journal.log, hf:DIR, mlflow:mlruns, wandb:DIR, …)')
+    .argument('<data...>', `CSV/TSV with a header row (a study export, a cards harvest, an import), or ${IMPORT_SOURCES_HELP}`)
     .requiredOption('--predictors <cols>', 'comma-separated predictor columns, e.g. lr,bs,ep or learning_rate,train_batch_size,num_epochs')
     .requiredOption('--response <cols>', 'comma-separated metric columns, e.g. accuracy,f1,loss')
     .addOption(new Option('--degree <n>', 'polynomial degree').choices(['1', '2', '3']).default('2'))
@@ -128,11 +114,8 @@ export function register(program: Command): void {
     .option('--importance', "Sobol indices (first-order, total, pairs) of each fitted surface over the data's box, exact from the polynomial, with bootstrap CIs over configurations")
     .option('--importance-bootstrap <B>', 'bootstrap resamples for the --importance CIs (0: none)', nonNegativeInt('--importance-bootstrap'), 1000)
     .option('--importance-seed <n>', 'seed of the --importance bootstrap', nonNegativeInt('--importance-seed'), 0)
-    .option('--json <out>', 'write the fits as a JSON array (with --importance: each fit\'s `sobol`)')
-    .option('--study <name>', 'the Optuna study, when the data is an Optuna storage holding several')
-    .option('--map <list>', 'for a source read directly: rename its names (as `import --map`), e.g. value=accuracy')
-    .option('--all-states', 'keep pruned/failed/running runs of an imported source (default: complete runs only, with a count)')
-    .action(async (data: string, opts: AnalyzeCliOptions) => {
-      await runAnalyze(data, opts);
-    });
+    .option('--json <out>', 'write the fits as a JSON array (with --importance: each fit\'s `sobol`)');
+  addSourceOptions(cmd).action(async (data: string[], opts: AnalyzeCliOptions) => {
+    await runAnalyze(expectInputs(data, 1, 1, 'one input')[0]!, opts);
+  });
 }

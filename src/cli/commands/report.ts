@@ -9,6 +9,7 @@ import { parseMapOption } from '../../import/index.js';
 import { UserError, parseDecimal } from '../../util/index.js';
 import { list, nonNegativeInt } from '../options.js';
 import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, baselineCardConfig, resolveBaselineMetrics, resolveCenter } from '../center.js';
+import { IMPORT_SOURCES_HELP, addSourceOptions, expectInputs, inputLabel } from '../sources.js';
 
 export interface ReportCliOptions {
   out: string;
@@ -75,7 +76,7 @@ export async function runReport(input: string, opts: ReportCliOptions): Promise<
   const paths = writeReport(opts.out, doc);
   const drawn = doc.charts.filter((c) => c.spec).length;
   const lines = [
-    `${input}: ${reportInput.rows.length} runs, ${reportInput.fits.length} fits, ${drawn} of ${doc.charts.length} charts drawn`,
+    `${inputLabel(input)}: ${reportInput.rows.length} runs, ${reportInput.fits.length} fits, ${drawn} of ${doc.charts.length} charts drawn`,
     ...doc.charts.filter((c) => !c.spec).map((c) => `  not drawn: ${c.title}: ${c.missing}`),
     `wrote ${paths.html}`,
     `wrote ${paths.markdown}`,
@@ -85,10 +86,10 @@ export async function runReport(input: string, opts: ReportCliOptions): Promise<
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('report')
     .description('write a self-contained HTML report (tables, regression, charts, findings) of a study or a results CSV, plus Markdown and CSV tables')
-    .argument('<input>', 'a study database (SQLite, from `tunescope study run`), a results CSV/TSV (study export, cards harvest, import), or a source `tunescope import` reads (sqlite:///optuna.db, optuna:journal.log, hf:DIR, mlflow:mlruns, wandb:DIR, …)')
+    .argument('<input...>', `a study database (SQLite, from \`tunescope study run\`), a results CSV/TSV (study export, cards harvest, import), or ${IMPORT_SOURCES_HELP}`)
     .option('--out <file>', 'the HTML file to write; report.md and report-*.csv go beside it', 'report.html')
     .option('--predictors <cols>', 'hyperparameter columns [default: the study factors, or learning_rate/lr, batch size, epochs columns found]')
     .option('--metrics <cols>', 'metric columns [default: accuracy, f1, loss when present]')
@@ -105,11 +106,8 @@ export function register(program: Command): void {
     .option('--importance-seed <n>', 'seed of the importance bootstrap', nonNegativeInt('--importance-seed'), 0)
     .option('--alpha <a>', 'significance level for the findings and highlighted coefficients', '0.05')
     .option('--where <expr>', 'row filter COLUMN=VALUE, !=, <, <=, >, >= (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--title <text>', 'report title')
-    .option('--study <name>', 'the Optuna study, when the input is an Optuna storage holding several')
-    .option('--map <list>', 'for a source read directly: rename its names (as `import --map`), e.g. value=accuracy')
-    .option('--all-states', 'keep pruned/failed/running runs of an imported source (default: complete runs only, with a count)')
-    .action(async (input: string, opts: ReportCliOptions) => {
-      process.stdout.write((await runReport(input, opts)).lines.join('\n') + '\n');
-    });
+    .option('--title <text>', 'report title');
+  addSourceOptions(cmd).action(async (words: string[], opts: ReportCliOptions) => {
+    process.stdout.write((await runReport(expectInputs(words, 1, 1, 'one input')[0]!, opts)).lines.join('\n') + '\n');
+  });
 }

@@ -9,7 +9,8 @@ import { isSqliteFile, openStore } from '../../store/index.js';
 import { readPredictionsFile, studyNoiseRows } from '../../study/index.js';
 import { UserError, checkOutputPath, parseDecimal, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { list, positiveInt } from '../options.js';
-import { IMPORT_SOURCES_HELP, addSourceOptions, expectInputs, importedAsTable, loadImportedInput, readCsvInput, type SourceCliOptions } from '../sources.js';
+import { IMPORT_SOURCES_HELP, addSourceOptions, expectInputs, inputLabel, loadImportedInput, type SourceCliOptions } from '../sources.js';
+import { readRunsCsv } from '../../import/index.js';
 
 const number = (flag: string, check: (x: number) => boolean = Number.isFinite) => (v: string): number => {
   const x = parseDecimal(v);
@@ -44,13 +45,14 @@ interface LoadOptions extends SourceCliOptions {
  * CSV/TSV (an `import` CSV keeps its complete runs).
  */
 async function load(data: string, o: LoadOptions): Promise<Loaded> {
-  const imported = await loadImportedInput(data, o);
-  if (imported) {
-    if (o.predictions) throw new UserError(`--predictions: ${data} is an imported source (per-example predictions go with a CSV that has a trial_id column, or a study store)`);
-    const rows = importedAsTable(imported, data).rows;
-    const configColumns = o.config ? list(o.config) : imported.factors;
-    if (configColumns.length === 0) throw new UserError(`${data}: no hyperparameters in the imported runs; name the configuration columns with --config`);
-    return { rows, predictions: null, configColumns, seedColumns: o.seedCols ? list(o.seedCols) : presentSeedColumns(rows), source: data, baseline: null, notes: [...imported.notes] };
+  const read = await loadImportedInput(data, o);
+  if (read?.imported) {
+    const source = inputLabel(data);
+    if (o.predictions) throw new UserError(`--predictions: ${source} is an imported source (per-example predictions go with a CSV that has a trial_id column, or a study store)`);
+    const rows = read.table.rows;
+    const configColumns = o.config ? list(o.config) : read.imported.factors;
+    if (configColumns.length === 0) throw new UserError(`${source}: no hyperparameters in the imported runs; name the configuration columns with --config`);
+    return { rows, predictions: null, configColumns, seedColumns: o.seedCols ? list(o.seedCols) : presentSeedColumns(rows), source, baseline: null, notes: [...read.notes] };
   }
   const notes: string[] = [];
   if (isSqliteFile(data)) {
@@ -63,7 +65,7 @@ async function load(data: string, o: LoadOptions): Promise<Loaded> {
       await store.close();
     }
   }
-  const { table, notes: readNotes } = readCsvInput(data, o);
+  const { table, notes: readNotes } = readRunsCsv(data, o);
   notes.push(...readNotes);
   if (!o.config) throw new UserError(`--config is required for a CSV/TSV (the hyperparameter columns, e.g. learning_rate,per_device_train_batch_size,num_train_epochs)`);
   const seedColumns = o.seedCols ? list(o.seedCols) : table.columns.includes('data_seed') ? presentSeedColumns(table.rows) : ['seed'];
