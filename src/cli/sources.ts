@@ -62,5 +62,5 @@ export function addSourceOptions(cmd: Command): Command {
   return cmd
     .option('--study <name>', 'the Optuna study (or MLflow experiment), when an input is a storage holding several')
     .option('--map <list>', 'for a source read directly: rename its names (as `import --map`), e.g. value=accuracy')
-    .option('--all-states', 'keep pruned/failed/running runs of an imported source (default: complete runs only, with a count)');
+    .option('--all-states', 'keep pruned/failed/running/waiting runs of an imported source (default: complete runs only, with a count)');
 }
