@@ -3,7 +3,7 @@
  * `register(program)`; this file only lists them, so modules can add commands independently.
  */
 import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
+import { tunescopeVersion } from '../util/index.js';
 
 // command modules (one import + one call each):
 import { register as registerCards } from './commands/cards.js';
@@ -19,11 +19,6 @@ import { register as registerServe } from './commands/serve.js';
 import { register as registerImport } from './commands/import.js';
 import { register as registerWorker } from './commands/worker.js';
 
-function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
 export function buildProgram(): Command {
   const program = new Command();
   program
@@ -31,7 +26,7 @@ export function buildProgram(): Command {
     .description(
       'Measure how fine-tuning hyperparameters (learning rate, batch size, epochs) and the seed move a text classifier\'s accuracy, F1 and loss.',
     )
-    .version(packageVersion())
+    .version(tunescopeVersion())
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: false });
   // register calls go here, in the order they should appear in --help.

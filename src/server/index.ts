@@ -3,11 +3,10 @@
  * curves and the report's analysis, pushed to the browser as the stores change. Fastify serves it; the charts are
  * the report's Vega-Lite specs, with the vega builds served from node_modules.
  */
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { openStore, type StudyStore } from '../store/index.js';
 import type { StudyEvent } from '../study/index.js';
-import { UserError } from '../util/index.js';
+import { UserError, tunescopeVersion } from '../util/index.js';
 import { createApp } from './app.js';
 import { ServedStudy } from './study.js';
 
@@ -46,14 +45,6 @@ export interface DashboardServer {
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 export const isLoopback = (host: string): boolean => LOOPBACK.has(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** A URL-safe id from a study name, unique among the served ones. */
 function slug(name: string, taken: Set<string>): string {
   const base = name.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'study';
@@ -78,7 +69,7 @@ export async function startServer(opts: ServeOptions): Promise<DashboardServer> 
   const token = opts.token ?? null;
   checkServeOptions({ host, port, token });
   if (opts.stores.length === 0) throw new UserError('serve needs at least one study store (a .sqlite file or a postgres:// URL)');
-  const version = packageVersion();
+  const version = tunescopeVersion();
   const opened: { store: StudyStore; label: string; owned: boolean }[] = [];
   const studies: ServedStudy[] = [];
   try {

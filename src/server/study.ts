@@ -21,15 +21,8 @@ export interface WorkerActivity {
   progress: TrialProgress | null;
 }
 
-export interface RunView {
-  id: string;
-  host: string;
-  pid: number;
-  workers: number;
-  threadsPerWorker: number;
-  startedAt: string;
-  heartbeatAt: string;
-  finishedAt: string | null;
+/** A run as the store records it (role and worker name included: the view sends them), and whether it is alive. */
+export interface RunView extends RunRecord {
   alive: boolean;
 }
 

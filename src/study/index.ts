@@ -28,7 +28,6 @@ export {
   inProcessSlot,
   runnerModuleUrl,
   errorText,
-  tunescopeVersion,
   trialsRoot,
   studyFingerprint,
   resumePoint,

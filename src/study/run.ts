@@ -11,10 +11,10 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism, hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { UserError, ensureDir, maskUrl, trace } from '../util/index.js';
+import { UserError, ensureDir, maskUrl, trace, tunescopeVersion } from '../util/index.js';
 import { isPostgresUrl, openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialOutcome, type TrialRecord } from '../store/index.js';
 import { expandDesign } from './design.js';
 import { blockNewTrials, readBlocks } from './blocks.js';
@@ -79,14 +79,6 @@ export interface StudySummary {
   seconds: number;
   interrupted: boolean;
   warnings: string[];
-}
-
-export function tunescopeVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** Which top-level parts of two specs differ (for the "design changed" message). */

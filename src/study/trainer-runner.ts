@@ -4,13 +4,12 @@
  * thread. The dataset spec (not a loaded copy) goes to the trainer, so string labels map through each model's
  * label2id; re-reading a TSV is cheap and token ids come from the trainer's on-disk token cache.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { TrialOutcome } from '../store/index.js';
 import type { TrialContext, TrialTask } from './runner.js';
 import { fineTune, evaluateModelWithPredictions, type TrainingArguments } from '../train/index.js';
 import { toDatasetSpec } from './dataset-spec.js';
-import { trace } from '../util/index.js';
+import { trace, tunescopeVersion } from '../util/index.js';
 
 let versionsCache: Record<string, string> | null = null;
 /** Versions that decide the numbers: tunescope, onnxruntime-node, Node. */
@@ -18,11 +17,8 @@ export function packageVersions(): Record<string, string> {
   if (versionsCache) return versionsCache;
   const require = createRequire(import.meta.url);
   const v: Record<string, string> = { node: process.versions.node };
-  try {
-    v.tunescope = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    /* not in a package */
-  }
+  const own = tunescopeVersion();
+  if (own !== 'unknown') v.tunescope = own;
   try {
     v['onnxruntime-node'] = (require('onnxruntime-node/package.json') as { version: string }).version;
   } catch {

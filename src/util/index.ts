@@ -10,3 +10,4 @@ export { maskUrl, maskUrlsIn, stripPassword } from './url.js';
 export { parseDecimal } from './number.js';
 export { trace } from './trace.js';
 export type { TraceEvent } from './trace.js';
+export { tunescopeVersion } from './version.js';

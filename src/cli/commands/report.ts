@@ -2,11 +2,10 @@
  * `tunescope report (STUDY_DB | RESULTS.csv) --out report.html`: one self-contained HTML report
  * (plus report.md and report-*.csv beside it) of a study or a results table.
  */
-import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { buildReport, loadReportInput, writeReport, type ReportInput } from '../../report/index.js';
 import { parseMapOption } from '../../import/index.js';
-import { UserError, parseDecimal } from '../../util/index.js';
+import { UserError, parseDecimal, tunescopeVersion } from '../../util/index.js';
 import { list, nonNegativeInt } from '../options.js';
 import { BASELINE_CONFIG_HELP, CENTER_CHOICES, CENTER_HELP, baselineCardConfig, resolveBaselineMetrics, resolveCenter } from '../center.js';
 import { IMPORT_SOURCES_HELP, addSourceOptions, expectInputs, inputLabel } from '../sources.js';
@@ -32,10 +31,6 @@ export interface ReportCliOptions {
   study?: string;
   map?: string;
   allStates?: boolean;
-}
-
-function version(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 /** `tunescope report`: the flags → the report's input → the files written; `lines` is what the command prints. */
@@ -66,7 +61,7 @@ export async function runReport(input: string, opts: ReportCliOptions): Promise<
     alpha,
     where: opts.where,
     title: opts.title,
-    version: version(),
+    version: tunescopeVersion(),
     study: opts.study,
     map: parseMapOption(opts.map),
     allStates: opts.allStates,
