@@ -73,7 +73,7 @@ test('every trial of the three studies equals trials_dataframe() (ENUM states an
   assert.equal(running.metrics.value, null);
 });
 
-test('the studies are listed with directions from the ENUM column; ?schema= reads another schema; the +psycopg2 dialect is accepted', async () => {
+test('the studies are listed with directions from the ENUM column; ?schema= (or the libpq options=-csearch_path=) reads another schema; the +psycopg2 dialect is accepted', async () => {
   const expected = [
     ['sst2-single', ['MAXIMIZE'], null, { complete: 19, failed: 2, pruned: 3, running: 1, waiting: 1 }],
     ['sst2-multi', ['MAXIMIZE', 'MINIMIZE'], ['accuracy', 'loss'], { complete: 7, failed: 1 }],
@@ -83,6 +83,8 @@ test('the studies are listed with directions from the ENUM column; ?schema= read
     s.map((x) => [x.name, x.directions, x.metricNames, Object.fromEntries(Object.entries(x.trials).sort())]);
   assert.deepEqual(sorted(await listOptunaStudies(url)), expected);
   assert.deepEqual(sorted(await listOptunaStudies(schemaUrl)), expected);
+  // the libpq form Optuna users give SQLAlchemy/psycopg2 (options=-csearch_path=…) passes through to the server
+  assert.deepEqual(sorted(await listOptunaStudies(schemaUrl.replace('schema=sweeps', 'options=-csearch_path%3Dsweeps'))), expected);
   assert.deepEqual(sorted(await listOptunaStudies(url.replace(/^postgres:/, 'postgresql+psycopg2:'))), expected);
   const r = await importSources([{ kind: 'optuna', location: schemaUrl }], { study: 'sst2-multi' });
   expectEqualToDataframe(r.runs, frameOf('sst2-multi'), ['accuracy', 'loss']);
