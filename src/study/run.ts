@@ -393,6 +393,15 @@ function defaultRunnerModule(): string {
   return new URL(here.endsWith('.ts') ? './trainer-runner.ts' : './trainer-runner.js', here).href;
 }
 
+/** tsx's loader API, resolved from this package (an eval'd worker would resolve a bare name from the working directory). */
+function tsxLoaderUrl(runnerModule: string): string {
+  try {
+    return import.meta.resolve('tsx/esm/api');
+  } catch {
+    throw new WorkerStartError(`the trial runner ${runnerModule} is TypeScript, which needs tsx installed (npm install tsx) or the runner compiled to JavaScript`);
+  }
+}
+
 export type OnCheckpoint = (id: string, c: { location: string; step: number }) => void;
 
 export function workerSlot(name: string, runnerModule: string, threads: number, onProgress: (id: string, p: TrialProgress) => void, onCheckpoint: OnCheckpoint): Slot {
@@ -405,10 +414,11 @@ export function workerSlot(name: string, runnerModule: string, threads: number, 
     stderr: false,
     stdout: false,
   };
-  // Running from TypeScript (tests, tsx): Node 20 ignores `--import tsx` in a worker's execArgv, so the worker
-  // registers tsx's loader itself before importing its entry.
-  const worker = isTs
-    ? new Worker(`import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, { ...options, eval: true })
+  // Running from TypeScript (tsx), or a runner module written in TypeScript: Node 20 ignores `--import tsx` in a
+  // worker's execArgv and cannot load .ts itself, so the worker registers tsx's loader before importing its entry.
+  const tsx = isTs || /\.[cm]?ts$/.test(new URL(runnerModule).pathname) ? tsxLoaderUrl(runnerModule) : null;
+  const worker = tsx
+    ? new Worker(`import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); })`, { ...options, eval: true })
     : new Worker(new URL(entry), options);
   let pending: { id: string; resolve: (o: TrialOutcome) => void; reject: (e: Error) => void } | null = null;
   let fatal: string | null = null;

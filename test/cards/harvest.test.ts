@@ -2,13 +2,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'csv-parse/sync';
 import { baseModelFilters, baselineFromCard, harvestCards } from '../../src/cards/index.js';
-import { ROOT, sharedPath, tempDir } from '../helpers.js';
+import { sharedPath, spawnCli, tempDir } from '../helpers.js';
 
 const BASE = 'distilbert/distilbert-base-uncased-finetuned-sst-2-english';
 const card = (name: string, lr: string, acc: string): string =>
@@ -163,40 +162,26 @@ test('a listed id that would escape the cache is skipped with a warning', async 
   }
 });
 
-function runCliAsync(args: string[], env: Record<string, string>): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveP) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, TUNESCOPE_QUIET: '1', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (status) => resolveP({ status, stdout, stderr }));
-  });
-}
-
 test('CLI: cards harvest --limit --out with HF_ENDPOINT, then --offline from --cache', async () => {
   const dir = tempDir();
   try {
     const out = join(dir.path, 'cards.csv');
     const env = { HF_ENDPOINT: endpoint, HF_HUB_OFFLINE: '0' };
     const args = ['cards', 'harvest', '--base', BASE, '--limit', '2', '--out', out, '--cache', join(dir.path, 'cache'), '--timeout', '300', '--retries', '2'];
-    const r = await runCliAsync(args, env);
-    assert.equal(r.status, 0, r.stderr);
+    const r = await spawnCli(args, { env }).exited;
+    assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /wrote 2 card\(s\)/);
     const rows = parse(readFileSync(out), { columns: true }) as Array<Record<string, string>>;
     assert.deepEqual(rows.map((x) => x.model_id), ['u1/good', 'u2/flaky429']);
     assert.equal(rows[0].learning_rate, '0.00002');
     assert.equal(rows[0].model_id_source, 'hub');
     const hitsBefore = { ...hits };
-    const off = await runCliAsync([...args, '--offline'], env);
-    assert.equal(off.status, 0, off.stderr);
+    const off = await spawnCli([...args, '--offline'], { env }).exited;
+    assert.equal(off.code, 0, off.stderr);
     assert.deepEqual(hits, hitsBefore, '--offline makes no request');
     assert.deepEqual((parse(readFileSync(out), { columns: true }) as Array<Record<string, string>>).map((x) => x.eval_accuracy), ['0.91', '0.92']);
-    const bad = await runCliAsync(['cards', 'harvest', '--base', '../x'], env);
-    assert.equal(bad.status, 2);
+    const bad = await spawnCli(['cards', 'harvest', '--base', '../x'], { env }).exited;
+    assert.equal(bad.code, 2);
     assert.match(bad.stderr, /tunescope: error: --base "..\/x" is not a Hugging Face Hub model id/);
   } finally {
     dir.cleanup();
@@ -208,8 +193,8 @@ test('CLI: cards ingest writes one row per card with provenance and a per-epoch 
   try {
     const out = join(dir.path, 'cards.csv');
     const epochs = join(dir.path, 'epochs.csv');
-    const r = await runCliAsync(['cards', 'ingest', sharedPath('fixtures', 'cards', 'raw'), '--out', out, '--epochs-out', epochs], {});
-    assert.equal(r.status, 0, r.stderr);
+    const r = await spawnCli(['cards', 'ingest', sharedPath('fixtures', 'cards', 'raw'), '--out', out, '--epochs-out', epochs]).exited;
+    assert.equal(r.code, 0, r.stderr);
     const rows = parse(readFileSync(out), { columns: true }) as Array<Record<string, string>>;
     assert.equal(rows.length, 59);
     const alk = rows.find((x) => x.model_id === 'alk/distilbert-base-uncased-finetuned-header-classifier')!;
@@ -222,13 +207,13 @@ test('CLI: cards ingest writes one row per card with provenance and a per-epoch 
     const ep = parse(readFileSync(epochs), { columns: true }) as Array<Record<string, string>>;
     assert.ok(ep.length > 100);
     assert.ok(ep.every((e) => e.model_id !== '' && e.epoch !== ''));
-    const missing = await runCliAsync(['cards', 'ingest', join(dir.path, 'nope')], {});
-    assert.equal(missing.status, 2);
+    const missing = await spawnCli(['cards', 'ingest', join(dir.path, 'nope')]).exited;
+    assert.equal(missing.code, 2);
     assert.match(missing.stderr, /cannot read folder/);
     // a bad --out fails before anything is written, so --epochs-out is not left behind alone
     const epochs2 = join(dir.path, 'epochs2.csv');
-    const badOut = await runCliAsync(['cards', 'ingest', sharedPath('fixtures', 'cards', 'raw'), '--out', join(dir.path, 'nope', 'c.csv'), '--epochs-out', epochs2], {});
-    assert.equal(badOut.status, 2);
+    const badOut = await spawnCli(['cards', 'ingest', sharedPath('fixtures', 'cards', 'raw'), '--out', join(dir.path, 'nope', 'c.csv'), '--epochs-out', epochs2]).exited;
+    assert.equal(badOut.code, 2);
     assert.match(badOut.stderr.trim(), /^tunescope: error: --out .*c\.csv: the folder .*nope does not exist$/);
     assert.equal(existsSync(epochs2), false);
   } finally {

@@ -8,11 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { openSqliteStore } from '../../src/store/index.js';
-import { ROOT, runCli, tempDir } from '../helpers.js';
+import { runCli, spawnCli, tempDir } from '../helpers.js';
 
 const FAKE = fileURLToPath(new URL('../study/fake-runner.ts', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -35,18 +35,7 @@ analysis: {allow_aliased: true}
   return p;
 }
 
-function startRun(spec: string): { child: ChildProcess; exited: Promise<{ code: number | null; signal: string | null; stderr: string; stdout: string }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), 'study', 'run', spec, '--runner', FAKE], {
-    cwd: ROOT,
-    env: { ...process.env, TUNESCOPE_QUIET: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  let stdout = '';
-  child.stderr!.on('data', (b: Buffer) => (stderr += b));
-  child.stdout!.on('data', (b: Buffer) => (stdout += b));
-  return { child, exited: new Promise((r) => child.on('exit', (code, signal) => r({ code, signal, stderr, stdout }))) };
-}
+const startRun = (spec: string) => spawnCli(['study', 'run', spec, '--runner', FAKE]);
 
 /** Poll the store until `pred` holds for its running trials (or give up after 120 s). */
 async function waitFor(db: string, pred: (running: Array<{ runId: string | null }>) => boolean): Promise<void> {

@@ -6,12 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSqliteStore } from '../../src/store/index.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { spawnCli, tempDir } from '../helpers.js';
 
 const RUNNER = fileURLToPath(new URL('./long-step-runner.ts', import.meta.url));
 
@@ -36,19 +35,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const d = tempDir('tunescope-stop-');
     try {
       const p = spec(d.path);
-      let stderr = '';
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), 'study', 'run', p, '--runner', RUNNER], {
-        cwd: ROOT,
-        env: { ...process.env, TUNESCOPE_QUIET: '1', LONG_STEP_DIR: d.path, LONG_STEP_MS: '7000' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
-      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-      const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.on('exit', (code, sig) => r({ code, signal: sig })));
+      const cli = spawnCli(['study', 'run', p, '--runner', RUNNER], { env: { LONG_STEP_DIR: d.path, LONG_STEP_MS: '7000' } });
       for (let i = 0; i < 600 && !existsSync(join(d.path, 'step-1.start')); i++) await new Promise((r) => setTimeout(r, 100));
       assert.ok(existsSync(join(d.path, 'step-1.start')), 'the first step started');
-      child.kill(signal);
+      cli.child.kill(signal);
       const t0 = Date.now();
-      const { code, signal: killedBy } = await exited;
+      const { code, signal: killedBy, stderr } = await cli.exited;
       assert.equal(killedBy, null, `killed by ${killedBy}: ${stderr}`);
       assert.equal(code, 130, stderr);
       assert.doesNotMatch(stderr, /terminate called|Napi::Error|core dumped/);

@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync, readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import {
@@ -14,7 +13,7 @@ import {
 } from '../../src/study/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
 import { reportInputFromStore } from '../../src/report/index.js';
-import { ROOT, runCli, tempDir } from '../helpers.js';
+import { runCli, spawnCli, tempDir } from '../helpers.js';
 import { runTrial as fakeRunner } from './fake-runner.js';
 
 const FAKE = fileURLToPath(new URL('./fake-runner.ts', import.meta.url));
@@ -266,8 +265,7 @@ analysis: {degree: 2, responses: [accuracy]}
     db.close();
     assert.equal((await doneTrials(spec.store)).length, 9);
 
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), 'study', 'run', specPath, '--runner', FAKE], { cwd: ROOT, env: { ...process.env, TUNESCOPE_QUIET: '1' }, stdio: 'ignore' });
-    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
+    const { child, exited } = spawnCli(['study', 'run', specPath, '--runner', FAKE], { stdio: 'ignore' });
     let before: Array<{ id: string; finishedAt: string | null }> = [];
     for (let i = 0; i < 600 && before.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -286,7 +284,7 @@ analysis: {degree: 2, responses: [accuracy]}
         /* busy */
       }
     }
-    assert.equal(await exited, 'SIGKILL');
+    assert.equal((await exited).signal, 'SIGKILL');
     assert.ok(before.length >= 10 && before.length < 9 + ids.length, `${before.length} done when killed`);
     const rerun = runCli(['study', 'run', specPath, '--runner', FAKE]);
     assert.equal(rerun.status, 0, rerun.stderr);

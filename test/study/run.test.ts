@@ -2,11 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { writeFileSync, readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { runStudy, studyRows, planExecution, type StudyEvent } from '../../src/study/index.js';
 import { openSqliteStore } from '../../src/store/index.js';
-import { ROOT, runCli, tempDir } from '../helpers.js';
+import { runCli, spawnCli, tempDir } from '../helpers.js';
 import { runTrial as fakeRunner } from './fake-runner.js';
 
 const FAKE = fileURLToPath(new URL('./fake-runner.ts', import.meta.url));
@@ -171,12 +170,7 @@ test('kill -9 mid-study, rerun: all done, none duplicated, finished trials not r
   try {
     const spec = writeSpec(d.path, { args: '{num_train_epochs: 2, fake_ms: 600}' });
     const db = join(d.path, 'runs', 'fake.sqlite');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), 'study', 'run', spec, '--runner', FAKE], {
-      cwd: ROOT,
-      env: { ...process.env, TUNESCOPE_QUIET: '1' },
-      stdio: 'ignore',
-    });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code, sig) => r(sig ? -1 : code)));
+    const { child, exited } = spawnCli(['study', 'run', spec, '--runner', FAKE], { stdio: 'ignore' });
     // wait until at least one trial is done and one is running
     let before: { id: string; finishedAt: string | null; attempts: number }[] = [];
     for (let i = 0; i < 600; i++) {
@@ -197,7 +191,7 @@ test('kill -9 mid-study, rerun: all done, none duplicated, finished trials not r
         /* not created yet */
       }
     }
-    assert.equal(await exited, -1, 'the child was killed');
+    assert.equal((await exited).signal, 'SIGKILL', 'the child was killed');
     assert.ok(before.length >= 1);
     const s0 = openSqliteStore(db, { readonly: true });
     const afterKill = await s0.counts();
@@ -234,12 +228,7 @@ test('Ctrl-C (SIGINT) on study run: exit 130, running trials back to pending, st
   try {
     const spec = writeSpec(d.path, { args: '{num_train_epochs: 2, fake_ms: 800}' });
     const db = join(d.path, 'runs', 'fake.sqlite');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), 'study', 'run', spec, '--runner', FAKE], {
-      cwd: ROOT,
-      env: { ...process.env, TUNESCOPE_QUIET: '1' },
-      stdio: 'ignore',
-    });
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const { child, exited } = spawnCli(['study', 'run', spec, '--runner', FAKE], { stdio: 'ignore' });
     for (let i = 0; i < 600; i++) {
       await new Promise((r) => setTimeout(r, 100));
       try {
@@ -257,7 +246,7 @@ test('Ctrl-C (SIGINT) on study run: exit 130, running trials back to pending, st
         /* not created yet */
       }
     }
-    assert.equal(await exited, 130);
+    assert.equal((await exited).code, 130);
     const s = openSqliteStore(db, { readonly: true });
     try {
       const c = await s.counts();
@@ -276,15 +265,7 @@ test('two processes on one study share the trials: each runs once', async () => 
   const d = tempDir();
   try {
     const spec = writeSpec(d.path, { args: '{num_train_epochs: 1, fake_ms: 150}', execution: '{workers: 1}' });
-    const start = () =>
-      new Promise<number | null>((res) => {
-        const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), 'study', 'run', spec, '--runner', FAKE], {
-          cwd: ROOT,
-          env: { ...process.env, TUNESCOPE_QUIET: '1' },
-          stdio: 'ignore',
-        });
-        c.on('exit', (code) => res(code));
-      });
+    const start = async () => (await spawnCli(['study', 'run', spec, '--runner', FAKE], { stdio: 'ignore' }).exited).code;
     assert.deepEqual(await Promise.all([start(), start()]), [0, 0]);
     const s = openSqliteStore(join(d.path, 'runs', 'fake.sqlite'), { readonly: true });
     try {

@@ -5,12 +5,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTinyModelDir } from '../../src/model/index.js';
 import { fineTune, latestCheckpoint, listCheckpoints, writeCheckpointDir, CHECKPOINT_FILES, type FineTuneResult } from '../../src/train/index.js';
-import { ROOT, runCli, tempDir } from '../helpers.js';
+import { runCli, spawnCli, tempDir } from '../helpers.js';
 
 const POS = ['great', 'wonderful', 'excellent', 'moving', 'beautiful', 'brilliant', 'funny', 'charming'];
 const NEG = ['awful', 'terrible', 'boring', 'dull', 'stupid', 'bad', 'tedious', 'ugly'];
@@ -181,12 +180,11 @@ test('SIGKILL of a `tunescope train` child between checkpoints, then --resume_fr
   const out = join(t.path, 'killed');
   const args = { ...base, num_train_epochs: 4, save_strategy: 'steps', save_steps: 1, intra_op_num_threads: 1 };
   const flags = ['train', '--model', modelDir, '--dataset', dataDir, '--no-token-cache', '--output_dir', out, ...Object.entries(args).flatMap(([k, v]) => [`--${k}`, String(v)])];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), ...flags], { cwd: ROOT, env: { ...process.env, TUNESCOPE_QUIET: '1' }, stdio: 'ignore' });
-  const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, sig) => res(sig)));
+  const { child, exited } = spawnCli(flags, { stdio: 'ignore' });
   // kill as soon as a few checkpoints exist (possibly in the middle of writing the next one)
   while (!existsSync(join(out, 'checkpoint-3'))) await new Promise((r) => setTimeout(r, 5));
   child.kill('SIGKILL');
-  assert.equal(await exited, 'SIGKILL');
+  assert.equal((await exited).signal, 'SIGKILL');
   assert.ok(!existsSync(join(out, 'trainer_state.json')), 'killed before the end of training');
   const killedAt = listCheckpoints(out).at(-1)!.step;
   assert.ok(killedAt >= 3 && killedAt < 16, `killed at step ${killedAt}`);
