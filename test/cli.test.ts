@@ -6,6 +6,9 @@ test('tunescope --help lists the commands and exits 0', () => {
   const r = runCli(['--help']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /Usage: tunescope/);
+  // every command module is loaded for the top-level help (a command alone loads only its own), in this order
+  const listed = [...r.stdout.matchAll(/^  (\w+)(?: \[options\]| <)/gm)].map((m) => m[1]);
+  assert.deepEqual(listed.filter((c) => c !== 'help'), ['demo', 'train', 'evaluate', 'predict', 'study', 'worker', 'analyze', 'variability', 'compare', 'cards', 'import', 'report', 'serve']);
 });
 
 test('an unknown command is one clear error with a non-zero exit', () => {

@@ -3,10 +3,12 @@
  * observed information (X'WX)⁻¹, z-tests, McFadden pseudo-R², and the likelihood-ratio test against the intercept-only
  * model. Perfect separation (a coefficient running off to ±∞) is reported, not hidden.
  */
-import { UserError } from '../util/index.js';
+import { UserError, lazyRequire } from '../util/index.js';
 import { normalTwoSidedP, Z_975 } from './distributions.js';
 import { Matrix, inverse, solve } from 'ml-matrix';
-import gammainc from '@stdlib/math-base-special-gammainc';
+import type GammaincModule from '@stdlib/math-base-special-gammainc';
+// required on first use (see util/lazy.ts)
+const gammainc = lazyRequire<typeof GammaincModule>('@stdlib/math-base-special-gammainc');
 
 export interface LogitFit {
   terms: string[];
@@ -143,5 +145,5 @@ function invertSym(m: number[][]): number[][] | null {
 /** Upper tail of χ²_df. */
 function chi2Upper(x: number, df: number): number {
   if (!(x > 0)) return 1;
-  return gammainc(x / 2, df / 2, true, true);
+  return gammainc()(x / 2, df / 2, true, true);
 }

@@ -17,13 +17,15 @@
  * The small Cholesky is written here: ml-matrix allocates a Matrix per call, and the criterion is evaluated
  * thousands of times on matrices of a few dozen rows.
  */
-import gammaincinv from '@stdlib/math-base-special-gammaincinv';
-import { UserError } from '../util/index.js';
+import type GammaincinvModule from '@stdlib/math-base-special-gammaincinv';
+import { UserError, lazyRequire } from '../util/index.js';
 import { normalTwoSidedP, Z_975 } from './distributions.js';
+// required on first use (see util/lazy.ts)
+const gammaincinv = lazyRequire<typeof GammaincinvModule>('@stdlib/math-base-special-gammaincinv');
 
 /** χ²_df quantile: 2·P⁻¹(df/2, p) (inverse regularized lower incomplete gamma). */
 function chisquare(p: number, df: number): number {
-  return 2 * gammaincinv(p, df / 2);
+  return 2 * gammaincinv()(p, df / 2);
 }
 
 /** In-place lower Cholesky of the m×m row-major a; returns log|a|, or NaN when a is not positive definite. */

@@ -11,9 +11,12 @@
  * replicates below the estimate (scipy's), the acceleration from the jackknife over examples (Efron 1987).
  * Every resample statistic is computed from counts (correct, TP, FP, FN, summed −log p), so B × n work, no copies.
  */
-import betainc from '@stdlib/math-base-special-betainc';
-import normal from '@stdlib/stats-base-dists-normal';
-import { Rng, UserError } from '../util/index.js';
+import type BetaincModule from '@stdlib/math-base-special-betainc';
+import type NormalModule from '@stdlib/stats-base-dists-normal';
+import { Rng, UserError, lazyRequire } from '../util/index.js';
+// required on first use (see util/lazy.ts)
+const betainc = lazyRequire<typeof BetaincModule>('@stdlib/math-base-special-betainc');
+const normal = lazyRequire<typeof NormalModule>('@stdlib/stats-base-dists-normal');
 
 /** Per-example predictions as the analysis needs them: true label, predicted label, probabilities [n, k]. */
 export interface ExamplePredictions {
@@ -136,7 +139,7 @@ export function bootstrapIntervals(estimate: number, replicates: Float64Array, j
   const percentile: [number, number] = [quantileLinear(sorted, alpha), quantileLinear(sorted, 1 - alpha)];
   let below = 0, atOrBelow = 0;
   for (const v of sorted) { if (v < estimate) below++; if (v <= estimate) atOrBelow++; }
-  const z0 = normal.quantile((below + atOrBelow) / (2 * sorted.length), 0, 1);
+  const z0 = normal().quantile((below + atOrBelow) / (2 * sorted.length), 0, 1);
   let jm = 0;
   for (let i = 0; i < jackknife.length; i++) jm += jackknife[i]!;
   jm /= jackknife.length;
@@ -144,8 +147,8 @@ export function bootstrapIntervals(estimate: number, replicates: Float64Array, j
   for (let i = 0; i < jackknife.length; i++) { const d = jm - jackknife[i]!; num += d ** 3; den += d * d; }
   const a = den > 0 ? num / (6 * den ** 1.5) : 0;
   const adj = (q: number) => {
-    const z = normal.quantile(q, 0, 1);
-    return normal.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)), 0, 1);
+    const z = normal().quantile(q, 0, 1);
+    return normal().cdf(z0 + (z0 + z) / (1 - a * (z0 + z)), 0, 1);
   };
   const bca: [number, number] = Number.isFinite(z0) ? [quantileLinear(sorted, adj(alpha)), quantileLinear(sorted, adj(1 - alpha))] : [...percentile];
   return { estimate, se: sdOf(replicates), percentile, bca };
@@ -274,7 +277,7 @@ export interface McNemarResult {
 function binomHalfCdf(k: number, n: number): number {
   if (k >= n) return 1;
   if (k < 0) return 0;
-  return betainc(0.5, n - k, k + 1, true, false);
+  return betainc()(0.5, n - k, k + 1, true, false);
 }
 
 /** Exact McNemar test of paired correctness (statsmodels `mcnemar(table, exact=True)`: two-sided binomial on the discordant pairs). */

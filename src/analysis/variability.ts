@@ -7,13 +7,15 @@
  * textbook mixture P(T' > c) = E[Φ(δ − c·S/√ν)], S ~ χ_ν, integrated numerically (Simpson on the χ density,
  * normalised by the same quadrature) with @stdlib's normal cdf; the normal approximation is reported alongside.
  */
-import normal from '@stdlib/stats-base-dists-normal';
-import { Rng, UserError } from '../util/index.js';
+import type NormalModule from '@stdlib/stats-base-dists-normal';
+import { Rng, UserError, lazyRequire } from '../util/index.js';
 import { fUpperP, tTwoSidedP, tUpperQuantile } from './distributions.js';
 import { buildDesign, designRow, transformPoint, type ModelSpec } from './design.js';
 import { fitOls } from './ols.js';
 import type { OlsFit } from './analyze.js';
 import { isMissing, type Cell, type Row, type Table } from './table.js';
+// required on first use (see util/lazy.ts)
+const normal = lazyRequire<typeof NormalModule>('@stdlib/stats-base-dists-normal');
 
 function num(c: Cell | undefined): number | null {
   if (isMissing(c ?? null)) return null;
@@ -208,7 +210,7 @@ export function noncentralTUpper(c: number, df: number, ncp: number): number {
     const w = (i === 0 || i === m ? 1 : i % 2 === 1 ? 4 : 2) * Math.exp(logf(sv));
     if (w === 0) continue;
     den += w;
-    num += w * normal.cdf(ncp - (c * sv) / rootDf, 0, 1);
+    num += w * normal().cdf(ncp - (c * sv) / rootDf, 0, 1);
   }
   return num / den;
 }
@@ -243,8 +245,8 @@ export function seedsForPower(opts: { effect: number; sigma: number; alpha?: num
   const { effect, sigma } = opts;
   if (!(Math.abs(effect) > 0) || !(sigma > 0)) throw new UserError('seedsForPower: effect must be non-zero and sigma > 0');
   if (!(alpha > 0 && alpha < 1) || !(power > 0 && power < 1)) throw new UserError('seedsForPower: alpha and power must be in (0, 1)');
-  const zA = normal.quantile(1 - alpha / 2, 0, 1);
-  const zB = normal.quantile(power, 0, 1);
+  const zA = normal().quantile(1 - alpha / 2, 0, 1);
+  const zB = normal().quantile(power, 0, 1);
   const approx = 2 * Math.pow(((zA + zB) * sigma) / effect, 2);
   const maxN = opts.maxN ?? 100000;
   let n = Math.max(2, Math.floor(approx) - 1);

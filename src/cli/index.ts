@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  const program = buildProgram();
+  const program = await buildProgram(process.argv);
   oneLineErrors(program);
   try {
     await program.parseAsync(process.argv);

@@ -5,21 +5,30 @@
 import { Command } from 'commander';
 import { tunescopeVersion } from '../util/index.js';
 
-// command modules (one import + one call each):
-import { register as registerCards } from './commands/cards.js';
-import { register as registerStudy } from './commands/study.js';
-import { register as registerDemo } from './commands/demo.js';
-import { register as registerAnalyze } from './commands/analyze.js';
-import { register as registerTrain } from './commands/train.js';
-import { register as registerEvaluate } from './commands/evaluate.js';
-import { register as registerReport } from './commands/report.js';
-import { register as registerPredict } from './commands/predict.js';
-import { register as registerVariability } from './commands/variability.js';
-import { register as registerServe } from './commands/serve.js';
-import { register as registerImport } from './commands/import.js';
-import { register as registerWorker } from './commands/worker.js';
+type CommandModule = { register(program: Command): void };
 
-export function buildProgram(): Command {
+/**
+ * The command modules, in the order of --help (one line each). Each pulls in its part of the toolkit (the engine,
+ * the stores, the queue, the dashboard…), so only the command asked for is loaded: `tunescope analyze` does not
+ * start by loading ONNX Runtime and BullMQ. `--help`, `help` or an unknown name loads them all.
+ */
+const COMMANDS: [names: string[], load: () => Promise<CommandModule>][] = [
+  [['demo'], () => import('./commands/demo.js')],
+  [['train'], () => import('./commands/train.js')],
+  [['evaluate'], () => import('./commands/evaluate.js')],
+  [['predict'], () => import('./commands/predict.js')],
+  [['study'], () => import('./commands/study.js')],
+  [['worker'], () => import('./commands/worker.js')],
+  [['analyze'], () => import('./commands/analyze.js')],
+  [['variability', 'compare'], () => import('./commands/variability.js')],
+  [['cards'], () => import('./commands/cards.js')],
+  [['import'], () => import('./commands/import.js')],
+  [['report'], () => import('./commands/report.js')],
+  [['serve'], () => import('./commands/serve.js')],
+];
+
+/** The command tree for `argv` (process.argv form): the command it names, or every command. */
+export async function buildProgram(argv: string[] = process.argv): Promise<Command> {
   const program = new Command();
   program
     .name('tunescope')
@@ -29,18 +38,7 @@ export function buildProgram(): Command {
     .version(tunescopeVersion())
     .showHelpAfterError()
     .configureHelp({ sortSubcommands: false });
-  // register calls go here, in the order they should appear in --help.
-  registerDemo(program);
-  registerTrain(program);
-  registerEvaluate(program);
-  registerPredict(program);
-  registerStudy(program);
-  registerWorker(program);
-  registerAnalyze(program);
-  registerVariability(program);
-  registerCards(program);
-  registerImport(program);
-  registerReport(program);
-  registerServe(program);
+  const asked = COMMANDS.filter(([names]) => names.includes(argv[2] ?? ''));
+  for (const [, load] of asked.length > 0 ? asked : COMMANDS) (await load()).register(program);
   return program;
 }

@@ -3,7 +3,8 @@
  * A chart that cannot be drawn (too few rows, no fit, one level only) comes back with `missing`
  * saying why, and the report prints that sentence in the chart's place.
  */
-import tdist from '@stdlib/stats-base-dists-t';
+import type TdistModule from '@stdlib/stats-base-dists-t';
+import { lazyRequire } from '../util/index.js';
 import { paretoFront } from '../analysis/index.js';
 import type { Chart, ChartSpec, ReportFit, ReportInput, ReportRow } from './types.js';
 import { isFraction, metricLabel, predictorLabel } from './labels.js';
@@ -12,10 +13,12 @@ import {
   completeRows, distinctSorted, finiteColumn, fmtNum, gridOver, levelMeans, makePredictor, metricDirection, num,
   predictorBoxes, replicateGroups, shortName, type Box,
 } from './stats.js';
+// required on first use (see util/lazy.ts)
+const tdist = lazyRequire<typeof TdistModule>('@stdlib/stats-base-dists-t');
 
 /** Two-sided 95% Student-t critical value for the confidence bands. */
 function tQuantile975(df: number): number {
-  return tdist.quantile(0.975, df);
+  return tdist().quantile(0.975, df);
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';

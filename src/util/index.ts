@@ -11,3 +11,4 @@ export { parseDecimal } from './number.js';
 export { trace } from './trace.js';
 export type { TraceEvent } from './trace.js';
 export { tunescopeVersion } from './version.js';
+export { lazyRequire } from './lazy.js';

@@ -3,17 +3,20 @@
  * (subsampling, shuffling, dropout masks, weight init, random designs).
  * MT19937 from @stdlib, the same generator family as numpy's legacy RandomState and torch's CPU generator.
  */
-import mt19937 from '@stdlib/random-base-mt19937';
+import type Mt19937 from '@stdlib/random-base-mt19937';
+import { lazyRequire } from './lazy.js';
+
+const generator = lazyRequire<typeof Mt19937>('@stdlib/random-base-mt19937');
 
 export class Rng {
-  private readonly gen: ReturnType<typeof mt19937.factory>;
+  private readonly gen: ReturnType<typeof Mt19937.factory>;
   private spare: number | null = null;
 
   constructor(readonly seed: number) {
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
       throw new RangeError(`seed must be an integer in [0, 2^32-1], got ${seed}`);
     }
-    this.gen = mt19937.factory({ seed: seed >>> 0 || 5489 });
+    this.gen = generator().factory({ seed: seed >>> 0 || 5489 });
   }
 
   /** Raw 32-bit unsigned integer. */

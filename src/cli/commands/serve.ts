@@ -2,7 +2,7 @@
  * `tunescope serve [STORE…]`: the live dashboard over study stores (read-only). Runs until Ctrl-C.
  */
 import { Command } from 'commander';
-import { startServer, type DashboardServer } from '../../server/index.js';
+import type { DashboardServer } from '../../server/index.js';
 import { UserError } from '../../util/index.js';
 
 export interface ServeFlags {
@@ -48,6 +48,8 @@ export function register(program: Command): void {
     .option('--token <secret>', 'require this secret (bearer header, or the printed one-time URL that sets a cookie); TUNESCOPE_TOKEN also sets it')
     .action(async (stores: string[], o: ServeFlags) => {
       const token = o.token ?? process.env.TUNESCOPE_TOKEN ?? null;
+      // loaded here, not at the top: `study` imports this file's helpers without needing the server
+      const { startServer } = await import('../../server/index.js');
       const server = await startServer({ stores, host: o.host, port: o.port, token });
       process.stdout.write(serveBanner(server, token !== null) + '\n');
       await closeOnSignal(server);

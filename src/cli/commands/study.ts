@@ -9,13 +9,12 @@ import { resolve } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { UserError, checkOutputPath, maskUrl, parseDecimal, stringifyJson, writeFileAtomic } from '../../util/index.js';
 import { copyStudy, isPostgresUrl, isSqliteFile, openStore, type StudyStore } from '../../store/index.js';
-import { runDistributedStudy, stopDistributedStudy } from '../../distributed/index.js';
 import { loadDataset, type DatasetFingerprint } from '../../data/index.js';
 import {
   EXTEND_STRATEGIES, analyzeStudy, specCenter, blockCounts, deadRunReason, exportPredictions, extendStudy, formatExtension, formatPlan, readBlocks, specHash, stepTimeModel, expandDesign, planExecution, type ExtendStrategy, formatStudyAnalysis, loadStudySpec, nonFiniteReason, pilotSigma, planStudy, predictionsFormatOf, runStudy, studyRows, toDatasetSpec, type PlanOptions, type StudyEvent, type StudySpec,
   type StudySummary,
 } from '../../study/index.js';
-import { checkServeOptions, startServer, type DashboardServer } from '../../server/index.js';
+import type { DashboardServer } from '../../server/index.js';
 import { closeOnSignal, portFlag, serveBanner } from './serve.js';
 import { diskUsage } from '../../train/index.js';
 import { dirname } from 'node:path';
@@ -36,6 +35,11 @@ export function openStudyStore(specOrDb: string, storeOverride?: string): { stor
   return { store: openStore(spec.store, { readonly: true }), spec };
 }
 
+// The queue (BullMQ, Redis) and the dashboard (Fastify, the report) load only for the commands that use them, so a
+// local `study run`, `status` or `plan` starts without them.
+const loadDistributed = () => import('../../distributed/index.js');
+const loadServer = () => import('../../server/index.js');
+
 /**
  * The dashboard for `study run --serve`: started when the first trial starts (the store then holds the study, and
  * the spec has passed the checks that come before the store is created), fed the run's per-step progress.
@@ -48,7 +52,7 @@ function dashboardBeside(storeOf: () => string, o: { host: string; port: number;
     event(e) {
       if (e.type === 'trial-start' && server === null) {
         location = storeOf();
-        server = startServer({ stores: [location], host: o.host, port: o.port, token: o.token }).then(
+        server = loadServer().then(({ startServer }) => startServer({ stores: [location], host: o.host, port: o.port, token: o.token })).then(
           (s) => {
             ready = s;
             process.stdout.write(serveBanner(s, o.token !== null) + '\n');
@@ -323,7 +327,7 @@ export function register(program: Command): void {
     .action(async (specPath: string, o: { retryFailed?: boolean; workers?: number; threads?: number; runner?: string; store?: string; queue?: string; json?: string; serve?: boolean; host: string; port: number; token?: string }) => {
       if (o.json) checkOutputPath(o.json, '--json'); // before hours of trials, not after
       const token = o.token ?? process.env.TUNESCOPE_TOKEN ?? null;
-      if (o.serve) checkServeOptions({ host: o.host, port: o.port, token });
+      if (o.serve) (await loadServer()).checkServeOptions({ host: o.host, port: o.port, token });
       const dashboard = o.serve ? dashboardBeside(() => loadSpecWithStore(specPath, o.store).store, { host: o.host, port: o.port, token }) : null;
       const ac = new AbortController();
       let interrupts = 0;
@@ -350,6 +354,7 @@ export function register(program: Command): void {
             throw new UserError('--runner, --workers and --threads belong to `tunescope worker` for a study on a queue');
           }
           if (o.serve) throw new UserError('--serve is for a local run; for a study on a queue run `tunescope serve STORE` beside the coordinator');
+          const { runDistributedStudy } = await loadDistributed();
           const summary = await runDistributedStudy(spec, {
             signal: ac.signal,
             ...(o.queue !== undefined ? { queue: o.queue } : {}),
@@ -541,6 +546,7 @@ export function register(program: Command): void {
       if (o.queue === undefined && spec.execution.queue === undefined) {
         throw new UserError(`${specPath} runs on one machine (no execution.queue): stop it with Ctrl-C in its terminal, or pass --queue`);
       }
+      const { stopDistributedStudy } = await loadDistributed();
       const r = await stopDistributedStudy(spec, o.queue);
       process.stdout.write(`study ${spec.name}: ${r.withdrawn} waiting trial(s) withdrawn from the queue; ${r.running} running trial(s) finish\n`);
     });
