@@ -7,14 +7,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { openStore, type StudyStore } from '../../src/store/index.js';
-import { ROOT, runCli, sharedPath, tempDir } from '../helpers.js';
+import { HAVE_SST2, runCli, spawnCli, tempDir, writeTinyStudySpec, type CliExit } from '../helpers.js';
 import { startPostgres, startRedis, type PostgresService, type RedisService } from '../services.js';
 
-const HAVE_SHARED = existsSync(sharedPath('datasets', 'sst2', 'train.tsv')) && existsSync(sharedPath('models', 'distilbert-base-uncased', 'vocab.txt'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let pg: PostgresService;
@@ -22,7 +20,7 @@ let redis: RedisService;
 let dbUrl: string;
 const procs: ChildProcess[] = [];
 before(async () => {
-  if (!HAVE_SHARED) return;
+  if (!HAVE_SST2) return;
   [pg, redis] = await Promise.all([startPostgres(), startRedis()]);
   dbUrl = await pg.createDatabase('dist');
 });
@@ -34,15 +32,11 @@ after(async () => {
 
 const ENV = { TUNESCOPE_QUIET: '1', TUNESCOPE_QUEUE_LOCK_MS: '4000', TUNESCOPE_PG_RETRY_MS: '120000' };
 
-/** The CLI as a background process; `done` resolves with its exit code and output. */
-function startCli(args: string[]): { proc: ChildProcess; done: Promise<{ code: number | null; signal: string | null; out: string }> } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(proc);
-  let out = '';
-  proc.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  proc.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const done = new Promise<{ code: number | null; signal: string | null; out: string }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal, out })));
-  return { proc, done };
+/** The CLI as a background process, its exit (code, signal, output) in `done`; killed after the tests if still running. */
+function startCli(args: string[]): { proc: ChildProcess; done: Promise<CliExit> } {
+  const { child, exited } = spawnCli(args, { env: ENV });
+  procs.push(child);
+  return { proc: child, done: exited };
 }
 
 async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 300_000): Promise<void> {
@@ -53,36 +47,25 @@ async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 3
   }
 }
 
-function writeSpec(dir: string, file: string, store: string, execution: string): string {
-  const p = join(dir, file);
-  writeFileSync(
-    p,
-    `name: dist
-model:
-  from_config: {dim: 16, n_layers: 1, n_heads: 2, hidden_dim: 32, max_position_embeddings: 64}
-  tokenizer: ${sharedPath('models', 'distilbert-base-uncased')}
-dataset: {name: sst2, data_dir: ${sharedPath('datasets', 'sst2')}, max_train_samples: 160, max_eval_samples: 48}
-design:
-  type: grid
-  factors:
-    learning_rate: [1.0e-4, 3.0e-4, 1.0e-3, 3.0e-3]
-    per_device_train_batch_size: [8, 16]
-seeds: [1, 2]
-args: {num_train_epochs: 2, max_seq_length: 32}
-execution: ${execution}
-analysis: {allow_aliased: true}
-store: ${store}
-`,
-  );
-  return p;
-}
+/** 4 learning rates × 2 batch sizes × 2 seeds = 16 trials of 2 epochs on 160 sentences. */
+const writeSpec = (dir: string, file: string, store: string, execution: Record<string, unknown>): string =>
+  writeTinyStudySpec(dir, {
+    name: 'dist',
+    dataset: { max_train_samples: 160, max_eval_samples: 48 },
+    design: { type: 'grid', factors: { learning_rate: [1e-4, 3e-4, 1e-3, 3e-3], per_device_train_batch_size: [8, 16] } },
+    seeds: [1, 2],
+    args: { num_train_epochs: 2, per_device_train_batch_size: undefined },
+    execution,
+    analysis: { allow_aliased: true },
+    store,
+  }, file);
 
-test('16 real trials on 3 workers through BullMQ + PostgreSQL survive SIGKILLs and a Redis restart, and equal the local SQLite run', { skip: !HAVE_SHARED && 'needs ../shared', timeout: 600_000 }, async () => {
+test('16 real trials on 3 workers through BullMQ + PostgreSQL survive SIGKILLs and a Redis restart, and equal the local SQLite run', { skip: !HAVE_SST2 && 'needs ../shared', timeout: 600_000 }, async () => {
   const d = tempDir();
   let store: StudyStore | null = null;
   try {
     const pgStore = `${dbUrl}?schema=dist`;
-    const spec = writeSpec(d.path, 'dist.yaml', pgStore, `{queue: '${redis.url}/0', threads_per_worker: 1, max_attempts: 3}`);
+    const spec = writeSpec(d.path, 'dist.yaml', pgStore, { queue: `${redis.url}/0`, threads_per_worker: 1, max_attempts: 3 });
     store = openStore(pgStore);
     const s = store;
     const counts = async () => s.counts().catch(() => ({ pending: -1, running: -1, done: -1, failed: -1 }));
@@ -109,9 +92,9 @@ test('16 real trials on 3 workers through BullMQ + PostgreSQL survive SIGKILLs a
     await redis.restart();
     const coord2 = startCli(['study', 'run', spec]);
     const r2 = await coord2.done;
-    assert.equal(r2.code, 0, r2.out);
-    assert.match(r2.out, /study dist: 16\/16 done, 0 failed, 0 pending/);
-    assert.match(r2.out, /OLS|R²|accuracy/, 'the analysis runs at the end');
+    assert.equal(r2.code, 0, r2.output);
+    assert.match(r2.output, /study dist: 16\/16 done, 0 failed, 0 pending/);
+    assert.match(r2.output, /OLS|R²|accuracy/, 'the analysis runs at the end');
 
     // exactly one result per trial; the killed worker's attempt is recorded as lost, another attempt finished it
     const trials = await s.listTrials();
@@ -135,7 +118,7 @@ test('16 real trials on 3 workers through BullMQ + PostgreSQL survive SIGKILLs a
     for (const w of workers.slice(1)) assert.equal((await w.done).code, 0);
 
     // the same study on one machine with SQLite gives the same numbers
-    const local = writeSpec(d.path, 'local.yaml', './local.sqlite', '{workers: 2, threads_per_worker: 1}');
+    const local = writeSpec(d.path, 'local.yaml', './local.sqlite', { workers: 2, threads_per_worker: 1 });
     const rl = runCli(['study', 'run', local], { timeoutMs: 600_000 });
     assert.equal(rl.status, 0, rl.stderr);
     const ls = openStore(join(d.path, 'local.sqlite'), { readonly: true });

@@ -8,35 +8,27 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { runCli, sharedPath, tempDir } from '../helpers.js';
+import { HAVE_SST2, runCli, tempDir, writeTinyStudySpec } from '../helpers.js';
 
-const HAVE_SHARED = existsSync(sharedPath('datasets', 'sst2', 'train.tsv')) && existsSync(sharedPath('models', 'distilbert-base-uncased', 'vocab.txt'));
 const SHAPE = { dim: 16, n_layers: 1, n_heads: 2, hidden_dim: 32, vocab_size: 30522 };
 
-function writeSpec(dir: string): string {
-  const p = join(dir, 'spec.yaml');
-  writeFileSync(
-    p,
-    `name: costed
-model:
-  from_config: {dim: 16, n_layers: 1, n_heads: 2, hidden_dim: 32, max_position_embeddings: 64}
-  tokenizer: ${sharedPath('models', 'distilbert-base-uncased')}
-dataset: {name: sst2, data_dir: ${sharedPath('datasets', 'sst2')}, max_train_samples: 100, max_eval_samples: 16}
-design:
-  type: ccd
-  variant: face_centered
-  center_points: 1
-  factors:
-    learning_rate: {min: 1.0e-4, max: 1.0e-3, scale: log}
-    per_device_train_batch_size: {min: 4, max: 16, scale: log, levels: [4, 8, 16]}
-seeds: [1]
-args: {num_train_epochs: 2, max_seq_length: 32, gradient_accumulation_steps: 2}
-execution: {workers: 2, threads_per_worker: 1}
-store: ./runs/costed.sqlite
-`,
-  );
-  return p;
-}
+const writeSpec = (dir: string): string =>
+  writeTinyStudySpec(dir, {
+    name: 'costed',
+    dataset: { max_train_samples: 100 },
+    design: {
+      type: 'ccd',
+      variant: 'face_centered',
+      center_points: 1,
+      factors: {
+        learning_rate: { min: 1e-4, max: 1e-3, scale: 'log' },
+        per_device_train_batch_size: { min: 4, max: 16, scale: 'log', levels: [4, 8, 16] },
+      },
+    },
+    args: { num_train_epochs: 2, gradient_accumulation_steps: 2, per_device_train_batch_size: undefined },
+    execution: { workers: 2, threads_per_worker: 1 },
+    store: './runs/costed.sqlite',
+  });
 
 interface PlanJson {
   estimated_hours: number | null;
@@ -53,7 +45,7 @@ const plan = (spec: string, out: string, env: Record<string, string>, extra: str
 /** HF Trainer: ceil(N / bs) batches per epoch, ceil over gradient accumulation, × epochs. */
 const hfSteps = (n: number, bs: number, ga: number, ep: number) => Math.ceil(Math.ceil(n / bs) / ga) * ep;
 
-test('plan cost: null with the reason, then calibrated (cached, the study never trained), then from the cache', { skip: !HAVE_SHARED && 'needs ../shared' }, () => {
+test('plan cost: null with the reason, then calibrated (cached, the study never trained), then from the cache', { skip: !HAVE_SST2 && 'needs ../shared' }, () => {
   const d = tempDir();
   try {
     const spec = writeSpec(d.path);
@@ -97,7 +89,7 @@ test('plan cost: null with the reason, then calibrated (cached, the study never 
   }
 });
 
-test('plan cost from bench numbers in the cache: the step time is the line through the measured shapes', { skip: !HAVE_SHARED && 'needs ../shared' }, () => {
+test('plan cost from bench numbers in the cache: the step time is the line through the measured shapes', { skip: !HAVE_SST2 && 'needs ../shared' }, () => {
   const d = tempDir();
   try {
     const spec = writeSpec(d.path);

@@ -4,41 +4,29 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/index.js';
-import { runCli, sharedPath, tempDir } from '../helpers.js';
+import { HAVE_SST2, runCli, tempDir, writeTinyStudySpec } from '../helpers.js';
 
-const HAVE_SHARED = existsSync(sharedPath('datasets', 'sst2', 'train.tsv')) && existsSync(sharedPath('models', 'distilbert-base-uncased', 'vocab.txt'));
 
-function tinySpec(dir: string, factors: string): string {
-  const p = join(dir, 'tiny.yaml');
-  writeFileSync(
-    p,
-    `name: tiny
-model:
-  from_config: {dim: 16, n_layers: 1, n_heads: 2, hidden_dim: 32, max_position_embeddings: 64}
-  tokenizer: ${sharedPath('models', 'distilbert-base-uncased')}
-dataset: {name: sst2, data_dir: ${sharedPath('datasets', 'sst2')}, max_train_samples: 32, max_eval_samples: 16}
-baseline: {evaluate: true}
-design:
-  type: grid
-  factors:
-${factors}
-seeds: [1, 2]
-args: {num_train_epochs: 2, max_seq_length: 32, per_device_train_batch_size: 8}
-execution: {workers: 2, threads_per_worker: 1}
-store: ./runs/tiny.sqlite
-analysis: {allow_aliased: true}  # two-level factors: this test is about execution
-`,
-  );
-  return p;
-}
+/** Two seeds, two epochs, two workers; two-level factors: this test is about execution. */
+const tinySpec = (dir: string, factors: Record<string, unknown[]>, more: Record<string, unknown> = {}): string =>
+  writeTinyStudySpec(dir, {
+    baseline: { evaluate: true },
+    design: { type: 'grid', factors },
+    seeds: [1, 2],
+    args: { num_train_epochs: 2 },
+    execution: { workers: 2, threads_per_worker: 1 },
+    store: './runs/tiny.sqlite',
+    analysis: { allow_aliased: true },
+    ...more,
+  }, 'tiny.yaml');
 
-test('real fine-tunes in two worker threads: metrics, epochs, baseline, versions; a bad value fails its trials only; --retry-failed', { skip: !HAVE_SHARED && 'needs ../shared' }, async () => {
+test('real fine-tunes in two worker threads: metrics, epochs, baseline, versions; a bad value fails its trials only; --retry-failed', { skip: !HAVE_SST2 && 'needs ../shared' }, async () => {
   const d = tempDir();
   try {
-    const spec = tinySpec(d.path, '    learning_rate: [1.0e-4, 1.0e-3]\n    adam_beta1: [0.9, 1.5]');
+    const spec = tinySpec(d.path, { learning_rate: [1e-4, 1e-3], adam_beta1: [0.9, 1.5] });
     const r = runCli(['study', 'run', spec]);
     // failed trials make the run a failure (exit 3, with the count), as a test runner's failed tests do
     assert.equal(r.status, 3, r.stderr);
@@ -82,10 +70,10 @@ test('real fine-tunes in two worker threads: metrics, epochs, baseline, versions
   }
 });
 
-test('an unknown training argument as a factor stops before anything runs', { skip: !HAVE_SHARED && 'needs ../shared' }, () => {
+test('an unknown training argument as a factor stops before anything runs', { skip: !HAVE_SST2 && 'needs ../shared' }, () => {
   const d = tempDir();
   try {
-    const spec = tinySpec(d.path, '    learning_rate: [1.0e-4]\n    learning_rat: [1, 2]');
+    const spec = tinySpec(d.path, { learning_rate: [1e-4], learning_rat: [1, 2] });
     const r = runCli(['study', 'run', spec]);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /design\.factors\.learning_rat: not an HF training argument/);
@@ -95,11 +83,10 @@ test('an unknown training argument as a factor stops before anything runs', { sk
   }
 });
 
-test('a dataset that cannot load is one error before any trial runs', { skip: !HAVE_SHARED && 'needs ../shared' }, async () => {
+test('a dataset that cannot load is one error before any trial runs', { skip: !HAVE_SST2 && 'needs ../shared' }, async () => {
   const d = tempDir();
   try {
-    const spec = tinySpec(d.path, '    learning_rate: [1.0e-4, 1.0e-3]');
-    writeFileSync(spec, readFileSync(spec, 'utf8').replace(/data_dir: [^,]+,/, `data_dir: ${join(d.path, 'no-such-dir')},`));
+    const spec = tinySpec(d.path, { learning_rate: [1e-4, 1e-3] }, { dataset: { data_dir: join(d.path, 'no-such-dir') } });
     const r = runCli(['study', 'run', spec]);
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /tiny\.yaml: dataset: /);
@@ -117,10 +104,10 @@ test('a dataset that cannot load is one error before any trial runs', { skip: !H
   }
 });
 
-test('a store path under a file is one error before anything runs', { skip: !HAVE_SHARED && 'needs ../shared' }, () => {
+test('a store path under a file is one error before anything runs', { skip: !HAVE_SST2 && 'needs ../shared' }, () => {
   const d = tempDir();
   try {
-    const spec = tinySpec(d.path, '    learning_rate: [1.0e-4, 1.0e-3]');
+    const spec = tinySpec(d.path, { learning_rate: [1e-4, 1e-3] });
     writeFileSync(join(d.path, 'runs'), 'a file where the store folder should be');
     const r = runCli(['study', 'run', spec]);
     assert.equal(r.status, 2, r.stderr);

@@ -5,38 +5,26 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteStore } from '../../src/store/index.js';
 import { readPredictionsFile } from '../../src/study/index.js';
-import { runCli, sharedPath, tempDir } from '../helpers.js';
+import { HAVE_SST2, runCli, tempDir, writeTinyStudySpec } from '../helpers.js';
 
-const HAVE_SHARED = existsSync(sharedPath('datasets', 'sst2', 'train.tsv')) && existsSync(sharedPath('models', 'distilbert-base-uncased', 'vocab.txt'));
 
-test('seeds × data_seeds study with a tiny model: predictions stored, exported, analysed, compared', { skip: !HAVE_SHARED && 'needs ../shared' }, async () => {
+test('seeds × data_seeds study with a tiny model: predictions stored, exported, analysed, compared', { skip: !HAVE_SST2 && 'needs ../shared' }, async () => {
   const d = tempDir();
   try {
-    const spec = join(d.path, 'noise.yaml');
-    writeFileSync(
-      spec,
-      `name: noise
-model:
-  from_config: {dim: 16, n_layers: 1, n_heads: 2, hidden_dim: 32, max_position_embeddings: 64}
-  tokenizer: ${sharedPath('models', 'distilbert-base-uncased')}
-dataset: {name: sst2, data_dir: ${sharedPath('datasets', 'sst2')}, max_train_samples: 32, max_eval_samples: 24}
-baseline: {evaluate: true}
-design:
-  type: grid
-  factors:
-    learning_rate: [1.0e-4, 1.0e-3]
-seeds: [1, 2]
-data_seeds: [5, 6]
-args: {num_train_epochs: 1, max_seq_length: 32, per_device_train_batch_size: 8}
-execution: {workers: 2, threads_per_worker: 1}
-store: ./runs/noise.sqlite
-analysis: {allow_aliased: true}  # two learning rates: a noise test, not a response surface
-`,
-    );
+    const spec = writeTinyStudySpec(d.path, {
+      name: 'noise',
+      dataset: { max_eval_samples: 24 },
+      baseline: { evaluate: true },
+      seeds: [1, 2],
+      data_seeds: [5, 6],
+      execution: { workers: 2, threads_per_worker: 1 },
+      store: './runs/noise.sqlite',
+      analysis: { allow_aliased: true }, // two learning rates: a noise test, not a response surface
+    }, 'noise.yaml');
     const r = runCli(['study', 'run', spec]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /study noise: 9\/9 done, 0 failed/);

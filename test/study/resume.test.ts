@@ -5,46 +5,33 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteStore, type EpochMetricsRow } from '../../src/store/index.js';
 import { loadStudySpec, runStudy, trialsRoot } from '../../src/study/index.js';
-import { ROOT, runCli, sharedPath, tempDir } from '../helpers.js';
+import { HAVE_SST2, runCli, spawnCli, tempDir, writeTinyStudySpec } from '../helpers.js';
 
-const HAVE_SHARED = existsSync(sharedPath('datasets', 'sst2', 'train.tsv')) && existsSync(sharedPath('models', 'distilbert-base-uncased', 'vocab.txt'));
 
-function spec(dir: string, store: string, execution: string): string {
-  const p = join(dir, `${store}.yaml`);
-  writeFileSync(
-    p,
-    `name: resumable
-model:
-  from_config: {dim: 16, n_layers: 1, n_heads: 2, hidden_dim: 32, max_position_embeddings: 64}
-  tokenizer: ${sharedPath('models', 'distilbert-base-uncased')}
-dataset: {name: sst2, data_dir: ${sharedPath('datasets', 'sst2')}, max_train_samples: 64, max_eval_samples: 16}
-design:
-  type: grid
-  factors:
-    learning_rate: [2.0e-3]
-seeds: [3]
-args: {num_train_epochs: 2, max_seq_length: 32, per_device_train_batch_size: 4, gradient_accumulation_steps: 2, warmup_ratio: 0.1}
-execution: {workers: 1, threads_per_worker: 1, ${execution}}
-store: ./runs/${store}.sqlite
-`,
-  );
-  return p;
-}
+/** One trial of 2 epochs × 8 optimizer steps (64 examples, batch 4, accumulation 2); `execution` adds checkpointing. */
+const spec = (dir: string, store: string, execution: Record<string, unknown>): string =>
+  writeTinyStudySpec(dir, {
+    name: 'resumable',
+    dataset: { max_train_samples: 64 },
+    design: { type: 'grid', factors: { learning_rate: [2e-3] } },
+    seeds: [3],
+    args: { num_train_epochs: 2, per_device_train_batch_size: 4, gradient_accumulation_steps: 2, warmup_ratio: 0.1 },
+    execution: { workers: 1, threads_per_worker: 1, ...execution },
+    store: `./runs/${store}.sqlite`,
+  }, `${store}.yaml`);
 
 const epochsWithoutTime = (rows: EpochMetricsRow[]) => rows.map((e) => ({ ...e, seconds: null }));
 
-test('kill -9 mid-trial, rerun: the trial resumes from its last checkpoint and equals an uninterrupted trial', { skip: !HAVE_SHARED && 'needs ../shared' }, async () => {
+test('kill -9 mid-trial, rerun: the trial resumes from its last checkpoint and equals an uninterrupted trial', { skip: !HAVE_SST2 && 'needs ../shared' }, async () => {
   const d = tempDir();
   try {
-    const killedSpec = spec(d.path, 'killed', 'checkpoint_every: 2 steps');
+    const killedSpec = spec(d.path, 'killed', { checkpoint_every: '2 steps' });
     const db = join(d.path, 'runs', 'killed.sqlite');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/index.ts'), 'study', 'run', killedSpec], { cwd: ROOT, env: { ...process.env, TUNESCOPE_QUIET: '1' }, stdio: 'ignore' });
-    const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
+    const { child, exited } = spawnCli(['study', 'run', killedSpec], { stdio: 'ignore' });
     let killedAt = 0;
     for (let i = 0; i < 3000 && killedAt === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -67,7 +54,7 @@ test('kill -9 mid-trial, rerun: the trial resumes from its last checkpoint and e
         await s.close();
       }
     }
-    assert.equal(await exited, 'SIGKILL');
+    assert.equal((await exited).signal, 'SIGKILL');
     const s0 = openSqliteStore(db, { readonly: true });
     const [trial] = await s0.listTrials();
     assert.equal(trial!.status, 'running', 'killed mid-trial');
@@ -94,7 +81,7 @@ test('kill -9 mid-trial, rerun: the trial resumes from its last checkpoint and e
     assert.ok(firstSteps[0]! > cp.step - 0 && firstSteps[0]! >= 3, `first step after the resume: ${firstSteps[0]}`);
     assert.ok(!existsSync(trialDir), 'a finished trial\'s checkpoints are deleted');
 
-    const refSpec = spec(d.path, 'whole', 'checkpoint_every: epoch, keep_checkpoints: true');
+    const refSpec = spec(d.path, 'whole', { checkpoint_every: 'epoch', keep_checkpoints: true });
     const whole = await runStudy(refSpec, { quiet: true });
     assert.equal(whole.counts.done, 1);
     const a = openSqliteStore(db, { readonly: true });
