@@ -129,7 +129,8 @@ test('store: a URL is never a file path — postgres:// is opened as a URL (a cl
     const p = join(dir, 's.yaml');
     writeFileSync(p, `name: url\nmodel: some/model\ndataset: {name: sst2}\ndesign: {type: grid, factors: {learning_rate: [1.0e-5, 1.0e-4]}}\nseeds: [1]\nstore: "${store}"\nanalysis: {allow_aliased: true}\n`);
     for (const args of [['study', 'run', p, '--runner', FAKE], ...(store === 'postgres://x/y' ? [['study', 'status', p]] : [])]) {
-      const r = runCli(args, { timeoutMs: 60_000 });
+      // an unreachable server is retried with backoff (15 s by default) before the error: 1 s here
+      const r = runCli(args, { timeoutMs: 60_000, env: { TUNESCOPE_PG_RETRY_MS: '1000' } });
       assert.equal(r.status, 2, `${store} ${args[1]}: ${r.stdout}${r.stderr}`);
       const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('tunescope: warning:'));
       assert.equal(lines.length, 1, r.stderr);
