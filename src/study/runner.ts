@@ -4,6 +4,7 @@
  */
 import type { TrialOutcome } from '../store/index.js';
 import type { DatasetFingerprint } from '../data/index.js';
+import type { ProgressInfo } from '../train/index.js';
 import type { CheckpointEvery, DatasetSource } from './spec.js';
 import type { TrialConfig, TrialKind } from './design.js';
 
@@ -28,13 +29,8 @@ export interface TrialTask {
   checkpoint?: { dir: string; every: CheckpointEvery; resumeFrom: string | null };
 }
 
-export interface TrialProgress {
-  epoch: number;
-  step: number;
-  totalSteps: number;
-  loss: number;
-  lr: number;
-}
+/** A trial's progress at an optimizer step: the training loop's report, which the built-in runner passes on as is. */
+export type TrialProgress = ProgressInfo;
 
 export interface TrialContext {
   /** aborted on Ctrl-C: stop soon and throw */

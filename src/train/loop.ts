@@ -11,17 +11,13 @@
  */
 import { createProgress, Rng, UserError } from '../util/index.js';
 import type { TrainingArguments } from './arguments.js';
-import type { Batch } from '../model/index.js';
+import type { Batch, OptimizerConfig } from '../model/index.js';
 import { chunk, collate, epochOrder, realTokens, type TokenizedSplit } from './dataloader.js';
 import { computeMetrics, predictionsFromLogits, type EvalMetrics, type EvalPredictions } from './metrics.js';
 import { learningRateAt, planSteps, type StepPlan } from './schedule.js';
 
-export interface OptimizerConfig {
-  betas: [number, number];
-  eps: number;
-  weightDecay: number;
-  noDecay?: (paramName: string) => boolean;
-}
+// the model's own optimizer settings type: a TrainableClassifier's optimizerStep takes what DistilBERT's does
+export type { OptimizerConfig };
 
 export interface TrainableClassifier {
   forward(batch: Batch): Promise<{ logits: Float32Array; loss?: number }>;
