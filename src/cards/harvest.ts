@@ -6,7 +6,7 @@
 import { downloadFile, isHubId, listModels, type HubOptions } from '../hub/index.js';
 import { UserError } from '../util/index.js';
 import { parseCardFile, type CardRecord } from './ingest.js';
-import type { ParseCardOptions } from './parse.js';
+import { emptyCard, type ParseCardOptions } from './parse.js';
 
 /** Models that moved under an organisation in 2024 keep working under their old bare names. */
 const LEGACY_OWNERS: Array<[RegExp, string]> = [
@@ -106,16 +106,5 @@ export async function harvestCards(opts: HarvestOptions): Promise<HarvestResult>
 }
 
 function emptyRecord(id: string, source: string, warning: string): CardRecord {
-  return {
-    source,
-    values: { model_id: id },
-    provenance: { model_id: 'hub' },
-    evalMetrics: {},
-    hyperparameters: {},
-    trainingResults: [],
-    frameworkVersions: {},
-    textKind: 'empty',
-    notes: [],
-    warnings: [warning],
-  };
+  return { source, ...emptyCard({ values: { model_id: id }, provenance: { model_id: 'hub' }, textKind: 'empty', notes: [], warnings: [warning] }) };
 }

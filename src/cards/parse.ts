@@ -492,21 +492,17 @@ function taskFromMetrics(order: string[]): string | undefined {
 
 // ---------------------------------------------------------------- main entry
 
+/** A card from which nothing but what `init` says was extracted (no metrics, hyperparameters or results). */
+export function emptyCard(init: Pick<ParsedCard, 'values' | 'provenance' | 'textKind' | 'notes' | 'warnings'>): ParsedCard {
+  const { values, provenance, textKind, notes, warnings } = init;
+  return { values, provenance, evalMetrics: {}, hyperparameters: {}, trainingResults: [], frameworkVersions: {}, textKind, notes, warnings };
+}
+
 /** Parses one model card (README.md text or bytes). Never throws; problems are in `warnings`. */
 export function parseCard(input: string | Uint8Array, opts: ParseCardOptions = {}): ParsedCard {
   const b = new Builder();
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-  const empty = (kind: ParsedCard['textKind']): ParsedCard => ({
-    values: b.values,
-    provenance: b.provenance,
-    evalMetrics: {},
-    hyperparameters: {},
-    trainingResults: [],
-    frameworkVersions: {},
-    textKind: kind,
-    notes: b.notes,
-    warnings: b.warnings,
-  });
+  const empty = (kind: ParsedCard['textKind']): ParsedCard => emptyCard({ values: b.values, provenance: b.provenance, textKind: kind, notes: b.notes, warnings: b.warnings });
   let bytes = typeof input === 'string' ? null : input;
   let text: string;
   if (bytes) {
