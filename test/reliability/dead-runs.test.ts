@@ -76,8 +76,8 @@ test('a killed run whose pid now belongs to another process: status says dead, t
     const st2 = runCli(['study', 'status', spec]);
     assert.match(st2.stdout, new RegExp(`1 dead: pid ${other.pid} on .*no heartbeat for 6\\d\\d s`), st2.stdout);
     assert.match(st2.stdout, /still marked running by a dead run go back to pending/);
-    // the rerun finishes everything, the stuck trial included
-    const r = runCli(['study', 'run', spec, '--runner', FAKE]);
+    // the rerun finishes everything, the stuck trial included (its trials need not be slow: FAKE_MS)
+    const r = runCli(['study', 'run', spec, '--runner', FAKE], { env: { FAKE_MS: '20' } });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /1 trial\(s\) left running by a stopped process start again/);
     const s = openSqliteStore(db, { readonly: true });

@@ -1,7 +1,7 @@
 /**
  * A stand-in trial runner for execution tests: metrics are a smooth function of the configuration plus a
  * seed-dependent wobble, so regressions have something to find. `fake_ms` (an arg) makes a trial take time,
- * in steps that honour the abort signal; learning_rate ≥ 1 throws unless FAKE_FAIL=0; `crash_lr` kills the worker.
+ * in steps that honour the abort signal (FAKE_MS in the environment overrides it, for one process of a study); learning_rate ≥ 1 throws unless FAKE_FAIL=0; `crash_lr` kills the worker.
  */
 import type { TrialContext, TrialTask } from '../../src/study/index.js';
 import type { TrialOutcome } from '../../src/store/index.js';
@@ -13,7 +13,7 @@ export async function runTrial(task: TrialTask, ctx: TrialContext): Promise<Tria
   const lr = Number(a.learning_rate ?? 5e-5);
   const bs = Number(a.per_device_train_batch_size ?? 8);
   const ep = Number(a.num_train_epochs ?? 3);
-  const ms = Number(a.fake_ms ?? 0);
+  const ms = Number(process.env.FAKE_MS ?? a.fake_ms ?? 0);
   if (lr >= 1 && process.env.FAKE_FAIL !== '0') throw new Error(`learning_rate ${lr} diverged: loss is NaN`);
   // in a worker thread, process.exit ends only that thread: a stand-in for a native crash
   if (a.crash_lr !== undefined && lr === Number(a.crash_lr)) process.exit(7);
