@@ -473,11 +473,12 @@ export class PostgresStudyStore implements StudyStore {
 
   private async claimRow(c: pg.PoolClient, r: TrialRow, runId: string, worker: string): Promise<TrialRecord> {
     const t = now();
+    // the claim and its attempt row in one statement (one round trip)
     await c.query(
-      "UPDATE trials SET status = 'running', attempts = attempts + 1, run_id = $1, worker = $2, started_at = $3, finished_at = NULL, error = NULL WHERE id = $4",
+      `WITH u AS (UPDATE trials SET status = 'running', attempts = attempts + 1, run_id = $1, worker = $2, started_at = $3, finished_at = NULL, error = NULL WHERE id = $4 RETURNING attempts)
+       INSERT INTO trial_attempts (trial_id, attempt, run_id, worker, started_at, finished_at, outcome) SELECT $4, u.attempts, $1, $2, $3, NULL, 'running' FROM u`,
       [runId, worker, t, r.id],
     );
-    await this.addAttempt(c, r.id, r.attempts + 1, runId, worker, 'running', t);
     return toTrialRecord({ ...r, status: 'running', attempts: r.attempts + 1, run_id: runId, worker, started_at: t, finished_at: null, error: null });
   }
 
@@ -530,11 +531,16 @@ export class PostgresStudyStore implements StudyStore {
         if (sameAttempt) await this.addAttempt(c, id, r.attempts, h.runId, r.worker, 'duplicate', now());
         return this.refuse(c, r, h);
       }
+      // the status, the attempt's end and the clearing of any earlier rows: one statement (one round trip)
+      const t = now();
       await c.query(
-        `UPDATE trials SET status = 'done', finished_at = $1, error = NULL, metrics_json = $2, train_seconds = $3, examples_per_second = $4,
+        `WITH a AS (UPDATE trial_attempts SET outcome = 'done', error = NULL, finished_at = $1 WHERE trial_id = $9 AND run_id = $10 AND outcome IN ('running', 'lost') AND attempt = $11),
+              e AS (DELETE FROM epoch_metrics WHERE trial_id = $9),
+              p AS (DELETE FROM predictions WHERE trial_id = $9)
+         UPDATE trials SET status = 'done', finished_at = $1, error = NULL, metrics_json = $2, train_seconds = $3, examples_per_second = $4,
            tokens_per_second = $5, steps = $6, backend = $7, versions_json = $8 WHERE id = $9`,
         [
-          now(),
+          t,
           encodeMetrics(o.metrics),
           finiteOrNull(o.trainSeconds),
           finiteOrNull(o.examplesPerSecond),
@@ -543,22 +549,25 @@ export class PostgresStudyStore implements StudyStore {
           o.backend ?? null,
           o.versions ? JSON.stringify(o.versions) : null,
           id,
+          h.runId,
+          r.attempts,
         ],
       );
-      await this.endAttempt(c, id, h.runId, r.attempts, 'done', null);
-      await c.query('DELETE FROM epoch_metrics WHERE trial_id = $1', [id]);
-      for (const e of o.epochs) {
-        await c.query('INSERT INTO epoch_metrics (trial_id, epoch, step, train_loss, learning_rate, seconds, metrics_json) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-          id,
-          e.epoch,
-          e.step,
-          finiteOrNull(e.trainLoss),
-          finiteOrNull(e.learningRate),
-          finiteOrNull(e.seconds),
-          encodeMetrics(e.metrics),
-        ]);
+      if (o.epochs.length > 0) {
+        await c.query(
+          `INSERT INTO epoch_metrics (trial_id, epoch, step, train_loss, learning_rate, seconds, metrics_json)
+           SELECT $1, e, s, l, lr, sec, m FROM unnest($2::float8[], $3::int[], $4::float8[], $5::float8[], $6::float8[], $7::text[]) AS u(e, s, l, lr, sec, m)`,
+          [
+            id,
+            o.epochs.map((e) => e.epoch),
+            o.epochs.map((e) => e.step),
+            o.epochs.map((e) => finiteOrNull(e.trainLoss)),
+            o.epochs.map((e) => finiteOrNull(e.learningRate)),
+            o.epochs.map((e) => finiteOrNull(e.seconds)),
+            o.epochs.map((e) => encodeMetrics(e.metrics)),
+          ],
+        );
       }
-      await c.query('DELETE FROM predictions WHERE trial_id = $1', [id]);
       if (o.predictions) {
         await c.query('INSERT INTO predictions (trial_id, num_examples, num_labels, data) VALUES ($1, $2, $3, $4)', [
           id,
@@ -662,22 +671,23 @@ export class PostgresStudyStore implements StudyStore {
 
   async addStepLogs(trialId: string, holder: string | TrialHolder, rows: Array<Omit<StepLogRow, 'trialId' | 'attempt'>>): Promise<boolean> {
     const h = holderOf(holder);
-    return this.tx('recording training steps', async (c) => {
-      const r = (await c.query<Pick<TrialRow, 'status' | 'run_id' | 'attempts'>>('SELECT status, run_id, attempts FROM trials WHERE id = $1 FOR SHARE', [trialId])).rows[0];
-      if (!r || !holds(r, h)) return false;
-      if (rows.length === 0) return true;
-      const first = Math.min(...rows.map((x) => x.step));
-      // an earlier attempt's steps from here on are not this attempt's history (a resumed one keeps those before its checkpoint)
-      await c.query('DELETE FROM trial_steps WHERE trial_id = $1 AND attempt <> $2 AND step >= $3', [trialId, r.attempts, first]);
-      // one statement for the whole batch (arrays unnested): a round trip per batch, not per step
-      await c.query(
-        `INSERT INTO trial_steps (trial_id, step, epoch, loss, learning_rate, attempt)
-         SELECT $1, s, e, l, lr, $2 FROM unnest($3::int[], $4::float8[], $5::float8[], $6::float8[]) AS u(s, e, l, lr)
-         ON CONFLICT (trial_id, step) DO UPDATE SET epoch = excluded.epoch, loss = excluded.loss, learning_rate = excluded.learning_rate, attempt = excluded.attempt`,
-        [trialId, r.attempts, rows.map((x) => x.step), rows.map((x) => x.epoch), rows.map((x) => finiteOrNull(x.loss)), rows.map((x) => finiteOrNull(x.learningRate))],
-      );
-      return true;
-    });
+    const held = `SELECT attempts FROM trials WHERE id = $1 AND status = 'running' AND run_id = $2 AND ($3::int IS NULL OR attempts = $3) FOR SHARE`;
+    if (rows.length === 0) return (await this.query('recording training steps', held, [trialId, h.runId, h.attempt ?? null])).length > 0;
+    const steps = rows.map((x) => x.step);
+    // One statement, so one round trip a batch (the store's busiest write while trials train), atomic on its own:
+    // the holder check, an earlier attempt's steps from here on dropped (a resumed one keeps those before its
+    // checkpoint; the batch's own steps are replaced by the upsert, so no row is touched twice), and the insert.
+    const [r] = await this.query<{ held: number }>(
+      'recording training steps',
+      `WITH h AS (${held}),
+            d AS (DELETE FROM trial_steps WHERE trial_id = $1 AND step >= $4 AND NOT (step = ANY($5::int[])) AND attempt <> (SELECT attempts FROM h)),
+            i AS (INSERT INTO trial_steps (trial_id, step, epoch, loss, learning_rate, attempt)
+                  SELECT $1, s, e, l, lr, h.attempts FROM h, unnest($5::int[], $6::float8[], $7::float8[], $8::float8[]) AS u(s, e, l, lr)
+                  ON CONFLICT (trial_id, step) DO UPDATE SET epoch = excluded.epoch, loss = excluded.loss, learning_rate = excluded.learning_rate, attempt = excluded.attempt)
+       SELECT COUNT(*)::int AS held FROM h`,
+      [trialId, h.runId, h.attempt ?? null, Math.min(...steps), steps, rows.map((x) => x.epoch), rows.map((x) => finiteOrNull(x.loss)), rows.map((x) => finiteOrNull(x.learningRate))],
+    );
+    return (r?.held ?? 0) > 0;
   }
 
   async stepLogs(trialId?: string, opts: { afterStep?: number } = {}): Promise<StepLogRow[]> {
