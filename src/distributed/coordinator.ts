@@ -19,7 +19,6 @@ import {
   checkTrainingArguments,
   createStudyProgress,
   materializeModel,
-  nonFiniteReason,
   prepareStudy,
   preflight,
   studyAliasedError,
@@ -27,6 +26,8 @@ import {
   refreshBaseline,
   studyAnchor,
   trialArgs,
+  warnNonFinite,
+  warningCollector,
   type StudyEvent,
   type StudyProgress,
   type StudySpec,
@@ -153,11 +154,7 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
   // the same refusal as a local run: the design must estimate the analysis model (`study plan` explains)
   const aliased = await studyAliasedError(spec);
   if (aliased) throw new UserError(aliased);
-  const warnings: string[] = [];
-  const warn = (message: string) => {
-    warnings.push(message);
-    opts.onEvent?.({ type: 'warning', message });
-  };
+  const { warnings, warn } = warningCollector(opts.onEvent);
 
   const probe = redisConnection(queueUrl);
   try {
@@ -167,7 +164,23 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
     throw e;
   }
   trace('queue-checked');
-  const { store } = await prepareStudy(spec);
+  // the store is set up (a round trip at a time) while this process checks the model and reads the dataset: the
+  // coordinator's own checks stand in for a local run's preflight (the workers check their own paths)
+  const prepared = prepareStudy(spec);
+  prepared.catch(() => {});
+  let model: string;
+  let checkedFingerprint: DatasetFingerprint | null;
+  let store: StudyStore;
+  try {
+    model = materializeModel(spec.model, studyAnchor(spec));
+    checkedFingerprint = opts.skipTrainerChecks ? null : await preflight(spec, model);
+    trace('checked');
+    ({ store } = await prepared);
+  } catch (e) {
+    probe.disconnect();
+    await prepared.then(({ store: s }) => s.close()).catch(() => {});
+    throw e;
+  }
   trace('store-ready');
   const key = studyKey(spec.name, spec.store);
   const runId = `${hostname()}:${process.pid}:${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -177,11 +190,8 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
   let progress: StudyProgress | null = null;
   let runStarted = false;
   try {
-    // the coordinator's own checks stand in for a local run's preflight (the workers check their own paths)
-    const model = materializeModel(spec.model, studyAnchor(spec));
     // the dataset's fingerprint: recorded on the first run, compared on every later one, checked by every worker
-    const fingerprint = opts.skipTrainerChecks ? null : await studyFingerprint(store, spec, await preflight(spec, model));
-    trace('checked');
+    const fingerprint = opts.skipTrainerChecks ? null : await studyFingerprint(store, spec, checkedFingerprint);
     if (opts.retryFailed) await store.resetFailed();
     await probe.del(stopFlagKey(key));
     let baseline = await refreshBaseline(store, spec);
@@ -284,8 +294,7 @@ export async function runDistributedStudy(spec: StudySpec, opts: DistributedRunO
     if (spec.baseline && spec.baseline.kind !== 'metrics' && !baseline && counts.pending + counts.running === 0) {
       warn('the baseline is not available (its trials are not all done): relative metrics are missing');
     }
-    const nonFinite = (await store.listTrials({ status: 'done' })).filter((t) => nonFiniteReason(t.metrics) !== null).map((t) => t.id);
-    if (nonFinite.length > 0) warn(`${nonFinite.length} trial(s) finished with non-finite metrics (NaN/Inf loss or logits): ${nonFinite.join(', ')}`);
+    const nonFinite = await warnNonFinite(store, warn);
     await store.finishRun(runId);
     runStarted = false;
     trace('run-end');

@@ -19,6 +19,8 @@ export {
   deadRunReason,
   baselineFromTrials,
   nonFiniteReason,
+  warningCollector,
+  warnNonFinite,
   checkTrainingArguments,
   preflight,
   refreshBaseline,

@@ -132,6 +132,25 @@ export function nonFiniteReason(metrics: Record<string, number | null> | null): 
   return `non-finite evaluation (loss ${loss}, ${rows ?? '?'} of ${metrics.num_samples ?? '?'} examples with NaN/Inf logits)${typeof step === 'number' ? `; training stopped at step ${step} with a NaN/Inf loss or gradient norm` : ''}`;
 }
 
+/** A run's warnings: kept for its summary, and sent as `warning` events as they come. */
+export function warningCollector(onEvent?: (e: StudyEvent) => void): { warnings: string[]; warn: (message: string) => void } {
+  const warnings: string[] = [];
+  return {
+    warnings,
+    warn: (message) => {
+      warnings.push(message);
+      onEvent?.({ type: 'warning', message });
+    },
+  };
+}
+
+/** The study's done trials with non-finite metrics (warned about, once, at the end of a run). */
+export async function warnNonFinite(store: StudyStore, warn: (message: string) => void): Promise<string[]> {
+  const ids = (await store.listTrials({ status: 'done' })).filter((t) => nonFiniteReason(t.metrics) !== null).map((t) => t.id);
+  if (ids.length > 0) warn(`${ids.length} trial(s) finished with non-finite metrics (NaN/Inf loss or logits): ${ids.join(', ')}`);
+  return ids;
+}
+
 /** Runs of this process that are still going (several studies may run in one process). */
 const activeRuns = new Set<string>();
 
@@ -556,11 +575,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
   // hours of fine-tuning for a model the design cannot estimate: refuse unless asked (`study plan` explains)
   const aliased = await studyAliasedError(spec);
   if (aliased) throw new UserError(aliased);
-  const warnings: string[] = [];
-  const warn = (message: string) => {
-    warnings.push(message);
-    opts.onEvent?.({ type: 'warning', message });
-  };
+  const { warnings, warn } = warningCollector(opts.onEvent);
   const builtIn = !opts.runner && !opts.runnerModule;
   // A fresh study is checked before its store exists: a typo in the dataset or model must not leave behind a store
   // that then refuses the corrected spec as "created from a different spec".
@@ -786,8 +801,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
     await store.finishRun(runId);
     runStarted = false;
     const counts = await store.counts();
-    const nonFinite = (await store.listTrials({ status: 'done' })).filter((t) => nonFiniteReason(t.metrics) !== null).map((t) => t.id);
-    if (nonFinite.length > 0) warn(`${nonFinite.length} trial(s) finished with non-finite metrics (NaN/Inf loss or logits): ${nonFinite.join(', ')}`);
+    const nonFinite = await warnNonFinite(store, warn);
     trace('run-end');
     return {
       name: spec.name,
