@@ -277,6 +277,12 @@ export async function run(): Promise<void> {
     for (const [p, what] of PHASES) console.log(`    ${p.padEnd(12)} ${ms(lb.perTrial[p])} ${ms(qb.perTrial[p])} ${ms(lb.first[p])} ${ms(qb.first[p])} ${ms(lb.later[p])} ${ms(qb.later[p])}   ${what}`);
     const outside = (b: Record<Phase, number>) => b['hand-off'] + b.dispatch + b.load + b.result;
     console.log(`    ${'not training'.padEnd(12)} ${ms(outside(lb.perTrial))} ${ms(outside(qb.perTrial))} ${ms(outside(lb.first))} ${ms(outside(qb.first))} ${ms(outside(lb.later))} ${ms(outside(qb.later))}   hand-off + dispatch + load + result`);
+    // like for like: the local run's first trials wait for its threads to start (the queue's were up before the study);
+    // the two workers wait in parallel, so the run is shifted once by that wait, not once per worker
+    const threadStart = Math.max(0, lb.first.dispatch - lb.later.dispatch) / 1000;
+    console.log(`  like for like (threads up on both paths: the local run less its ${threadStart.toFixed(1)} s of thread start-up): whole run ${overhead(l.seconds - threadStart, q.seconds)}, trials alone ${overhead(localRun.span - threadStart, queueRun.span)} (goal: within 5 %)`);
+    // the same training work on both paths: a difference here is the machine (load, two threads of one process vs two processes), not the queue
+    console.log(`  training itself (train+eval per trial): queue ${overhead(lb.perTrial['train+eval'], qb.perTrial['train+eval'])} against local, the same work: the whole-run figures carry this difference, the per-job figures below do not`);
     // the training itself is the same work on both paths: its difference between two runs is the machine's noise
     const est = (outside(qb.perTrial) - outside(lb.perTrial)) / (lb.perTrial['train+eval'] + outside(lb.perTrial));
     console.log(`  per-trial cost of the queue path outside training: ${(outside(qb.perTrial) - outside(lb.perTrial)).toFixed(0)} ms = ${(est * 100).toFixed(1)} % of a local trial (a measure that the load's noise in training time does not enter)`);
