@@ -198,6 +198,8 @@ export interface PostgresStoreOptions {
   readonly?: boolean;
   /** keep retrying a lost connection this long before giving up (default 300 s; TUNESCOPE_PG_RETRY_MS) */
   retryMs?: number;
+  /** told once per retried error, before the first wait (default: a `tunescope: warning:` line on stderr), so a long wait is never silent */
+  onRetry?: (message: string) => void;
 }
 
 export class PostgresStudyStore implements StudyStore {
@@ -207,6 +209,7 @@ export class PostgresStudyStore implements StudyStore {
   private readonly pool: pg.Pool;
   private readonly ready: Promise<void>;
   private readonly retryMs: number;
+  private readonly onRetry: (message: string) => void;
   private closed = false;
 
   constructor(url: string, opts: PostgresStoreOptions = {}) {
@@ -223,6 +226,7 @@ export class PostgresStudyStore implements StudyStore {
     }
     u.searchParams.delete('schema');
     this.retryMs = opts.retryMs ?? (Number(process.env.TUNESCOPE_PG_RETRY_MS) || 300_000);
+    this.onRetry = opts.onRetry ?? ((m) => process.stderr.write(`tunescope: warning: ${m}\n`));
     this.pool = new pg.Pool({
       connectionString: u.toString(),
       options: `-c search_path=${this.schema}`,
@@ -238,10 +242,10 @@ export class PostgresStudyStore implements StudyStore {
     this.ready.catch(() => {});
   }
 
-  private fail(e: unknown, what: string): never {
+  private fail(e: unknown, what: string, retriedMs = 0): never {
     if (e instanceof UserError) throw e;
     const code = (e as { code?: string }).code;
-    const msg = maskUrlsIn((e as Error).message ?? String(e));
+    const msg = maskUrlsIn((e as Error).message ?? String(e)) + (retriedMs > 0 ? ` (retried for ${(retriedMs / 1000).toFixed(1)} s)` : '');
     if (code === '28P01' || code === '28000') throw new UserError(`PostgreSQL store ${this.location}: authentication failed (${msg}); set the password in the URL, PGPASSWORD or ~/.pgpass`);
     if (code === '3D000') throw new UserError(`PostgreSQL store ${this.location}: ${msg} (create it first: createdb)`);
     throw new UserError(`PostgreSQL store ${this.location}: ${what}: ${msg}`);
@@ -255,7 +259,8 @@ export class PostgresStudyStore implements StudyStore {
       try {
         return await fn(n > 0);
       } catch (e) {
-        if (this.closed || !transient(e) || Date.now() - t0 > limitMs) this.fail(e, what);
+        if (this.closed || !transient(e) || Date.now() - t0 > limitMs) this.fail(e, what, n > 0 ? Date.now() - t0 : 0);
+        if (n === 0) this.onRetry(`PostgreSQL store ${this.location}: ${what}: ${maskUrlsIn((e as Error).message ?? String(e))}; retrying for up to ${(limitMs / 1000).toFixed(0)} s`);
         await sleep(delay);
         delay = Math.min(5_000, delay * 2);
       }

@@ -132,6 +132,9 @@ test('store: a URL is never a file path — postgres:// is opened as a URL (a cl
       // an unreachable server is retried with backoff (15 s by default) before the error: 1 s here
       const r = runCli(args, { timeoutMs: 60_000, env: { TUNESCOPE_PG_RETRY_MS: '1000' } });
       assert.equal(r.status, 2, `${store} ${args[1]}: ${r.stdout}${r.stderr}`);
+      // a refused connection (a server restarting) is waited for, and the wait announced; an unknown host is not retried
+      if (store.includes('127.0.0.1:1')) assert.match(r.stderr, /^tunescope: warning: PostgreSQL store .*ECONNREFUSED.*; retrying for up to 1 s$/m, 'the wait is announced');
+      if (store === 'postgres://x/y') assert.doesNotMatch(r.stderr, /retrying/);
       const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('tunescope: warning:'));
       assert.equal(lines.length, 1, r.stderr);
       assert.match(lines[0]!, /^tunescope: error: /);

@@ -63,11 +63,16 @@ test('postgres: passwords are masked in the location and in errors; a wrong pass
     await s.close();
   }
   // pg_hba here is trust, so a wrong password is not refused by this server; an unreachable one shows the masked URL
-  const down = openPostgresStore(`postgres://alice:s3cret-pw@127.0.0.1:1/x`, { retryMs: 300 });
+  const told: string[] = [];
+  const down = openPostgresStore(`postgres://alice:s3cret-pw@127.0.0.1:1/x`, { retryMs: 300, onRetry: (m) => told.push(m) });
   const err = await down.counts().catch((e: Error) => e);
   assert.ok(err instanceof UserError);
   assert.equal(err.message.includes('s3cret-pw'), false);
   assert.match(err.message, /PostgreSQL store postgres:\/\/alice:\*\*\*@127\.0\.0\.1:1\/x/);
+  assert.match(err.message, /\(retried for \d+\.\d s\)$/);
+  // the wait is announced once, before it starts, and masked like the error
+  assert.equal(told.length, 1, told.join('\n'));
+  assert.match(told[0]!, /^PostgreSQL store postgres:\/\/alice:\*\*\*@127\.0\.0\.1:1\/x: connecting: .*ECONNREFUSED.*; retrying for up to 0 s$/);
   await down.close();
 });
 
