@@ -33,6 +33,7 @@ export {
   trialsRoot,
   studyFingerprint,
   resumePoint,
+  recordCheckpointSteps,
   AbortedTrial,
   WorkerStartError,
 } from './run.js';

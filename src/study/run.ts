@@ -15,7 +15,7 @@ import { rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { UserError, ensureDir, maskUrl, trace, tunescopeVersion } from '../util/index.js';
-import { isPostgresUrl, openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialOutcome, type TrialRecord } from '../store/index.js';
+import { isPostgresUrl, openStore, type BaselineRecord, type RunRecord, type StudyStore, type TrialHolder, type TrialOutcome, type TrialRecord } from '../store/index.js';
 import { expandDesign } from './design.js';
 import { blockNewTrials, readBlocks } from './blocks.js';
 import { aliasedDesignError } from './plan.js';
@@ -24,7 +24,7 @@ import { materializeModel } from './model-dir.js';
 import { StepLogWriter } from './steplog.js';
 import { trialArgs, type TrialRunner, type TrialTask, type TrialProgress } from './runner.js';
 import { createStudyProgress, type StudyProgress } from './progress.js';
-import { resolveTrainingArguments, resolvePrecision, ARGUMENT_SPECS, MAX_THREADS_PER_CORE, latestCheckpoint, listCheckpoints } from '../train/index.js';
+import { resolveTrainingArguments, resolvePrecision, ARGUMENT_SPECS, MAX_THREADS_PER_CORE, latestCheckpoint, listCheckpoints, checkpointLogHistory } from '../train/index.js';
 import { evalSubsampleSeed, fingerprintMismatch, loadDataset, type DatasetFingerprint } from '../data/index.js';
 import { downloadFile, isHubId } from '../hub/index.js';
 import { existsSync } from 'node:fs';
@@ -352,6 +352,19 @@ export async function preflight(spec: StudySpec, model: string): Promise<Dataset
 export function trialsRoot(spec: Pick<StudySpec, 'store' | 'name' | 'source'>): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec.store)) return resolve(spec.source ? dirname(spec.source) : '.', 'runs', `${spec.name}.trials`);
   return join(dirname(spec.store), `${basename(spec.store, extname(spec.store))}.trials`);
+}
+
+/**
+ * Before a resumed attempt starts: the steps its checkpoint holds that the store's curve lacks, written under the new
+ * attempt. A process killed after publishing a checkpoint but before its steps were flushed would otherwise leave a
+ * gap between the last recorded step and the checkpoint's (the resume picks the newer checkpoint on disk).
+ */
+export async function recordCheckpointSteps(store: StudyStore, trialId: string, holder: TrialHolder, checkpoint: string): Promise<void> {
+  const last = (await store.stepLogs(trialId)).reduce((m, r) => Math.max(m, r.step), 0);
+  const missing = checkpointLogHistory(checkpoint)
+    .filter((l) => l.step > last)
+    .map((l) => ({ step: l.step, epoch: l.epoch, loss: l.loss, learningRate: l.learning_rate }));
+  if (missing.length > 0) await store.addStepLogs(trialId, holder, missing);
 }
 
 /**
@@ -729,6 +742,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         if (trial.kind === 'train' && every) {
           const dir = join(trialsDir, trial.id);
           task.checkpoint = { dir, every, resumeFrom: await resumePoint(store, trial.id, dir) };
+          if (task.checkpoint.resumeFrom) await recordCheckpointSteps(store, trial.id, { runId, attempt: trial.attempts }, task.checkpoint.resumeFrom);
         }
         const resumeFrom = task.checkpoint?.resumeFrom ?? null;
         progress?.workerStart(slot.name, resumeFrom ? `${label} (resumed at step ${/checkpoint-(\d+)$/.exec(resumeFrom)?.[1] ?? '?'})` : label);

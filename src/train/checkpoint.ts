@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { stringifyJson, UserError } from '../util/index.js';
 import type { TrainingArguments } from './arguments.js';
 import type { TokenizedSplit } from './dataloader.js';
-import type { LoopState } from './loop.js';
+import type { LogEntry, LoopState } from './loop.js';
 import { learningRateAt, type StepPlan } from './schedule.js';
 import { sortedJson } from './state.js';
 
@@ -195,6 +195,12 @@ export function readTrainingFiles(dir: string, f: { args: TrainingArguments; pla
   const m = CHECKPOINT_RE.exec(resolve(dir).split(/[\\/]/).at(-1) ?? '');
   if (m && Number(m[1]) !== state.global_step) throw new UserError(`resume_from_checkpoint ${dir}: the folder name says step ${m[1]}, its state step ${state.global_step}`);
   return state;
+}
+
+/** The per-step training log a checkpoint holds (its loop state's exact numbers); [] where it has none. */
+export function checkpointLogHistory(dir: string): LogEntry[] {
+  const loop = readJson(join(dir, LOOP_STATE_FILE), nonFinite).loop as { log_history?: unknown } | undefined;
+  return Array.isArray(loop?.log_history) ? (loop.log_history as LogEntry[]) : [];
 }
 
 /** `resume_from_checkpoint`: a folder, or 'latest' (the newest checkpoint-N/ in output_dir). */

@@ -1,7 +1,7 @@
 /** The fine-tuning loop with HF Trainer semantics (AdamW, schedules, clipping, evaluation metrics). */
 export { fineTune, evaluateModel, evaluateModelWithPredictions, writeRunFiles, resolvePrecision } from './trainer.js';
 export type { FineTuneResult, FineTuneOptions, CommonOptions, CheckpointPolicy } from './trainer.js';
-export { listCheckpoints, latestCheckpoint, writeCheckpointDir, rotateCheckpoints, diskUsage, CHECKPOINT_FILES } from './checkpoint.js';
+export { listCheckpoints, latestCheckpoint, checkpointLogHistory, writeCheckpointDir, rotateCheckpoints, diskUsage, CHECKPOINT_FILES } from './checkpoint.js';
 export { hfTrainerState, TRAINER_STATE_KEYS } from './state.js';
 export type { HfTrainerState } from './state.js';
 export { resolveTrainingArguments, ARGUMENT_SPECS, MAX_THREADS_PER_CORE, maxThreads } from './arguments.js';

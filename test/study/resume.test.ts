@@ -5,10 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openSqliteStore, type EpochMetricsRow } from '../../src/store/index.js';
-import { loadStudySpec, runStudy, trialsRoot } from '../../src/study/index.js';
+import { loadStudySpec, recordCheckpointSteps, runStudy, trialsRoot } from '../../src/study/index.js';
 import { HAVE_SST2, runCli, spawnCli, tempDir, writeTinyStudySpec } from '../helpers.js';
 
 
@@ -109,6 +109,35 @@ test('kill -9 mid-trial, rerun: the trial resumes from its last checkpoint and e
       await b.close();
     }
   } finally {
+    d.cleanup();
+  }
+});
+
+test('a resume from a checkpoint newer than the recorded curve writes the checkpoint\'s missing steps under the new attempt (no gap)', async () => {
+  const d = tempDir();
+  const s = openSqliteStore(join(d.path, 's.sqlite'));
+  try {
+    await s.addTrials([{ id: 't', kind: 'train', config: { learning_rate: 1e-4 }, seed: 1, dataSeed: null, ordinal: 0, inDesign: true, isBaseline: false }]);
+    await s.startRun({ id: 'r1', host: 'h', pid: 1, workers: 1, threadsPerWorker: 1 });
+    const a1 = (await s.claimNext('r1', 'w'))!;
+    const log = Array.from({ length: 6 }, (_, i) => ({ step: i + 1, epoch: (i + 1) / 8, loss: 0.7 - i / 97, learning_rate: 1e-4 * (1 - i / 8), grad_norm: 1 }));
+    // attempt 1 flushed steps 1–4; killed after publishing checkpoint-6, before its steps 5–6 reached the store
+    await s.addStepLogs('t', { runId: 'r1', attempt: a1.attempts }, log.slice(0, 4).map((l) => ({ step: l.step, epoch: l.epoch, loss: l.loss, learningRate: l.learning_rate })));
+    const ckpt = join(d.path, 'checkpoint-6');
+    mkdirSync(ckpt);
+    writeFileSync(join(ckpt, 'tunescope_state.json'), JSON.stringify({ format: 'tunescope-loop-state', version: 1, loop: { global_step: 6, log_history: log } }));
+    assert.equal(await s.failTrial('t', { runId: 'r1', attempt: a1.attempts }, 'killed', { retry: true }), true);
+    await s.startRun({ id: 'r2', host: 'h', pid: 2, workers: 1, threadsPerWorker: 1 });
+    const a2 = (await s.claimNext('r2', 'w'))!;
+    await recordCheckpointSteps(s, 't', { runId: 'r2', attempt: a2.attempts }, ckpt);
+    const curve = await s.stepLogs('t');
+    assert.deepEqual(curve.map((x) => [x.step, x.attempt]), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 2], [6, 2]]);
+    assert.deepEqual(curve.map((x) => [x.loss, x.learningRate, x.epoch]), log.map((l) => [l.loss, l.learning_rate, l.epoch]), 'the checkpoint\'s exact numbers');
+    // nothing missing: nothing written again
+    await recordCheckpointSteps(s, 't', { runId: 'r2', attempt: a2.attempts }, ckpt);
+    assert.equal((await s.stepLogs('t')).length, 6);
+  } finally {
+    await s.close();
     d.cleanup();
   }
 });
