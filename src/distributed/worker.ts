@@ -22,7 +22,6 @@ import {
   errorText,
   materializeModel,
   resumePoint,
-  recordCheckpointSteps,
   runnerModuleUrl,
   workerSlot,
   StepLogWriter,
@@ -204,10 +203,7 @@ export async function runQueueWorker(opts: QueueWorkerOptions): Promise<QueueWor
       checkLocalPaths(d);
       const model = modelFor(d);
       const task = { ...d.task, model };
-      if (d.task.kind === 'train' && d.checkpointEvery) {
-        task.checkpoint = { dir: ckptDir, every: d.checkpointEvery, resumeFrom: await resumePoint(store, d.trialId, ckptDir) };
-        if (task.checkpoint.resumeFrom) await recordCheckpointSteps(store, d.trialId, holder, task.checkpoint.resumeFrom);
-      }
+      if (d.task.kind === 'train' && d.checkpointEvery) task.checkpoint = { dir: ckptDir, every: d.checkpointEvery, resumeFrom: await resumePoint(store, d.trialId, ckptDir, holder) };
       trace('slot-run', d.trialId);
       const outcome: TrialOutcome = await slot.run(task);
       trace('outcome', d.trialId);

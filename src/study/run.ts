@@ -369,13 +369,16 @@ export async function recordCheckpointSteps(store: StudyStore, trialId: string, 
 
 /**
  * The checkpoint a claimed trial resumes from: the one the store records, or a newer complete one in its folder
- * (a process killed between publishing a checkpoint and recording it).
+ * (a process killed between publishing a checkpoint and recording it); for the latter, the steps the store's curve
+ * lacks are written from it under `holder`, the new attempt (a recorded checkpoint's steps were flushed before it).
  */
-export async function resumePoint(store: StudyStore, trialId: string, dir: string): Promise<string | null> {
+export async function resumePoint(store: StudyStore, trialId: string, dir: string, holder: TrialHolder): Promise<string | null> {
   const recorded = await store.getCheckpoint(trialId);
   const onDisk = listCheckpoints(dir).at(-1) ?? null;
   if (recorded && existsSync(recorded.location) && (!onDisk || onDisk.step <= recorded.step)) return recorded.location;
-  return onDisk ? latestCheckpoint(dir) : null;
+  const latest = onDisk ? latestCheckpoint(dir) : null;
+  if (latest) await recordCheckpointSteps(store, trialId, holder, latest);
+  return latest;
 }
 
 /**
@@ -741,8 +744,7 @@ export async function runStudy(specOrPath: string | StudySpec, opts: RunStudyOpt
         const every = spec.execution.checkpoint_every;
         if (trial.kind === 'train' && every) {
           const dir = join(trialsDir, trial.id);
-          task.checkpoint = { dir, every, resumeFrom: await resumePoint(store, trial.id, dir) };
-          if (task.checkpoint.resumeFrom) await recordCheckpointSteps(store, trial.id, { runId, attempt: trial.attempts }, task.checkpoint.resumeFrom);
+          task.checkpoint = { dir, every, resumeFrom: await resumePoint(store, trial.id, dir, { runId, attempt: trial.attempts }) };
         }
         const resumeFrom = task.checkpoint?.resumeFrom ?? null;
         progress?.workerStart(slot.name, resumeFrom ? `${label} (resumed at step ${/checkpoint-(\d+)$/.exec(resumeFrom)?.[1] ?? '?'})` : label);
